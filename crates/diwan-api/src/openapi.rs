@@ -1,0 +1,41 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::routes::{agents, auth, correspondences, health, org};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Diwan", description = "Digital registry office: registration of incoming, outgoing and internal mail with gapless registers. Errors are RFC 9457 problem documents with a stable `code`."),
+    paths(
+        health::live, health::ready,
+        auth::login, auth::logout, auth::me, auth::list_tokens, auth::create_token, auth::revoke_token,
+        org::registries, org::overview, org::import,
+        agents::list, agents::create, agents::grant, agents::revoke,
+        correspondences::register, correspondences::list, correspondences::get, correspondences::annul, correspondences::file,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The document as JSON text.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

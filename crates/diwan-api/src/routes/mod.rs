@@ -1,0 +1,49 @@
+//! Routes under `/api/v1`, one module per resource.
+
+pub mod agents;
+pub mod auth;
+pub mod correspondences;
+pub mod health;
+pub mod org;
+
+use actix_web::{HttpResponse, web};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi))
+        .route("/auth/login", web::post().to(auth::login))
+        .route("/auth/logout", web::post().to(auth::logout))
+        .route("/auth/me", web::get().to(auth::me))
+        .route("/auth/tokens", web::get().to(auth::list_tokens))
+        .route("/auth/tokens", web::post().to(auth::create_token))
+        .route("/auth/tokens/{id}", web::delete().to(auth::revoke_token))
+        .route("/registries", web::get().to(org::registries))
+        .route("/org", web::get().to(org::overview))
+        .route("/admin/org", web::put().to(org::import))
+        .route("/admin/agents", web::get().to(agents::list))
+        .route("/admin/agents", web::post().to(agents::create))
+        .route("/admin/agents/{id}/grants", web::post().to(agents::grant))
+        .route(
+            "/admin/agents/{id}/grants",
+            web::delete().to(agents::revoke),
+        )
+        .route(
+            "/correspondences",
+            web::post().to(correspondences::register),
+        )
+        .route("/correspondences", web::get().to(correspondences::list))
+        .route("/correspondences/{id}", web::get().to(correspondences::get))
+        .route(
+            "/correspondences/{id}/annul",
+            web::post().to(correspondences::annul),
+        )
+        .route(
+            "/correspondences/{id}/files/{file_id}",
+            web::get().to(correspondences::file),
+        );
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::openapi_json())
+}

@@ -1,0 +1,82 @@
+//! `POST /auth/login`: e-mail and password for a session token.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::password::verify_password;
+use crate::Services;
+use crate::error::AppError;
+use crate::ids;
+use crate::model::{Token, TokenKind};
+
+/// A bearer token, shown once.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    pub id: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A hash of a random password, verified when the e-mail is unknown so that a wrong e-mail and a
+/// wrong password take the same time.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3U2dPZ6fzS0uFtdn3eP7Rwlm9LBuXcDbfQl31fTL6y8";
+
+pub fn login(s: &Services, email: &str, password: &SecretString) -> Result<IssuedToken, AppError> {
+    let refused = || {
+        AppError::rejected(
+            crate::Rejection::Unauthenticated,
+            "invalid_credentials",
+            "unknown e-mail or wrong password",
+        )
+    };
+    let agent = s.store.agent_by_email(&email.to_lowercase())?;
+    let Some(agent) = agent.filter(|a| a.active) else {
+        let _ = verify_password(password, DECOY_HASH);
+        return Err(refused());
+    };
+    let Some(hash) = agent.password_hash.as_deref() else {
+        let _ = verify_password(password, DECOY_HASH);
+        return Err(refused());
+    };
+    if !verify_password(password, hash)? {
+        return Err(refused());
+    }
+    let now = s.clock.now();
+    issue(
+        s,
+        &agent.id,
+        TokenKind::Session,
+        "login",
+        now,
+        now + s.settings.session_ttl,
+    )
+}
+
+/// Creates and stores a token; the secret is returned once and only its hash is kept.
+pub(super) fn issue(
+    s: &Services,
+    agent_id: &str,
+    kind: TokenKind,
+    name: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<IssuedToken, AppError> {
+    let secret = ids::new_secret(super::TOKEN_PREFIX)?;
+    let token = Token {
+        id: ids::new_id()?,
+        secret_hash: ids::secret_hash(&secret),
+        agent_id: agent_id.to_owned(),
+        kind,
+        name: name.to_owned(),
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    s.store.insert_token(&token)?;
+    Ok(IssuedToken {
+        id: token.id,
+        token: secret,
+        expires_at,
+    })
+}

@@ -1,0 +1,189 @@
+//! Registration: the metadata and files of a letter become an entry of a register, with a
+//! gapless number, in one transaction.
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+use diwan_domain::text::{self, limits};
+use diwan_domain::{
+    Direction, PartyKind, RegistrationMetadata, RegistrationNumber, RegistrationRequest,
+};
+use serde::Serialize;
+
+use crate::Services;
+use crate::access::{Actor, may_register};
+use crate::error::AppError;
+use crate::ids;
+use crate::model::{Concern, ConcernedUnit, FileRecord, NewCorrespondence, NewFile, Unit};
+use crate::ports::StagedBlob;
+
+/// A file received with the registration request, already staged on disk.
+#[derive(Debug)]
+pub struct Upload {
+    pub name: String,
+    pub blob: Box<dyn StagedBlob>,
+}
+
+/// What the registrar gets back.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistrationOutcome {
+    pub id: String,
+    pub registration_number: RegistrationNumber,
+    pub registry: String,
+    pub direction: Direction,
+    pub year: i32,
+    pub seq: i64,
+    pub received_at: DateTime<Utc>,
+    pub registered_at: DateTime<Utc>,
+    pub files: Vec<FileRecord>,
+    pub tracking_code: String,
+}
+
+/// How far in the future a declared reception time may be (clock skew between machines).
+const FUTURE_TOLERANCE: chrono::Duration = chrono::Duration::minutes(5);
+
+pub fn register(
+    s: &Services,
+    actor: &Actor,
+    metadata: RegistrationMetadata,
+    uploads: Vec<Upload>,
+) -> Result<RegistrationOutcome, AppError> {
+    let request = RegistrationRequest::parse(metadata)?;
+    check_uploads(s, &uploads)?;
+    let registry = s
+        .store
+        .registry_by_code(request.registry.as_str())?
+        .ok_or_else(|| {
+            AppError::unprocessable(
+                "unknown_registry",
+                format!("no registry has the code {}", request.registry),
+            )
+        })?;
+    let permit = may_register(actor, registry)?;
+    let now = s.clock.now().trunc_subsecs(6);
+    let received_at = request.received_at.unwrap_or(now);
+    if received_at > now + FUTURE_TOLERANCE {
+        return Err(AppError::unprocessable(
+            "invalid_input",
+            "received_at is in the future",
+        ));
+    }
+    let concerned_units = concerned_units(&s.store.units()?, &permit.registry().unit_id, &request)?;
+    let files: Vec<NewFile> = uploads
+        .into_iter()
+        .map(|u| {
+            Ok(NewFile {
+                id: ids::new_id()?,
+                name: u.name,
+                blob: u.blob,
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    let file_records: Vec<FileRecord> = files
+        .iter()
+        .map(|f| FileRecord {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            media_type: f.blob.media_type().to_owned(),
+            size: f.blob.size(),
+            sha256: f.blob.sha256().clone(),
+        })
+        .collect();
+    let new = NewCorrespondence {
+        id: ids::new_id()?,
+        registry: permit.registry().clone(),
+        search_text: search_text(&request),
+        request,
+        received_at,
+        registered_at: now,
+        registered_by: actor.agent_id.clone(),
+        tracking_code: ids::new_tracking_code()?,
+        files,
+        concerned_units,
+    };
+    let (id, tracking_code, direction) = (
+        new.id.clone(),
+        new.tracking_code.clone(),
+        new.request.direction,
+    );
+    let registered = s.store.register(new)?;
+    tracing::info!(correspondence = %id, number = %registered.registration_number, "registered");
+    Ok(RegistrationOutcome {
+        id,
+        registration_number: registered.registration_number,
+        registry: permit.registry().code.as_str().to_owned(),
+        direction,
+        year: registered.year,
+        seq: registered.seq,
+        received_at,
+        registered_at: now,
+        files: file_records,
+        tracking_code,
+    })
+}
+
+fn check_uploads(s: &Services, uploads: &[Upload]) -> Result<(), AppError> {
+    if uploads.is_empty() {
+        return Err(AppError::unprocessable(
+            "file_required",
+            "a registration carries at least one file",
+        ));
+    }
+    if uploads.len() > s.settings.max_files {
+        return Err(AppError::rejected(
+            crate::Rejection::TooLarge,
+            "too_many_files",
+            format!("at most {} files per registration", s.settings.max_files),
+        ));
+    }
+    for u in uploads {
+        text::line("file.name", &u.name, limits::FILE_NAME)?;
+    }
+    Ok(())
+}
+
+/// The registry's unit, and the units named as sender or recipient.
+fn concerned_units(
+    units: &[Unit],
+    registry_unit: &str,
+    r: &RegistrationRequest,
+) -> Result<Vec<ConcernedUnit>, AppError> {
+    let mut out = vec![ConcernedUnit {
+        unit_id: registry_unit.to_owned(),
+        concern: Concern::Registry,
+    }];
+    for (party, concern) in [
+        (&r.sender, Concern::Sender),
+        (&r.recipient, Concern::Recipient),
+    ] {
+        let Some(code) = party
+            .unit
+            .as_ref()
+            .filter(|_| party.kind == PartyKind::Administration)
+        else {
+            continue;
+        };
+        let unit = units.iter().find(|u| &u.code == code).ok_or_else(|| {
+            AppError::unprocessable("unknown_unit", format!("no unit has the code {code}"))
+        })?;
+        if !out
+            .iter()
+            .any(|c| c.unit_id == unit.id && c.concern == concern)
+        {
+            out.push(ConcernedUnit {
+                unit_id: unit.id.clone(),
+                concern,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The lower-cased text a register search looks into.
+fn search_text(r: &RegistrationRequest) -> String {
+    let mut parts = vec![
+        r.subject.as_str(),
+        r.sender.name.as_str(),
+        r.recipient.name.as_str(),
+    ];
+    parts.extend(r.sender_reference.as_deref());
+    parts.join(" \u{1f} ").to_lowercase()
+}

@@ -1,0 +1,58 @@
+#![doc = include_str!("../README.md")]
+
+pub mod access;
+pub mod agents;
+pub mod auth;
+pub mod correspondence;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod org;
+pub mod ports;
+
+pub use error::{AppError, Rejection};
+pub use ports::{BlobSink, BlobStore, Clock, StagedBlob, Store, StoreError};
+
+/// What every use case reaches the outside world through.
+#[derive(Clone)]
+pub struct Services {
+    pub store: std::sync::Arc<dyn Store>,
+    pub blobs: std::sync::Arc<dyn BlobStore>,
+    pub clock: std::sync::Arc<dyn Clock>,
+    pub settings: std::sync::Arc<Settings>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings the use cases need (a slice of the server's configuration).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a login session lasts.
+    pub session_ttl: chrono::Duration,
+    /// The longest lifetime an API token may ask for.
+    pub api_token_max_ttl: chrono::Duration,
+    /// Largest single file, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest registration request (all parts together), in bytes.
+    pub max_request_bytes: u64,
+    /// Most files in one registration.
+    pub max_files: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            session_ttl: chrono::Duration::hours(12),
+            api_token_max_ttl: chrono::Duration::days(366),
+            max_file_bytes: 50 * 1024 * 1024,
+            max_request_bytes: 200 * 1024 * 1024,
+            max_files: 100,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Records as the use cases see them, independent of how they are stored.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diwan_domain::{
+    Channel, Code, Confidentiality, Direction, NumberFormat, Party, Priority, RegistrationNumber,
+    Role, Sha256Digest, UnitLevel,
+};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Administration {
+    pub id: String,
+    pub code: Code,
+    pub name_ar: String,
+    pub name_fr: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub id: String,
+    pub administration_id: String,
+    pub parent_id: Option<String>,
+    pub code: Code,
+    pub name_ar: String,
+    pub name_fr: String,
+    pub level: UnitLevel,
+    pub territory_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registry {
+    pub id: String,
+    pub unit_id: String,
+    pub code: Code,
+    pub name_ar: String,
+    pub name_fr: String,
+    #[serde(serialize_with = "format_as_str")]
+    pub numbering_format: NumberFormat,
+}
+
+fn format_as_str<S: serde::Serializer>(f: &NumberFormat, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.as_str())
+}
+
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A role on a unit; `unit_id = None` means installation-wide (admin and auditor only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub unit_id: Option<String>,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Session,
+    Api,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Session => "session",
+            Self::Api => "api",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "session" => Some(Self::Session),
+            "api" => Some(Self::Api),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Token {
+    pub id: String,
+    #[serde(skip)]
+    pub secret_hash: String,
+    pub agent_id: String,
+    pub kind: TokenKind,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A file as recorded with its correspondence.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRecord {
+    pub id: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: Sha256Digest,
+}
+
+/// One line of a correspondence's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Annulment {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+}
+
+/// How a unit is concerned by a correspondence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Concern {
+    /// The unit whose registry registered it.
+    Registry,
+    /// The unit it is addressed to.
+    Recipient,
+    /// The unit that sent it.
+    Sender,
+}
+
+impl Concern {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registry => "registry",
+            Self::Recipient => "recipient",
+            Self::Sender => "sender",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "registry" => Some(Self::Registry),
+            "recipient" => Some(Self::Recipient),
+            "sender" => Some(Self::Sender),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConcernedUnit {
+    pub unit_id: String,
+    pub concern: Concern,
+}
+
+/// A registered correspondence, in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct Correspondence {
+    pub id: String,
+    pub registry_id: String,
+    pub registry_code: Code,
+    pub registration_number: RegistrationNumber,
+    pub direction: Direction,
+    pub year: i32,
+    pub seq: i64,
+    pub channel: Channel,
+    pub subject: String,
+    pub sender: Party,
+    pub recipient: Party,
+    pub confidentiality: Confidentiality,
+    pub priority: Priority,
+    pub category: Option<String>,
+    pub sender_reference: Option<String>,
+    pub sender_date: Option<NaiveDate>,
+    pub received_at: DateTime<Utc>,
+    pub registered_at: DateTime<Utc>,
+    pub registered_by: String,
+    pub annulment: Option<Annulment>,
+    pub files: Vec<FileRecord>,
+    pub concerned_units: Vec<ConcernedUnit>,
+    pub history: Vec<Event>,
+}
+
+/// A correspondence about to be stored; the store allocates its number.
+#[derive(Debug)]
+pub struct NewCorrespondence {
+    pub id: String,
+    pub registry: Registry,
+    pub request: diwan_domain::RegistrationRequest,
+    pub received_at: DateTime<Utc>,
+    pub registered_at: DateTime<Utc>,
+    pub registered_by: String,
+    pub tracking_code: String,
+    pub search_text: String,
+    pub files: Vec<NewFile>,
+    pub concerned_units: Vec<ConcernedUnit>,
+}
+
+/// A file waiting for its registration: staged on disk, promoted by the store before commit.
+#[derive(Debug)]
+pub struct NewFile {
+    pub id: String,
+    pub name: String,
+    pub blob: Box<dyn crate::ports::StagedBlob>,
+}
+
+/// What the store answers once a registration is durable.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub seq: i64,
+    pub year: i32,
+    pub registration_number: RegistrationNumber,
+}
+
+/// A query over one register.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub registry_id: String,
+    pub direction: Option<Direction>,
+    pub year: Option<i32>,
+    /// Lower-cased substring to look for in the search text.
+    pub text: Option<String>,
+    /// Keyset cursor: rows strictly before (registered_at, id).
+    pub before: Option<(DateTime<Utc>, String)>,
+    pub limit: usize,
+    /// `None`: every row is visible. `Some(units)`: restricted rows only where one of these
+    /// units is concerned.
+    pub restricted_visible_to: Option<Vec<String>>,
+}
+
+/// A line of a register page.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrespondenceSummary {
+    pub id: String,
+    pub registration_number: RegistrationNumber,
+    pub direction: Direction,
+    pub channel: Channel,
+    pub subject: String,
+    pub sender_name: String,
+    pub recipient_name: String,
+    pub confidentiality: Confidentiality,
+    pub priority: Priority,
+    pub registered_at: DateTime<Utc>,
+    pub annulled: bool,
+}
+
+/// A span of time (re-exported so callers need not depend on chrono).
+pub type Hours = chrono::Duration;

@@ -1,0 +1,7 @@
+//! The organisation: administrations, their unit trees and the registries attached to units.
+
+mod import;
+mod view;
+
+pub use import::{AdministrationSpec, OrgSpec, RegistrySpec, UnitSpec, import, import_unchecked};
+pub use view::{OrgOverview, org_tree, overview};

@@ -1,0 +1,329 @@
+//! Content-addressed files under `<data>/blobs/ab/cd/<sha256>`.
+//!
+//! An upload is written to `<data>/staging/` while its SHA-256 is computed, synced, and moved to
+//! its address (with a sync of the directory) inside the registration's transaction, before the
+//! commit. Identical content is stored once.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use diwan_app::ports::{BlobSink, BlobStore, StagedBlob};
+use diwan_domain::Sha256Digest;
+use ring::digest::{Context, SHA256};
+
+/// How many leading bytes media-type detection looks at.
+const SNIFF_BYTES: usize = 8 * 1024;
+/// Staged files older than this are leftovers of a crash and removed at start.
+const STALE_STAGING: Duration = Duration::from_secs(3600);
+
+#[derive(Debug)]
+pub struct FsBlobStore {
+    blobs: PathBuf,
+    staging: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Opens (and creates) the store under `data_dir`, removing stale staged files.
+    pub fn open(data_dir: &Path) -> io::Result<Self> {
+        let store = Self {
+            blobs: data_dir.join("blobs"),
+            staging: data_dir.join("staging"),
+        };
+        fs::create_dir_all(&store.blobs)?;
+        fs::create_dir_all(&store.staging)?;
+        store.remove_stale_staging();
+        Ok(store)
+    }
+
+    fn remove_stale_staging(&self) {
+        let Ok(entries) = fs::read_dir(&self.staging) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > STALE_STAGING);
+            if old {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// Where a digest lives.
+    pub fn path_of(&self, digest: &Sha256Digest) -> PathBuf {
+        let d = digest.as_str();
+        self.blobs.join(&d[0..2]).join(&d[2..4]).join(d)
+    }
+
+    /// Removes a stored file (used when the registration that brought it failed).
+    pub fn remove(&self, digest: &Sha256Digest) {
+        match fs::remove_file(self.path_of(digest)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, %digest, "cannot remove an unreferenced file"),
+        }
+    }
+
+    /// Every stored digest (for tests and audits).
+    pub fn list(&self) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for a in fs::read_dir(&self.blobs)? {
+            for b in fs::read_dir(a?.path())? {
+                for f in fs::read_dir(b?.path())? {
+                    out.push(f?.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names of the files in the staging area.
+    pub fn staged(&self) -> io::Result<Vec<String>> {
+        fs::read_dir(&self.staging)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect()
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn stage(&self) -> io::Result<Box<dyn BlobSink>> {
+        let name = diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?;
+        let path = self.staging.join(format!("{name}.part"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok(Box::new(Sink {
+            file: Some(io::BufWriter::with_capacity(64 * 1024, file)),
+            path,
+            blobs: self.blobs.clone(),
+            digest: Context::new(&SHA256),
+            size: 0,
+            head: Vec::with_capacity(SNIFF_BYTES),
+        }))
+    }
+
+    fn open(&self, digest: &Sha256Digest) -> io::Result<Option<File>> {
+        match File::open(self.path_of(digest)) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn contains(&self, digest: &Sha256Digest) -> bool {
+        self.path_of(digest).is_file()
+    }
+}
+
+struct Sink {
+    file: Option<io::BufWriter<File>>,
+    path: PathBuf,
+    blobs: PathBuf,
+    digest: Context,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl BlobSink for Sink {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("sink closed"))?;
+        file.write_all(chunk)?;
+        self.digest.update(chunk);
+        self.size += chunk.len() as u64;
+        let room = SNIFF_BYTES.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&chunk[..room.min(chunk.len())]);
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.size
+    }
+
+    fn finish(mut self: Box<Self>, declared_type: Option<&str>) -> io::Result<Box<dyn StagedBlob>> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("sink closed"))?;
+        let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        let digest: [u8; 32] = self
+            .digest
+            .clone()
+            .finish()
+            .as_ref()
+            .try_into()
+            .map_err(|_| io::Error::other("digest length"))?;
+        let sha256 = Sha256Digest::from_bytes(&digest);
+        let d = sha256.as_str();
+        let target = self.blobs.join(&d[0..2]).join(&d[2..4]).join(d);
+        let staged = Staged {
+            staged: Some(std::mem::take(&mut self.path)),
+            target,
+            media_type: media_type(&self.head, declared_type),
+            size: self.size,
+            sha256,
+        };
+        Ok(Box::new(staged))
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            self.file = None;
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Staged {
+    /// The staged file, until it is promoted.
+    staged: Option<PathBuf>,
+    target: PathBuf,
+    media_type: String,
+    size: u64,
+    sha256: Sha256Digest,
+}
+
+impl StagedBlob for Staged {
+    fn sha256(&self) -> &Sha256Digest {
+        &self.sha256
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn media_type(&self) -> &str {
+        &self.media_type
+    }
+
+    fn promote(&mut self) -> io::Result<()> {
+        let Some(staged) = self.staged.as_ref() else {
+            return Ok(());
+        };
+        let dir = self
+            .target
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path"))?;
+        if !dir.is_dir() {
+            fs::create_dir_all(dir)?;
+            if let Some(parent) = dir.parent() {
+                sync_dir(parent)?;
+                if let Some(grand) = parent.parent() {
+                    sync_dir(grand)?;
+                }
+            }
+        }
+        fs::rename(staged, &self.target)?;
+        sync_dir(dir)?;
+        self.staged = None;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(path) = self.staged.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The media type from the content's signature; else the client's declaration when it is a
+/// plausible `type/subtype`; else `application/octet-stream`.
+fn media_type(head: &[u8], declared: Option<&str>) -> String {
+    if let Some(kind) = infer::get(head) {
+        return kind.mime_type().to_owned();
+    }
+    let plausible = |t: &str| {
+        let mut parts = t.split('/');
+        let ok = |p: Option<&str>| {
+            p.is_some_and(|p| {
+                !p.is_empty()
+                    && p.len() <= 64
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            })
+        };
+        ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+    };
+    declared
+        .map(|d| {
+            d.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|d| plausible(d))
+        .unwrap_or_else(|| "application/octet-stream".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_promote_and_dedupe() {
+        let dir =
+            std::env::temp_dir().join(format!("diwan-blobs-{}", diwan_app::ids::new_id().unwrap()));
+        let store = FsBlobStore::open(&dir).unwrap();
+        let write = |data: &[u8]| {
+            let mut sink = store.stage().unwrap();
+            sink.write(data).unwrap();
+            sink.finish(Some("text/plain")).unwrap()
+        };
+        let mut a = write(b"%PDF-1.7 hello");
+        assert_eq!(a.media_type(), "application/pdf");
+        assert_eq!(store.staged().unwrap().len(), 1);
+        a.promote().unwrap();
+        assert!(store.contains(a.sha256()));
+        let mut b = write(b"%PDF-1.7 hello");
+        b.promote().unwrap();
+        assert_eq!(store.list().unwrap().len(), 1);
+        let c = write(b"plain words");
+        assert_eq!(c.media_type(), "text/plain");
+        drop(c);
+        assert!(
+            store.staged().unwrap().is_empty(),
+            "a dropped staged file is removed"
+        );
+        {
+            let mut sink = store.stage().unwrap();
+            sink.write(b"half").unwrap();
+        }
+        assert!(
+            store.staged().unwrap().is_empty(),
+            "an abandoned upload is removed"
+        );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(
+            media_type(b"zzz", Some("text/html; charset=utf-8")),
+            "text/html"
+        );
+        assert_eq!(
+            media_type(b"zzz", Some("<script>")),
+            "application/octet-stream"
+        );
+        assert_eq!(media_type(b"zzz", None), "application/octet-stream");
+    }
+}

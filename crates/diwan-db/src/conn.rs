@@ -1,0 +1,257 @@
+//! Connections to either backend, the pool, and migrations.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diwan_app::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// A key for PostgreSQL's advisory lock that serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x0D1A_4A11;
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite://") || url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(DbError::Config(
+                "the database URL starts with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+}
+
+/// Errors opening or migrating the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("database pool: {0}")]
+    Pool(String),
+}
+
+/// One connection, to whichever backend is configured.
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+/// Runs the same diesel code on whichever connection this is; the body is compiled once per
+/// backend, so one source serves both.
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::conn::Conn::Sqlite($c) => $body,
+            $crate::conn::Conn::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use with_conn;
+
+impl Conn {
+    pub fn open(url: &str) -> Result<Self, DbError> {
+        match Backend::of_url(url)? {
+            Backend::Postgres => PgConnection::establish(url)
+                .map(Conn::Pg)
+                .map_err(|e| DbError::Connect(e.to_string())),
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                let mut c = SqliteConnection::establish(path)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| DbError::Connect(e.to_string()))?;
+                Ok(Conn::Sqlite(c))
+            }
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), DbError> {
+        let fail = |e: &dyn std::fmt::Display| DbError::Migration(e.to_string());
+        match self {
+            Conn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| fail(&e)),
+            Conn::Pg(c) => {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                    .execute(c)
+                    .map_err(|e| fail(&e))?;
+                let result = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(|e| fail(&e));
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                    .execute(c)
+                    .map_err(|e| fail(&e))?;
+                result
+            }
+        }
+    }
+}
+
+/// `sqlite://data/diwan.db` → `data/diwan.db`; `sqlite:///abs/path` → `/abs/path`.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// The r2d2 manager for [`Conn`].
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<Conn, DbError> {
+        Conn::open(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), DbError> {
+        with_conn!(conn, |c| c.batch_execute("SELECT 1"))
+            .map_err(|e| DbError::Connect(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut Conn) -> bool {
+        false
+    }
+}
+
+/// The database: a pool for reads and ordinary writes, and the URL for the group-commit writer.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) pool: r2d2::Pool<Manager>,
+    pub(crate) url: String,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens the database, creating the SQLite file's folder if needed.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self, DbError> {
+        let backend = Backend::of_url(url)?;
+        let sqlite_dir = (backend == Backend::Sqlite)
+            .then(|| std::path::Path::new(sqlite_path(url)).parent())
+            .flatten()
+            .filter(|dir| !dir.as_os_str().is_empty());
+        if let Some(dir) = sqlite_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Config(format!("{}: {e}", dir.display())))?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager {
+                url: url.to_owned(),
+            })
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        Ok(Self {
+            pool,
+            url: url.to_owned(),
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations (safe to call from several processes at once).
+    pub fn migrate(&self) -> Result<(), DbError> {
+        let mut conn = self.pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
+        conn.migrate()
+    }
+
+    /// Runs SQL statements as they are (operators' maintenance and tests' fault injection).
+    pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        with_conn!(&mut *conn, |c| c.batch_execute(sql)).map_err(store_error)
+    }
+
+    /// Creates a PostgreSQL database `name` on the server of `server_url` (whose own database
+    /// is used to connect, e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
+    pub fn create_postgres_database(server_url: &str, name: &str) -> Result<(), DbError> {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(DbError::Config(format!("unsafe database name {name:?}")));
+        }
+        let mut c =
+            PgConnection::establish(server_url).map_err(|e| DbError::Connect(e.to_string()))?;
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| DbError::Connect(e.to_string()))
+    }
+
+    /// Drops a PostgreSQL database created by [`Self::create_postgres_database`].
+    pub fn drop_postgres_database(server_url: &str, name: &str) -> Result<(), DbError> {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(DbError::Config(format!("unsafe database name {name:?}")));
+        }
+        let mut c =
+            PgConnection::establish(server_url).map_err(|e| DbError::Connect(e.to_string()))?;
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .map_err(|e| DbError::Connect(e.to_string()))
+    }
+
+    pub(crate) fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+}
+
+/// Maps a diesel error to the store's error kinds.
+pub(crate) fn store_error(e: diesel::result::Error) -> StoreError {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    match e {
+        E::DatabaseError(K::UniqueViolation, info) => {
+            StoreError::Conflict(info.message().to_owned())
+        }
+        E::DatabaseError(K::ClosedConnection | K::SerializationFailure, info) => {
+            StoreError::Unavailable(info.message().to_owned())
+        }
+        E::DatabaseError(_, info)
+            if info.message().contains("locked") || info.message().contains("busy") =>
+        {
+            StoreError::Unavailable(info.message().to_owned())
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod blobs;
+mod conn;
+mod queries;
+mod rows;
+mod schema;
+mod store;
+mod time;
+mod writer;
+
+pub use blobs::FsBlobStore;
+pub use conn::{Backend, Database, DbError};
+pub use store::DbStore;

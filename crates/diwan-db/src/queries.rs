@@ -1,0 +1,400 @@
+//! Every query, written once and implemented for both connection types by `impl_queries!`.
+
+use chrono::Datelike as _;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diwan_app::StoreError;
+use diwan_app::model::{
+    Administration, Agent, Annulment, Correspondence, CorrespondenceSummary, Grant, ListFilter,
+    NewCorrespondence, Registered, Registry, Token, Unit,
+};
+use diwan_domain::Role;
+
+use crate::conn::store_error;
+use crate::rows::*;
+use crate::schema::*;
+use crate::time::to_text;
+
+/// An error inside a write transaction: the database's, or the file store's while promoting.
+#[derive(Debug)]
+pub enum TxError {
+    Db(diesel::result::Error),
+    Io(std::io::Error),
+    Store(StoreError),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<TxError> for StoreError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Db(e) => store_error(e),
+            TxError::Io(e) => StoreError::Unavailable(format!("file store: {e}")),
+            TxError::Store(e) => e,
+        }
+    }
+}
+
+type R<T> = Result<T, StoreError>;
+
+fn db<T>(r: QueryResult<T>) -> R<T> {
+    r.map_err(store_error)
+}
+
+fn new_id() -> R<String> {
+    diwan_app::ids::new_id().map_err(|e| StoreError::Other(e.to_string()))
+}
+
+pub trait Queries {
+    fn upsert_administration(&mut self, a: &Administration) -> R<Administration>;
+    fn upsert_unit(&mut self, u: &Unit) -> R<Unit>;
+    fn upsert_registry(&mut self, r: &Registry) -> R<Registry>;
+    fn administrations(&mut self) -> R<Vec<Administration>>;
+    fn units(&mut self) -> R<Vec<Unit>>;
+    fn registries(&mut self) -> R<Vec<Registry>>;
+    fn registry_by_code(&mut self, code: &str) -> R<Option<Registry>>;
+    fn insert_agent(&mut self, a: &Agent) -> R<()>;
+    fn agent(&mut self, id: &str) -> R<Option<Agent>>;
+    fn agent_by_email(&mut self, email: &str) -> R<Option<Agent>>;
+    fn agents(&mut self) -> R<Vec<Agent>>;
+    fn grant(&mut self, agent_id: &str, unit_id: Option<&str>, role: Role) -> R<()>;
+    fn revoke_grant(&mut self, agent_id: &str, unit_id: Option<&str>, role: Role) -> R<bool>;
+    fn grants(&mut self, agent_id: &str) -> R<Vec<Grant>>;
+    fn insert_token(&mut self, t: &Token) -> R<()>;
+    fn token_by_hash(&mut self, hash: &str) -> R<Option<Token>>;
+    fn tokens_of(&mut self, agent_id: &str) -> R<Vec<Token>>;
+    fn revoke_token(&mut self, agent_id: &str, token_id: &str, at: &str) -> R<bool>;
+    fn correspondence(&mut self, id: &str) -> R<Option<Correspondence>>;
+    fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
+    fn annul(&mut self, id: &str, a: &Annulment) -> R<bool>;
+    fn file_referenced(&mut self, sha256: &str) -> R<bool>;
+    /// Stores a batch of registrations in one transaction, each in its own savepoint.
+    /// Returns one result per job (in the jobs' order), or the error of the whole transaction.
+    fn register_batch(
+        &mut self,
+        jobs: &mut [NewCorrespondence],
+    ) -> Result<Vec<R<Registered>>, StoreError>;
+    /// Allocates the next number of the job's register, stores its rows and promotes its files.
+    fn insert_one(&mut self, job: &mut NewCorrespondence) -> Result<Registered, TxError>;
+}
+
+macro_rules! impl_queries {
+    ($conn:ty, $write_tx:ident) => {
+        impl Queries for $conn {
+            fn upsert_administration(&mut self, a: &Administration) -> R<Administration> {
+                let row = AdministrationRow::from_model(a);
+                db(self.$write_tx(|c| {
+                    diesel::insert_into(administrations::table)
+                        .values(&row)
+                        .on_conflict(administrations::code)
+                        .do_update()
+                        .set((administrations::name_ar.eq(&row.name_ar), administrations::name_fr.eq(&row.name_fr)))
+                        .execute(c)?;
+                    administrations::table
+                        .filter(administrations::code.eq(&row.code))
+                        .select(AdministrationRow::as_select())
+                        .first(c)
+                }))?
+                .into_model()
+            }
+
+            fn upsert_unit(&mut self, u: &Unit) -> R<Unit> {
+                let row = UnitRow::from_model(u);
+                db(self.$write_tx(|c| {
+                    diesel::insert_into(units::table)
+                        .values(&row)
+                        .on_conflict(units::code)
+                        .do_update()
+                        .set((
+                            units::administration_id.eq(&row.administration_id),
+                            units::parent_id.eq(&row.parent_id),
+                            units::name_ar.eq(&row.name_ar),
+                            units::name_fr.eq(&row.name_fr),
+                            units::level.eq(&row.level),
+                            units::territory_code.eq(&row.territory_code),
+                        ))
+                        .execute(c)?;
+                    units::table.filter(units::code.eq(&row.code)).select(UnitRow::as_select()).first(c)
+                }))?
+                .into_model()
+            }
+
+            fn upsert_registry(&mut self, r: &Registry) -> R<Registry> {
+                let row = RegistryRow::from_model(r);
+                db(self.$write_tx(|c| {
+                    diesel::insert_into(registries::table)
+                        .values(&row)
+                        .on_conflict(registries::code)
+                        .do_update()
+                        .set((
+                            registries::unit_id.eq(&row.unit_id),
+                            registries::name_ar.eq(&row.name_ar),
+                            registries::name_fr.eq(&row.name_fr),
+                            registries::numbering_format.eq(&row.numbering_format),
+                        ))
+                        .execute(c)?;
+                    registries::table.filter(registries::code.eq(&row.code)).select(RegistryRow::as_select()).first(c)
+                }))?
+                .into_model()
+            }
+
+            fn administrations(&mut self) -> R<Vec<Administration>> {
+                db(administrations::table.order(administrations::code).select(AdministrationRow::as_select()).load(self))?
+                    .into_iter()
+                    .map(AdministrationRow::into_model)
+                    .collect()
+            }
+
+            fn units(&mut self) -> R<Vec<Unit>> {
+                db(units::table.order(units::code).select(UnitRow::as_select()).load(self))?
+                    .into_iter()
+                    .map(UnitRow::into_model)
+                    .collect()
+            }
+
+            fn registries(&mut self) -> R<Vec<Registry>> {
+                db(registries::table.order(registries::code).select(RegistryRow::as_select()).load(self))?
+                    .into_iter()
+                    .map(RegistryRow::into_model)
+                    .collect()
+            }
+
+            fn registry_by_code(&mut self, code: &str) -> R<Option<Registry>> {
+                db(registries::table
+                    .filter(registries::code.eq(code))
+                    .select(RegistryRow::as_select())
+                    .first(self)
+                    .optional())?
+                .map(RegistryRow::into_model)
+                .transpose()
+            }
+
+            fn insert_agent(&mut self, a: &Agent) -> R<()> {
+                db(diesel::insert_into(agents::table).values(AgentRow::from_model(a)).execute(self)).map(|_| ())
+            }
+
+            fn agent(&mut self, id: &str) -> R<Option<Agent>> {
+                db(agents::table.find(id).select(AgentRow::as_select()).first(self).optional())?
+                    .map(AgentRow::into_model)
+                    .transpose()
+            }
+
+            fn agent_by_email(&mut self, email: &str) -> R<Option<Agent>> {
+                db(agents::table.filter(agents::email.eq(email)).select(AgentRow::as_select()).first(self).optional())?
+                    .map(AgentRow::into_model)
+                    .transpose()
+            }
+
+            fn agents(&mut self) -> R<Vec<Agent>> {
+                db(agents::table.order(agents::email).select(AgentRow::as_select()).load(self))?
+                    .into_iter()
+                    .map(AgentRow::into_model)
+                    .collect()
+            }
+
+            fn grant(&mut self, agent_id: &str, unit_id: Option<&str>, role: Role) -> R<()> {
+                db(diesel::insert_into(agent_grants::table)
+                    .values(GrantRow::new(agent_id, unit_id, role))
+                    .on_conflict(agent_grants::id)
+                    .do_nothing()
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn revoke_grant(&mut self, agent_id: &str, unit_id: Option<&str>, role: Role) -> R<bool> {
+                let key = GrantRow::key(agent_id, unit_id, role);
+                db(diesel::delete(agent_grants::table.find(key)).execute(self)).map(|n| n > 0)
+            }
+
+            fn grants(&mut self, agent_id: &str) -> R<Vec<Grant>> {
+                db(agent_grants::table
+                    .filter(agent_grants::agent_id.eq(agent_id))
+                    .select(GrantRow::as_select())
+                    .load(self))?
+                .into_iter()
+                .map(GrantRow::into_model)
+                .collect()
+            }
+
+            fn insert_token(&mut self, t: &Token) -> R<()> {
+                db(diesel::insert_into(tokens::table).values(TokenRow::from_model(t)).execute(self)).map(|_| ())
+            }
+
+            fn token_by_hash(&mut self, hash: &str) -> R<Option<Token>> {
+                db(tokens::table.filter(tokens::secret_hash.eq(hash)).select(TokenRow::as_select()).first(self).optional())?
+                    .map(TokenRow::into_model)
+                    .transpose()
+            }
+
+            fn tokens_of(&mut self, agent_id: &str) -> R<Vec<Token>> {
+                db(tokens::table
+                    .filter(tokens::agent_id.eq(agent_id))
+                    .order(tokens::created_at.desc())
+                    .select(TokenRow::as_select())
+                    .load(self))?
+                .into_iter()
+                .map(TokenRow::into_model)
+                .collect()
+            }
+
+            fn revoke_token(&mut self, agent_id: &str, token_id: &str, at: &str) -> R<bool> {
+                db(diesel::update(
+                    tokens::table
+                        .filter(tokens::id.eq(token_id))
+                        .filter(tokens::agent_id.eq(agent_id))
+                        .filter(tokens::revoked_at.is_null()),
+                )
+                .set(tokens::revoked_at.eq(at))
+                .execute(self))
+                .map(|n| n > 0)
+            }
+
+            fn correspondence(&mut self, id: &str) -> R<Option<Correspondence>> {
+                let found = db(correspondences::table
+                    .inner_join(registries::table)
+                    .filter(correspondences::id.eq(id))
+                    .select((CorrespondenceRow::as_select(), registries::code))
+                    .first::<(CorrespondenceRow, String)>(self)
+                    .optional())?;
+                let Some((row, registry_code)) = found else { return Ok(None) };
+                let files = db(correspondence_files::table
+                    .filter(correspondence_files::correspondence_id.eq(id))
+                    .order(correspondence_files::position)
+                    .select(FileRow::as_select())
+                    .load(self))?;
+                let concerned = db(correspondence_units::table
+                    .filter(correspondence_units::correspondence_id.eq(id))
+                    .select(ConcernRow::as_select())
+                    .load(self))?;
+                let events = db(correspondence_events::table
+                    .filter(correspondence_events::correspondence_id.eq(id))
+                    .order((correspondence_events::at, correspondence_events::id))
+                    .select(EventRow::as_select())
+                    .load(self))?;
+                crate::store::assemble(row, &registry_code, files, concerned, events).map(Some)
+            }
+
+            fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>> {
+                use correspondences as c;
+                let mut q = c::table
+                    .filter(c::registry_id.eq(&f.registry_id))
+                    .select(CorrespondenceRow::as_select())
+                    .order((c::registered_at.desc(), c::id.desc()))
+                    .limit(i64::try_from(f.limit).unwrap_or(i64::MAX))
+                    .into_boxed();
+                if let Some(d) = f.direction {
+                    q = q.filter(c::direction.eq(d.as_str()));
+                }
+                if let Some(y) = f.year {
+                    q = q.filter(c::year.eq(y));
+                }
+                if let Some(t) = &f.text {
+                    q = q.filter(c::search_text.like(crate::store::like_pattern(t)).escape('\\'));
+                }
+                if let Some((at, id)) = &f.before {
+                    let at = to_text(at);
+                    q = q.filter(c::registered_at.lt(at.clone()).or(c::registered_at.eq(at).and(c::id.lt(id.clone()))));
+                }
+                if let Some(units) = &f.restricted_visible_to {
+                    let concerned = correspondence_units::table
+                        .filter(correspondence_units::unit_id.eq_any(units.clone()))
+                        .select(correspondence_units::correspondence_id);
+                    q = q.filter(c::confidentiality.eq("normal").or(c::id.eq_any(concerned)));
+                }
+                db(q.load(self))?.into_iter().map(crate::store::summary).collect()
+            }
+
+            fn annul(&mut self, id: &str, a: &Annulment) -> R<bool> {
+                let at = to_text(&a.at);
+                let event = EventRow {
+                    id: new_id()?,
+                    correspondence_id: id.to_owned(),
+                    at: at.clone(),
+                    kind: "annulled".into(),
+                    actor_id: Some(a.by.clone()),
+                    detail: serde_json::json!({ "reason": a.reason }).to_string(),
+                };
+                db(self.$write_tx(|c| {
+                    let n = diesel::update(correspondences::table.find(id).filter(correspondences::annulled_at.is_null()))
+                        .set((
+                            correspondences::annulled_at.eq(&at),
+                            correspondences::annulled_by.eq(&a.by),
+                            correspondences::annul_reason.eq(&a.reason),
+                        ))
+                        .execute(c)?;
+                    if n > 0 {
+                        diesel::insert_into(correspondence_events::table).values(&event).execute(c)?;
+                    }
+                    Ok(n > 0)
+                }))
+            }
+
+            fn file_referenced(&mut self, sha256: &str) -> R<bool> {
+                db(diesel::select(diesel::dsl::exists(
+                    correspondence_files::table.filter(correspondence_files::sha256.eq(sha256)),
+                ))
+                .get_result(self))
+            }
+
+            fn register_batch(&mut self, jobs: &mut [NewCorrespondence]) -> Result<Vec<R<Registered>>, StoreError> {
+                let mut order: Vec<usize> = (0..jobs.len()).collect();
+                // A fixed lock order on the counter rows: two processes' batches never deadlock.
+                order.sort_by(|&a, &b| {
+                    let key = |j: &NewCorrespondence| (j.registry.id.clone(), j.request.direction.as_str());
+                    key(&jobs[a]).cmp(&key(&jobs[b]))
+                });
+                let mut results: Vec<Option<R<Registered>>> = (0..jobs.len()).map(|_| None).collect();
+                let outcome = self.$write_tx::<_, TxError, _>(|c| {
+                    for &i in &order {
+                        let one = c.transaction::<_, TxError, _>(|c| Queries::insert_one(c, &mut jobs[i]));
+                        results[i] = Some(one.map_err(StoreError::from));
+                    }
+                    Ok(())
+                });
+                outcome.map_err(StoreError::from)?;
+                Ok(results
+                    .into_iter()
+                    .map(|r| r.unwrap_or_else(|| Err(StoreError::Other("job left out of its batch".into()))))
+                    .collect())
+            }
+
+            fn insert_one(&mut self, job: &mut NewCorrespondence) -> Result<Registered, TxError> {
+                use register_counters as rc;
+                let year = job.registered_at.year();
+                let direction = job.request.direction.as_str();
+                diesel::insert_into(rc::table)
+                    .values((
+                        rc::registry_id.eq(&job.registry.id),
+                        rc::direction.eq(direction),
+                        rc::year.eq(year),
+                        rc::last_seq.eq(0i64),
+                    ))
+                    .on_conflict((rc::registry_id, rc::direction, rc::year))
+                    .do_nothing()
+                    .execute(self)?;
+                let seq: i64 = diesel::update(rc::table.find((&job.registry.id, direction, year)))
+                    .set(rc::last_seq.eq(rc::last_seq + 1))
+                    .returning(rc::last_seq)
+                    .get_result(self)?;
+                let number = job.registry.numbering_format.render(&job.registry.code, job.request.direction, year, seq);
+                let rows = crate::store::rows_for(job, year, seq, &number).map_err(TxError::Store)?;
+                diesel::insert_into(correspondences::table).values(&rows.correspondence).execute(self)?;
+                diesel::insert_into(correspondence_files::table).values(&rows.files).execute(self)?;
+                diesel::insert_into(correspondence_units::table).values(&rows.concerns).execute(self)?;
+                diesel::insert_into(correspondence_events::table).values(&rows.event).execute(self)?;
+                for f in &mut job.files {
+                    f.blob.promote().map_err(TxError::Io)?;
+                }
+                Ok(Registered { seq, year, registration_number: number })
+            }
+        }
+    };
+}
+
+impl_queries!(SqliteConnection, immediate_transaction);
+impl_queries!(PgConnection, transaction);

@@ -1,0 +1,385 @@
+//! Rows as diesel reads and writes them, and their conversion to the app's records.
+
+use diesel::prelude::*;
+use diwan_app::StoreError;
+use diwan_app::model::{
+    Administration, Agent, Annulment, Concern, ConcernedUnit, Event, FileRecord, Grant, Registry,
+    Token, TokenKind, Unit,
+};
+use diwan_domain::{
+    Channel, Code, Confidentiality, Direction, NumberFormat, Party, Priority, RegistrationNumber,
+    Role, Sha256Digest, UnitLevel,
+};
+
+use crate::schema::*;
+use crate::time::{from_text, to_text};
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("unreadable {what} in the database: {detail}"))
+}
+
+fn code(what: &str, s: &str) -> Result<Code, StoreError> {
+    Code::parse(what, s).map_err(|e| corrupt(what, e))
+}
+
+fn parsed<T>(what: &str, s: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(s).ok_or_else(|| corrupt(what, s))
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = administrations)]
+pub struct AdministrationRow {
+    pub id: String,
+    pub code: String,
+    pub name_ar: String,
+    pub name_fr: String,
+}
+
+impl AdministrationRow {
+    pub fn from_model(a: &Administration) -> Self {
+        Self {
+            id: a.id.clone(),
+            code: a.code.to_string(),
+            name_ar: a.name_ar.clone(),
+            name_fr: a.name_fr.clone(),
+        }
+    }
+
+    pub fn into_model(self) -> Result<Administration, StoreError> {
+        Ok(Administration {
+            code: code("administration code", &self.code)?,
+            id: self.id,
+            name_ar: self.name_ar,
+            name_fr: self.name_fr,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    pub id: String,
+    pub administration_id: String,
+    pub parent_id: Option<String>,
+    pub code: String,
+    pub name_ar: String,
+    pub name_fr: String,
+    pub level: String,
+    pub territory_code: Option<String>,
+}
+
+impl UnitRow {
+    pub fn from_model(u: &Unit) -> Self {
+        Self {
+            id: u.id.clone(),
+            administration_id: u.administration_id.clone(),
+            parent_id: u.parent_id.clone(),
+            code: u.code.to_string(),
+            name_ar: u.name_ar.clone(),
+            name_fr: u.name_fr.clone(),
+            level: u.level.as_str().to_owned(),
+            territory_code: u.territory_code.clone(),
+        }
+    }
+
+    pub fn into_model(self) -> Result<Unit, StoreError> {
+        Ok(Unit {
+            code: code("unit code", &self.code)?,
+            level: parsed("unit level", &self.level, UnitLevel::parse)?,
+            id: self.id,
+            administration_id: self.administration_id,
+            parent_id: self.parent_id,
+            name_ar: self.name_ar,
+            name_fr: self.name_fr,
+            territory_code: self.territory_code,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = registries)]
+pub struct RegistryRow {
+    pub id: String,
+    pub unit_id: String,
+    pub code: String,
+    pub name_ar: String,
+    pub name_fr: String,
+    pub numbering_format: String,
+}
+
+impl RegistryRow {
+    pub fn from_model(r: &Registry) -> Self {
+        Self {
+            id: r.id.clone(),
+            unit_id: r.unit_id.clone(),
+            code: r.code.to_string(),
+            name_ar: r.name_ar.clone(),
+            name_fr: r.name_fr.clone(),
+            numbering_format: r.numbering_format.as_str().to_owned(),
+        }
+    }
+
+    pub fn into_model(self) -> Result<Registry, StoreError> {
+        Ok(Registry {
+            code: code("registry code", &self.code)?,
+            numbering_format: NumberFormat::parse(&self.numbering_format)
+                .map_err(|e| corrupt("numbering format", e))?,
+            id: self.id,
+            unit_id: self.unit_id,
+            name_ar: self.name_ar,
+            name_fr: self.name_fr,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = agents)]
+pub struct AgentRow {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+}
+
+impl AgentRow {
+    pub fn from_model(a: &Agent) -> Self {
+        Self {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            display_name: a.display_name.clone(),
+            password_hash: a.password_hash.clone(),
+            active: a.active,
+            created_at: to_text(&a.created_at),
+        }
+    }
+
+    pub fn into_model(self) -> Result<Agent, StoreError> {
+        Ok(Agent {
+            created_at: from_text(&self.created_at).map_err(|e| corrupt("agent", e))?,
+            id: self.id,
+            email: self.email,
+            display_name: self.display_name,
+            password_hash: self.password_hash,
+            active: self.active,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = agent_grants)]
+pub struct GrantRow {
+    pub id: String,
+    pub agent_id: String,
+    pub unit_id: Option<String>,
+    pub role: String,
+}
+
+impl GrantRow {
+    pub fn new(agent_id: &str, unit_id: Option<&str>, role: Role) -> Self {
+        Self {
+            id: Self::key(agent_id, unit_id, role),
+            agent_id: agent_id.to_owned(),
+            unit_id: unit_id.map(str::to_owned),
+            role: role.as_str().to_owned(),
+        }
+    }
+
+    pub fn key(agent_id: &str, unit_id: Option<&str>, role: Role) -> String {
+        format!("{agent_id}:{}:{}", unit_id.unwrap_or("*"), role.as_str())
+    }
+
+    pub fn into_model(self) -> Result<Grant, StoreError> {
+        Ok(Grant {
+            unit_id: self.unit_id,
+            role: parsed("role", &self.role, Role::parse)?,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tokens)]
+pub struct TokenRow {
+    pub id: String,
+    pub secret_hash: String,
+    pub agent_id: String,
+    pub kind: String,
+    pub name: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl TokenRow {
+    pub fn from_model(t: &Token) -> Self {
+        Self {
+            id: t.id.clone(),
+            secret_hash: t.secret_hash.clone(),
+            agent_id: t.agent_id.clone(),
+            kind: t.kind.as_str().to_owned(),
+            name: t.name.clone(),
+            created_at: to_text(&t.created_at),
+            expires_at: to_text(&t.expires_at),
+            revoked_at: t.revoked_at.as_ref().map(to_text),
+        }
+    }
+
+    pub fn into_model(self) -> Result<Token, StoreError> {
+        let time = |s: &str| from_text(s).map_err(|e| corrupt("token", e));
+        Ok(Token {
+            kind: parsed("token kind", &self.kind, TokenKind::parse)?,
+            created_at: time(&self.created_at)?,
+            expires_at: time(&self.expires_at)?,
+            revoked_at: self.revoked_at.as_deref().map(time).transpose()?,
+            id: self.id,
+            secret_hash: self.secret_hash,
+            agent_id: self.agent_id,
+            name: self.name,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = correspondences)]
+pub struct CorrespondenceRow {
+    pub id: String,
+    pub registry_id: String,
+    pub direction: String,
+    pub year: i32,
+    pub seq: i64,
+    pub registration_number: String,
+    pub channel: String,
+    pub subject: String,
+    pub sender: String,
+    pub recipient: String,
+    pub sender_name: String,
+    pub recipient_name: String,
+    pub confidentiality: String,
+    pub priority: String,
+    pub category: Option<String>,
+    pub sender_reference: Option<String>,
+    pub sender_date: Option<String>,
+    pub received_at: String,
+    pub registered_at: String,
+    pub registered_by: String,
+    pub tracking_hash: String,
+    pub search_text: String,
+    pub annulled_at: Option<String>,
+    pub annulled_by: Option<String>,
+    pub annul_reason: Option<String>,
+}
+
+/// The parts of a correspondence row decoded into domain values.
+pub struct DecodedCorrespondence {
+    pub direction: Direction,
+    pub channel: Channel,
+    pub confidentiality: Confidentiality,
+    pub priority: Priority,
+    pub sender: Party,
+    pub recipient: Party,
+    pub sender_date: Option<chrono::NaiveDate>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub registered_at: chrono::DateTime<chrono::Utc>,
+    pub annulment: Option<Annulment>,
+    pub number: RegistrationNumber,
+}
+
+impl CorrespondenceRow {
+    pub fn decode(&self) -> Result<DecodedCorrespondence, StoreError> {
+        let time = |s: &str| from_text(s).map_err(|e| corrupt("correspondence", e));
+        let party = |s: &str| serde_json::from_str::<Party>(s).map_err(|e| corrupt("party", e));
+        let annulment = match (&self.annulled_at, &self.annulled_by, &self.annul_reason) {
+            (Some(at), Some(by), Some(reason)) => Some(Annulment {
+                at: time(at)?,
+                by: by.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        };
+        Ok(DecodedCorrespondence {
+            direction: parsed("direction", &self.direction, Direction::parse)?,
+            channel: parsed("channel", &self.channel, Channel::parse)?,
+            confidentiality: parsed(
+                "confidentiality",
+                &self.confidentiality,
+                Confidentiality::parse,
+            )?,
+            priority: parsed("priority", &self.priority, Priority::parse)?,
+            sender: party(&self.sender)?,
+            recipient: party(&self.recipient)?,
+            sender_date: self
+                .sender_date
+                .as_deref()
+                .map(|d| d.parse().map_err(|e| corrupt("sender date", e)))
+                .transpose()?,
+            received_at: time(&self.received_at)?,
+            registered_at: time(&self.registered_at)?,
+            annulment,
+            number: RegistrationNumber::from_stored(self.registration_number.clone()),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = correspondence_files)]
+pub struct FileRow {
+    pub id: String,
+    pub correspondence_id: String,
+    pub position: i32,
+    pub name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+impl FileRow {
+    pub fn into_model(self) -> Result<FileRecord, StoreError> {
+        Ok(FileRecord {
+            sha256: Sha256Digest::parse(&self.sha256).map_err(|e| corrupt("file digest", e))?,
+            size: u64::try_from(self.size).map_err(|e| corrupt("file size", e))?,
+            id: self.id,
+            name: self.name,
+            media_type: self.media_type,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = correspondence_units)]
+pub struct ConcernRow {
+    pub correspondence_id: String,
+    pub unit_id: String,
+    pub concern: String,
+}
+
+impl ConcernRow {
+    pub fn into_model(self) -> Result<ConcernedUnit, StoreError> {
+        Ok(ConcernedUnit {
+            concern: parsed("concern", &self.concern, Concern::parse)?,
+            unit_id: self.unit_id,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = correspondence_events)]
+pub struct EventRow {
+    pub id: String,
+    pub correspondence_id: String,
+    pub at: String,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub detail: String,
+}
+
+impl EventRow {
+    pub fn into_model(self) -> Result<Event, StoreError> {
+        Ok(Event {
+            at: from_text(&self.at).map_err(|e| corrupt("event", e))?,
+            detail: serde_json::from_str(&self.detail).map_err(|e| corrupt("event detail", e))?,
+            kind: self.kind,
+            actor_id: self.actor_id,
+        })
+    }
+}

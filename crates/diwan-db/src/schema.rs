@@ -1,0 +1,156 @@
+//! The diesel schema shared by both backends (see `migrations/`).
+
+diesel::table! {
+    administrations (id) {
+        id -> Text,
+        code -> Text,
+        name_ar -> Text,
+        name_fr -> Text,
+    }
+}
+
+diesel::table! {
+    units (id) {
+        id -> Text,
+        administration_id -> Text,
+        parent_id -> Nullable<Text>,
+        code -> Text,
+        name_ar -> Text,
+        name_fr -> Text,
+        level -> Text,
+        territory_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    registries (id) {
+        id -> Text,
+        unit_id -> Text,
+        code -> Text,
+        name_ar -> Text,
+        name_fr -> Text,
+        numbering_format -> Text,
+    }
+}
+
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    agent_grants (id) {
+        id -> Text,
+        agent_id -> Text,
+        unit_id -> Nullable<Text>,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        secret_hash -> Text,
+        agent_id -> Text,
+        kind -> Text,
+        name -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+        revoked_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    register_counters (registry_id, direction, year) {
+        registry_id -> Text,
+        direction -> Text,
+        year -> Integer,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    correspondences (id) {
+        id -> Text,
+        registry_id -> Text,
+        direction -> Text,
+        year -> Integer,
+        seq -> BigInt,
+        registration_number -> Text,
+        channel -> Text,
+        subject -> Text,
+        sender -> Text,
+        recipient -> Text,
+        sender_name -> Text,
+        recipient_name -> Text,
+        confidentiality -> Text,
+        priority -> Text,
+        category -> Nullable<Text>,
+        sender_reference -> Nullable<Text>,
+        sender_date -> Nullable<Text>,
+        received_at -> Text,
+        registered_at -> Text,
+        registered_by -> Text,
+        tracking_hash -> Text,
+        search_text -> Text,
+        annulled_at -> Nullable<Text>,
+        annulled_by -> Nullable<Text>,
+        annul_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    correspondence_files (id) {
+        id -> Text,
+        correspondence_id -> Text,
+        position -> Integer,
+        name -> Text,
+        media_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    correspondence_units (correspondence_id, unit_id, concern) {
+        correspondence_id -> Text,
+        unit_id -> Text,
+        concern -> Text,
+    }
+}
+
+diesel::table! {
+    correspondence_events (id) {
+        id -> Text,
+        correspondence_id -> Text,
+        at -> Text,
+        kind -> Text,
+        actor_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(units -> administrations (administration_id));
+diesel::joinable!(registries -> units (unit_id));
+diesel::joinable!(correspondences -> registries (registry_id));
+diesel::joinable!(correspondence_files -> correspondences (correspondence_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    administrations,
+    units,
+    registries,
+    agents,
+    agent_grants,
+    tokens,
+    register_counters,
+    correspondences,
+    correspondence_files,
+    correspondence_units,
+    correspondence_events,
+);

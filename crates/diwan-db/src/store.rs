@@ -1,0 +1,305 @@
+//! `diwan_app::Store` over a [`Database`]: reads and small writes through the pool,
+//! registrations through the group-commit [`Writer`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use diwan_app::model::{
+    Administration, Agent, Annulment, Correspondence, CorrespondenceSummary, Grant, ListFilter,
+    NewCorrespondence, Registered, Registry, Token, Unit,
+};
+use diwan_app::ports::StoreResult;
+use diwan_app::{Store, StoreError};
+use diwan_domain::{RegistrationNumber, Role};
+
+use crate::blobs::FsBlobStore;
+use crate::conn::{Database, with_conn};
+use crate::queries::Queries;
+use crate::rows::*;
+use crate::time::to_text;
+use crate::writer::Writer;
+
+/// The store. Cheap to clone; clones share the pool and the writer.
+#[derive(Clone)]
+pub struct DbStore {
+    db: Database,
+    writer: Arc<Writer>,
+}
+
+impl std::fmt::Debug for DbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbStore")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbStore {
+    /// Starts the group-commit writer on its own connection.
+    pub fn new(db: Database, blobs: Arc<FsBlobStore>) -> Result<Self, crate::DbError> {
+        let writer = Writer::start(db.clone(), blobs)?;
+        Ok(Self {
+            db,
+            writer: Arc::new(writer),
+        })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+macro_rules! read {
+    ($self:ident, |$c:ident| $body:expr) => {{
+        let mut pooled = $self.db.conn()?;
+        with_conn!(&mut *pooled, |$c| $body)
+    }};
+}
+
+impl Store for DbStore {
+    fn ping(&self) -> StoreResult<()> {
+        read!(self, |c| {
+            use diesel::connection::SimpleConnection as _;
+            c.batch_execute("SELECT 1")
+                .map_err(crate::conn::store_error)
+        })
+    }
+
+    fn upsert_administration(&self, a: &Administration) -> StoreResult<Administration> {
+        read!(self, |c| c.upsert_administration(a))
+    }
+    fn upsert_unit(&self, u: &Unit) -> StoreResult<Unit> {
+        read!(self, |c| c.upsert_unit(u))
+    }
+    fn upsert_registry(&self, r: &Registry) -> StoreResult<Registry> {
+        read!(self, |c| c.upsert_registry(r))
+    }
+    fn administrations(&self) -> StoreResult<Vec<Administration>> {
+        read!(self, |c| Queries::administrations(c))
+    }
+    fn units(&self) -> StoreResult<Vec<Unit>> {
+        read!(self, |c| Queries::units(c))
+    }
+    fn registries(&self) -> StoreResult<Vec<Registry>> {
+        read!(self, |c| Queries::registries(c))
+    }
+    fn registry_by_code(&self, code: &str) -> StoreResult<Option<Registry>> {
+        read!(self, |c| c.registry_by_code(code))
+    }
+    fn insert_agent(&self, agent: &Agent) -> StoreResult<()> {
+        read!(self, |c| c.insert_agent(agent))
+    }
+    fn agent(&self, id: &str) -> StoreResult<Option<Agent>> {
+        read!(self, |c| Queries::agent(c, id))
+    }
+    fn agent_by_email(&self, email: &str) -> StoreResult<Option<Agent>> {
+        read!(self, |c| c.agent_by_email(email))
+    }
+    fn agents(&self) -> StoreResult<Vec<Agent>> {
+        read!(self, |c| Queries::agents(c))
+    }
+    fn grant(&self, agent_id: &str, unit_id: Option<&str>, role: Role) -> StoreResult<()> {
+        read!(self, |c| c.grant(agent_id, unit_id, role))
+    }
+    fn revoke_grant(&self, agent_id: &str, unit_id: Option<&str>, role: Role) -> StoreResult<bool> {
+        read!(self, |c| c.revoke_grant(agent_id, unit_id, role))
+    }
+    fn grants(&self, agent_id: &str) -> StoreResult<Vec<Grant>> {
+        read!(self, |c| Queries::grants(c, agent_id))
+    }
+    fn insert_token(&self, token: &Token) -> StoreResult<()> {
+        read!(self, |c| c.insert_token(token))
+    }
+    fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Token>> {
+        read!(self, |c| c.token_by_hash(secret_hash))
+    }
+    fn tokens_of(&self, agent_id: &str) -> StoreResult<Vec<Token>> {
+        read!(self, |c| c.tokens_of(agent_id))
+    }
+    fn revoke_token(&self, agent_id: &str, token_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let at = to_text(&at);
+        read!(self, |c| c.revoke_token(agent_id, token_id, &at))
+    }
+    fn register(&self, new: NewCorrespondence) -> StoreResult<Registered> {
+        self.writer.register(new)
+    }
+    fn correspondence(&self, id: &str) -> StoreResult<Option<Correspondence>> {
+        read!(self, |c| Queries::correspondence(c, id))
+    }
+    fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>> {
+        read!(self, |c| Queries::list(c, filter))
+    }
+    fn annul(&self, id: &str, annulment: &Annulment) -> StoreResult<bool> {
+        read!(self, |c| Queries::annul(c, id, annulment))
+    }
+}
+
+/// The rows one registration writes.
+pub(crate) struct RegistrationRows {
+    pub correspondence: CorrespondenceRow,
+    pub files: Vec<FileRow>,
+    pub concerns: Vec<ConcernRow>,
+    pub event: EventRow,
+}
+
+pub(crate) fn rows_for(
+    job: &NewCorrespondence,
+    year: i32,
+    seq: i64,
+    number: &RegistrationNumber,
+) -> StoreResult<RegistrationRows> {
+    let r = &job.request;
+    let json = |p: &diwan_domain::Party| {
+        serde_json::to_string(p).map_err(|e| StoreError::Other(format!("party: {e}")))
+    };
+    let correspondence = CorrespondenceRow {
+        id: job.id.clone(),
+        registry_id: job.registry.id.clone(),
+        direction: r.direction.as_str().to_owned(),
+        year,
+        seq,
+        registration_number: number.as_str().to_owned(),
+        channel: r.channel.as_str().to_owned(),
+        subject: r.subject.clone(),
+        sender: json(&r.sender)?,
+        recipient: json(&r.recipient)?,
+        sender_name: r.sender.name.clone(),
+        recipient_name: r.recipient.name.clone(),
+        confidentiality: r.confidentiality.as_str().to_owned(),
+        priority: r.priority.as_str().to_owned(),
+        category: r.category.clone(),
+        sender_reference: r.sender_reference.clone(),
+        sender_date: r.sender_date.map(|d| d.to_string()),
+        received_at: to_text(&job.received_at),
+        registered_at: to_text(&job.registered_at),
+        registered_by: job.registered_by.clone(),
+        tracking_hash: diwan_app::ids::secret_hash(&job.tracking_code),
+        search_text: job.search_text.clone(),
+        annulled_at: None,
+        annulled_by: None,
+        annul_reason: None,
+    };
+    let files = job
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            Ok(FileRow {
+                id: f.id.clone(),
+                correspondence_id: job.id.clone(),
+                position: i32::try_from(i).map_err(|e| StoreError::Other(e.to_string()))?,
+                name: f.name.clone(),
+                media_type: f.blob.media_type().to_owned(),
+                size: i64::try_from(f.blob.size()).map_err(|e| StoreError::Other(e.to_string()))?,
+                sha256: f.blob.sha256().as_str().to_owned(),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let concerns = job
+        .concerned_units
+        .iter()
+        .map(|cu| ConcernRow {
+            correspondence_id: job.id.clone(),
+            unit_id: cu.unit_id.clone(),
+            concern: cu.concern.as_str().to_owned(),
+        })
+        .collect();
+    let event = EventRow {
+        id: diwan_app::ids::new_id().map_err(|e| StoreError::Other(e.to_string()))?,
+        correspondence_id: job.id.clone(),
+        at: to_text(&job.registered_at),
+        kind: "registered".into(),
+        actor_id: Some(job.registered_by.clone()),
+        detail: serde_json::json!({ "registration_number": number.as_str() }).to_string(),
+    };
+    Ok(RegistrationRows {
+        correspondence,
+        files,
+        concerns,
+        event,
+    })
+}
+
+pub(crate) fn assemble(
+    row: CorrespondenceRow,
+    registry_code: &str,
+    files: Vec<FileRow>,
+    concerned: Vec<ConcernRow>,
+    events: Vec<EventRow>,
+) -> StoreResult<Correspondence> {
+    let d = row.decode()?;
+    Ok(Correspondence {
+        registry_code: diwan_domain::Code::parse("registry", registry_code)
+            .map_err(|e| StoreError::Other(e.to_string()))?,
+        registration_number: d.number,
+        direction: d.direction,
+        channel: d.channel,
+        sender: d.sender,
+        recipient: d.recipient,
+        confidentiality: d.confidentiality,
+        priority: d.priority,
+        sender_date: d.sender_date,
+        received_at: d.received_at,
+        registered_at: d.registered_at,
+        annulment: d.annulment,
+        files: files
+            .into_iter()
+            .map(FileRow::into_model)
+            .collect::<StoreResult<_>>()?,
+        concerned_units: concerned
+            .into_iter()
+            .map(ConcernRow::into_model)
+            .collect::<StoreResult<_>>()?,
+        history: events
+            .into_iter()
+            .map(EventRow::into_model)
+            .collect::<StoreResult<_>>()?,
+        id: row.id,
+        registry_id: row.registry_id,
+        year: row.year,
+        seq: row.seq,
+        subject: row.subject,
+        category: row.category,
+        sender_reference: row.sender_reference,
+        registered_by: row.registered_by,
+    })
+}
+
+pub(crate) fn summary(row: CorrespondenceRow) -> StoreResult<CorrespondenceSummary> {
+    let d = row.decode()?;
+    Ok(CorrespondenceSummary {
+        id: row.id,
+        registration_number: d.number,
+        direction: d.direction,
+        channel: d.channel,
+        subject: row.subject,
+        sender_name: row.sender_name,
+        recipient_name: row.recipient_name,
+        confidentiality: d.confidentiality,
+        priority: d.priority,
+        registered_at: d.registered_at,
+        annulled: d.annulment.is_some(),
+    })
+}
+
+/// `%text%` with `%`, `_` and `\` escaped (the query says `ESCAPE '\'`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_escapes() {
+        assert_eq!(super::like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,118 @@
+//! Group commit: one thread, one connection, one transaction per batch of registrations.
+//!
+//! Requests queue on a channel. The writer takes the first one, then everything else already
+//! waiting (up to [`MAX_BATCH`]), stores them all in one transaction (each in its own
+//! savepoint, so a failing one rolls back alone), commits once, and answers each caller.
+//! A caller is answered only after the commit: a number returned is a number durable.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+
+use diwan_app::StoreError;
+use diwan_app::model::{NewCorrespondence, Registered};
+
+use crate::blobs::FsBlobStore;
+use crate::conn::{Conn, Database, DbError, with_conn};
+use crate::queries::Queries;
+
+/// Most registrations committed together.
+const MAX_BATCH: usize = 128;
+
+type Reply = mpsc::SyncSender<Result<Registered, StoreError>>;
+
+struct Job {
+    new: NewCorrespondence,
+    reply: Reply,
+}
+
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(db: Database, blobs: Arc<FsBlobStore>) -> Result<Self, DbError> {
+        let conn = Conn::open(&db.url)?;
+        let (queue, jobs) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("diwan-writer".into())
+            .spawn(move || run(&db.url, Some(conn), &jobs, &blobs))
+            .map_err(|e| DbError::Connect(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    /// Queues a registration and waits until it is committed (or refused).
+    pub fn register(&self, new: NewCorrespondence) -> Result<Registered, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let stopped = || StoreError::Unavailable("the registration writer has stopped".into());
+        self.queue.send(Job { new, reply }).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+fn run(url: &str, mut conn: Option<Conn>, jobs: &mpsc::Receiver<Job>, blobs: &FsBlobStore) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.is_none() {
+            conn = Conn::open(url)
+                .map_err(|e| tracing::error!(error = %e, "writer cannot reconnect"))
+                .ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            for job in batch {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Unavailable("database unreachable".into())));
+            }
+            continue;
+        };
+        if !commit_batch(c, batch, blobs) {
+            // The connection may be broken; open a fresh one for the next batch.
+            conn = None;
+        }
+    }
+}
+
+/// Commits one batch and answers its callers. Returns `false` when the whole transaction failed.
+fn commit_batch(conn: &mut Conn, batch: Vec<Job>, blobs: &FsBlobStore) -> bool {
+    let (mut news, replies): (Vec<NewCorrespondence>, Vec<Reply>) =
+        batch.into_iter().map(|j| (j.new, j.reply)).unzip();
+    let outcome = with_conn!(&mut *conn, |c| c.register_batch(&mut news));
+    let results = match outcome {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, size = news.len(), "registration batch failed");
+            news.iter().map(|_| Err(e.clone())).collect()
+        }
+    };
+    let whole_failed = results.iter().all(Result::is_err) && !results.is_empty();
+    for (new, result) in news.iter().zip(&results) {
+        if result.is_err() {
+            forget_files(conn, new, blobs);
+        }
+    }
+    drop(news);
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result);
+    }
+    !whole_failed
+}
+
+/// After a registration failed, removes the files it promoted that nothing committed refers to.
+fn forget_files(conn: &mut Conn, new: &NewCorrespondence, blobs: &FsBlobStore) {
+    for f in &new.files {
+        let digest = f.blob.sha256();
+        let referenced = with_conn!(&mut *conn, |c| c.file_referenced(digest.as_str()));
+        match referenced {
+            Ok(false) => blobs.remove(digest),
+            Ok(true) => {}
+            Err(e) => tracing::warn!(error = %e, %digest, "cannot check a file's references; kept"),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+pub mod codes;
+pub mod correspondence;
+pub mod error;
+pub mod numbering;
+pub mod org;
+pub mod role;
+pub mod text;
+
+pub use codes::{Code, Sha256Digest};
+pub use correspondence::{
+    Channel, Confidentiality, Direction, Party, PartyKind, Priority, RegistrationMetadata,
+    RegistrationRequest,
+};
+pub use error::{DomainError, Field};
+pub use numbering::{NumberFormat, RegistrationNumber};
+pub use org::UnitLevel;
+pub use role::Role;

@@ -1,0 +1,261 @@
+//! Layered, strict configuration: built-in defaults, then an optional file, then `DIWAN__…`
+//! environment variables. Unknown keys are refused with their name.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+use toml::{Table, Value};
+
+/// The built-in defaults (the repository's `config/default.toml`).
+pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: Database,
+    pub storage: Storage,
+    pub limits: Limits,
+    pub auth: Auth,
+    pub log: Log,
+    pub mail: Mail,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub bind: String,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_request_bytes: u64,
+    pub max_files: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    pub session_ttl_hours: u32,
+    pub api_token_max_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub transport: MailTransport,
+    pub smtp_url: String,
+    pub outbox_dir: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+impl Settings {
+    /// Loads the layers: defaults, `file` (or `config/{DIWAN_ENV}.toml`), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let env_file = std::env::var("DIWAN_ENV")
+            .ok()
+            .filter(|e| !e.is_empty())
+            .map(|e| PathBuf::from(format!("config/{e}.toml")));
+        Self::from_layers(file.map(Path::to_path_buf).or(env_file).as_deref(), &vars)
+    }
+
+    /// The same, with the environment given (for tests).
+    pub fn from_layers(file: Option<&Path>, vars: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut merged: Table = DEFAULTS.parse().context("built-in configuration")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the configuration file {}", path.display())
+            })?;
+            let layer: Table = text
+                .parse()
+                .with_context(|| format!("configuration file {}", path.display()))?;
+            merge(&mut merged, layer);
+        }
+        for (name, value) in vars {
+            if let Some(path) = name.strip_prefix("DIWAN__") {
+                set_path(&mut merged, path, value)?;
+            }
+        }
+        let text = toml::to_string(&merged).context("configuration")?;
+        let settings: Self = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {}", e.message()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.limits.max_file_bytes == 0
+            || self.limits.max_request_bytes < self.limits.max_file_bytes
+        {
+            bail!(
+                "invalid configuration: limits.max_request_bytes must be at least limits.max_file_bytes (> 0)"
+            );
+        }
+        if self.auth.session_ttl_hours == 0 || self.auth.api_token_max_days == 0 {
+            bail!("invalid configuration: auth lifetimes must be positive");
+        }
+        if self.mail.transport == MailTransport::Smtp && self.mail.smtp_url.is_empty() {
+            bail!("invalid configuration: mail.transport = \"smtp\" needs mail.smtp_url");
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.storage.data_dir.join("diwan.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The slice of settings the use cases need.
+    pub fn app_settings(&self) -> diwan_app::Settings {
+        diwan_app::Settings {
+            session_ttl: chrono_hours(self.auth.session_ttl_hours),
+            api_token_max_ttl: chrono_hours(self.auth.api_token_max_days.saturating_mul(24)),
+            max_file_bytes: self.limits.max_file_bytes,
+            max_request_bytes: self.limits.max_request_bytes,
+            max_files: self.limits.max_files,
+        }
+    }
+}
+
+fn chrono_hours(h: u32) -> diwan_app::model::Hours {
+    diwan_app::model::Hours::hours(i64::from(h))
+}
+
+fn merge(base: &mut Table, layer: Table) {
+    for (k, v) in layer {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(l)) => merge(b, l),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// `SERVER__BIND=x` → `server.bind = x`. Values that read as TOML numbers or booleans are
+/// taken as such; anything else is a string.
+fn set_path(root: &mut Table, path: &str, raw: &str) -> anyhow::Result<()> {
+    let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+    let Some((last, parents)) = keys.split_last() else {
+        bail!("empty variable name")
+    };
+    let mut table = root;
+    for key in parents {
+        let entry = table
+            .entry(key.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        table = match entry {
+            Value::Table(t) => t,
+            _ => bail!("invalid configuration: DIWAN__{path} names a value inside a value"),
+        };
+    }
+    let value = match format!("v = {raw}")
+        .parse::<Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+    {
+        Some(v @ (Value::Integer(_) | Value::Boolean(_) | Value::Float(_))) => v,
+        _ => Value::String(raw.to_owned()),
+    };
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::from_layers(None, &[]).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert_eq!(s.database_url(), "sqlite://data/diwan.db");
+    }
+
+    #[test]
+    fn environment_overrides() {
+        let s = Settings::from_layers(
+            None,
+            &vars(&[
+                ("DIWAN__SERVER__BIND", "127.0.0.1:18080"),
+                ("DIWAN__DATABASE__POOL_SIZE", "3"),
+                ("DIWAN__STORAGE__DATA_DIR", "/tmp/x"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:18080");
+        assert_eq!(s.database.pool_size, 3);
+        assert_eq!(s.database_url(), "sqlite:///tmp/x/diwan.db");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let e = Settings::from_layers(None, &vars(&[("DIWAN__SERVER__BINDD", "x")])).unwrap_err();
+        assert!(e.to_string().contains("bindd"), "{e}");
+        let e = Settings::from_layers(None, &vars(&[("DIWAN__NOPE__X", "1")])).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn a_file_layer_applies() {
+        let path = std::env::temp_dir().join(format!("diwan-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "[log]\nformat = \"json\"\n").unwrap();
+        let s = Settings::from_layers(Some(&path), &[]).unwrap();
+        assert_eq!(s.log.format, LogFormat::Json);
+        std::fs::write(&path, "[log]\nformat = \"xml\"\n").unwrap();
+        assert!(Settings::from_layers(Some(&path), &[]).is_err());
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -1,0 +1,5 @@
+//! The `diwan` binary.
+
+fn main() -> std::process::ExitCode {
+    diwan_server::cli::main()
+}

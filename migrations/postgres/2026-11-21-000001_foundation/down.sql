@@ -1,0 +1,11 @@
+DROP TABLE correspondence_events;
+DROP TABLE correspondence_units;
+DROP TABLE correspondence_files;
+DROP TABLE correspondences;
+DROP TABLE register_counters;
+DROP TABLE tokens;
+DROP TABLE agent_grants;
+DROP TABLE agents;
+DROP TABLE registries;
+DROP TABLE units;
+DROP TABLE administrations;

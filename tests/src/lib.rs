@@ -1,0 +1,368 @@
+//! Test support: a Diwan server of its own per test (fresh SQLite file or fresh PostgreSQL
+//! database, fresh data directory, port 0), an HTTP client, and multipart bodies.
+//!
+//! The backend comes from `DIWAN_TEST_BACKEND` (`sqlite`, the default, or `postgres`); the
+//! PostgreSQL server from `DIWAN_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432`).
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a failure is a test failure"
+)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use diwan_app::Clock;
+use diwan_db::Database;
+use diwan_server::RunningServer as Running;
+use diwan_server::{Installation, Settings};
+use serde_json::Value;
+
+/// Which database the suite runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres { server: String },
+}
+
+impl Backend {
+    pub fn from_env() -> Self {
+        match std::env::var("DIWAN_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Self::Postgres {
+                server: std::env::var("DIWAN_TEST_PG_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into()),
+            },
+            _ => Self::Sqlite,
+        }
+    }
+}
+
+/// A clock the test can move forward.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset: Mutex<chrono::Duration>,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.offset.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.offset.lock().unwrap()
+    }
+}
+
+/// A fresh database and data directory, torn down on drop.
+#[derive(Debug)]
+pub struct Sandbox {
+    pub backend: Backend,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pg_database: Option<String>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let backend = Backend::from_env();
+        let name = format!(
+            "diwan_t_{}",
+            diwan_app::ids::new_id().unwrap().replace('-', "")[..20].to_owned()
+        );
+        let data_dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let (database_url, pg_database) = match &backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", data_dir.join("diwan.db").display()),
+                None,
+            ),
+            Backend::Postgres { server } => {
+                Database::create_postgres_database(&format!("{server}/postgres"), &name)
+                    .expect("create a PostgreSQL test database");
+                (format!("{server}/{name}"), Some(name))
+            }
+        };
+        Self {
+            backend,
+            data_dir,
+            database_url,
+            pg_database,
+        }
+    }
+
+    /// Settings for this sandbox, with extra `DIWAN__…` variables.
+    pub fn settings(&self, extra: &[(&str, &str)]) -> Settings {
+        let mut vars = vec![
+            ("DIWAN__SERVER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            ("DIWAN__SERVER__WORKERS".to_owned(), "2".to_owned()),
+            ("DIWAN__DATABASE__URL".to_owned(), self.database_url.clone()),
+            ("DIWAN__DATABASE__POOL_SIZE".to_owned(), "4".to_owned()),
+            (
+                "DIWAN__STORAGE__DATA_DIR".to_owned(),
+                self.data_dir.display().to_string(),
+            ),
+        ];
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Settings::from_layers(None, &vars).unwrap()
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let (Some(name), Backend::Postgres { server }) = (&self.pg_database, &self.backend) {
+            let _ = Database::drop_postgres_database(&format!("{server}/postgres"), name);
+        }
+    }
+}
+
+/// A running server with the demo organisation and agents.
+pub struct TestApp {
+    pub base: String,
+    pub inst: Installation,
+    pub clock: Arc<TestClock>,
+    running: Running,
+    // Dropped last: the server must stop before its database goes.
+    pub sandbox: Sandbox,
+}
+
+impl TestApp {
+    pub fn spawn() -> Self {
+        Self::spawn_with(&[])
+    }
+
+    pub fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let sandbox = Sandbox::new();
+        let settings = sandbox.settings(extra);
+        let mut inst = Installation::open(&settings).unwrap();
+        let clock = Arc::new(TestClock::default());
+        inst.services.clock = clock.clone();
+        diwan_server::demo::load(&inst.services).unwrap();
+        let running = diwan_server::spawn(&settings, inst.services.clone()).unwrap();
+        Self {
+            base: format!("http://{}", running.addr),
+            inst,
+            clock,
+            running,
+            sandbox,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs in and returns the bearer token.
+    pub fn login(&self, email: &str) -> String {
+        self.login_with(email, diwan_server::demo::DEMO_PASSWORD)
+    }
+
+    pub fn login_with(&self, email: &str, password: &str) -> String {
+        let r = post_json(
+            &self.url("/api/v1/auth/login"),
+            None,
+            &serde_json::json!({"email": email, "password": password}),
+        );
+        assert_eq!(r.status, 200, "login of {email}: {}", r.text());
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Files in the blob store and in the staging area.
+    pub fn stored_files(&self) -> (Vec<String>, Vec<String>) {
+        let mut blobs = self.inst.blobs.list().unwrap();
+        blobs.sort();
+        (blobs, self.inst.blobs.staged().unwrap())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.running.handle.stop(false));
+    }
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts a problem+json with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(
+            self.content_type,
+            "application/problem+json",
+            "{}",
+            self.text()
+        );
+        assert_eq!(self.json()["code"], code, "{}", self.text());
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn read(mut r: ureq::http::Response<ureq::Body>) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect::<Vec<_>>();
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap_or_default();
+    Resp {
+        status,
+        content_type,
+        headers,
+        body,
+    }
+}
+
+fn bearer(token: Option<&str>) -> Option<String> {
+    token.map(|t| format!("Bearer {t}"))
+}
+
+pub fn get(url: &str, token: Option<&str>) -> Resp {
+    let mut req = agent().get(url);
+    if let Some(b) = bearer(token) {
+        req = req.header("Authorization", &b);
+    }
+    read(req.call().unwrap())
+}
+
+pub fn send(method: &str, url: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> Resp {
+    let a = agent();
+    let mut req = match method {
+        "POST" => a.post(url),
+        "PUT" => a.put(url),
+        "DELETE" => a.delete(url).force_send_body(),
+        other => panic!("method {other}"),
+    }
+    .header("Content-Type", content_type);
+    if let Some(b) = bearer(token) {
+        req = req.header("Authorization", &b);
+    }
+    read(req.send(body).unwrap())
+}
+
+pub fn post_json(url: &str, token: Option<&str>, body: &Value) -> Resp {
+    send(
+        "POST",
+        url,
+        token,
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+}
+
+/// A multipart body: `(part name, file name, content type, bytes)`.
+pub fn multipart(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = format!("diwan-{}", diwan_app::ids::new_id().unwrap());
+    let mut body = Vec::new();
+    for (name, filename, ct, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+                    .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(format!("Content-Type: {ct}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A PDF-looking file of exactly `size` bytes (at least 24): header, a padding comment, `%%EOF`.
+pub fn pdf(size: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n%".to_vec();
+    let tail = b"\n%%EOF\n";
+    while out.len() + tail.len() < size {
+        out.push(b'p');
+    }
+    out.extend_from_slice(tail);
+    out
+}
+
+/// Metadata of an incoming letter to the given registry.
+pub fn letter(registry: &str, subject: &str) -> Value {
+    serde_json::json!({
+        "registry": registry,
+        "direction": "incoming",
+        "channel": "portal",
+        "subject": subject,
+        "sender": {"kind": "person", "name": "فاطمة الزهراء بنعلي", "national_id": "AB123456", "email": "fz@example.ma"},
+        "recipient": {"kind": "administration", "name": "Ministère", "unit": "ADM-CENTRALE"}
+    })
+}
+
+/// Registers `metadata` with one PDF; returns the response.
+pub fn register(base: &str, token: &str, metadata: &Value, pdf_bytes: &[u8]) -> Resp {
+    let meta = metadata.to_string();
+    let (ct, body) = multipart(&[
+        ("metadata", None, "application/json", meta.as_bytes()),
+        ("file", Some("letter.pdf"), "application/pdf", pdf_bytes),
+    ]);
+    send(
+        "POST",
+        &format!("{base}/api/v1/correspondences"),
+        Some(token),
+        &ct,
+        &body,
+    )
+}

@@ -1,0 +1,215 @@
+//! A request that fails leaves no correspondence, no consumed number and no unreferenced file.
+
+use diwan_tests::{Backend, Resp, TestApp, get, letter, multipart, pdf, register, send};
+use serde_json::json;
+
+fn post(app: &TestApp, token: &str, parts: &[(&str, Option<&str>, &str, &[u8])]) -> Resp {
+    let (ct, body) = multipart(parts);
+    send(
+        "POST",
+        &app.url("/api/v1/correspondences"),
+        Some(token),
+        &ct,
+        &body,
+    )
+}
+
+fn inject_database_failure(app: &TestApp) {
+    let sql = match app.sandbox.backend {
+        Backend::Sqlite => "CREATE TRIGGER boom BEFORE INSERT ON correspondence_files WHEN NEW.name = 'boom.pdf' \
+                            BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+            .to_owned(),
+        Backend::Postgres { .. } => "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN \
+                IF NEW.name = 'boom.pdf' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ \
+                LANGUAGE plpgsql; \
+                CREATE TRIGGER boom BEFORE INSERT ON correspondence_files FOR EACH ROW EXECUTE FUNCTION boom();"
+            .to_owned(),
+    };
+    app.inst.database.execute_batch(&sql).unwrap();
+}
+
+#[test]
+fn failed_requests_leave_nothing_behind() {
+    let app = TestApp::spawn_with(&[
+        ("DIWAN__LIMITS__MAX_FILE_BYTES", "20000"),
+        ("DIWAN__LIMITS__MAX_REQUEST_BYTES", "50000"),
+    ]);
+    let token = app.login("registrar@demo.diwan");
+    let good = pdf(5000);
+    let first = register(&app.base, &token, &letter("CENTRAL", "first"), &good);
+    assert_eq!(first.status, 201, "{}", first.text());
+    let (blobs_before, _) = app.stored_files();
+    inject_database_failure(&app);
+
+    let meta = letter("CENTRAL", "refused").to_string();
+    let m = meta.as_bytes();
+    let unique = |n: u8| {
+        let mut p = pdf(3000);
+        p.extend_from_slice(&[b'%', n, b'\n']);
+        p
+    };
+    let (u1, u2, u3, u4) = (unique(1), unique(2), unique(3), unique(4));
+    let big = pdf(20001);
+    let medium = pdf(19000);
+    let mut unknown_registry = letter("NOPE", "x");
+    unknown_registry["direction"] = json!("incoming");
+    let unknown_registry = unknown_registry.to_string();
+    let mut unknown_unit = letter("CENTRAL", "x");
+    unknown_unit["recipient"]["unit"] = json!("NO-SUCH-UNIT");
+    let unknown_unit = unknown_unit.to_string();
+
+    post(
+        &app,
+        &token,
+        &[
+            ("metadata", None, "application/json", m),
+            ("file", Some("a.pdf"), "application/pdf", &u1),
+            ("file", Some("big.pdf"), "application/pdf", &big),
+        ],
+    )
+    .assert_problem(413, "file_too_large");
+    post(
+        &app,
+        &token,
+        &[
+            ("metadata", None, "application/json", m),
+            ("file", Some("1.pdf"), "application/pdf", &medium),
+            ("file", Some("2.pdf"), "application/pdf", &u2),
+            ("file", Some("3.pdf"), "application/pdf", &medium),
+            ("file", Some("4.pdf"), "application/pdf", &medium),
+        ],
+    )
+    .assert_problem(413, "request_too_large");
+    post(
+        &app,
+        &token,
+        &[
+            ("metadata", None, "application/json", b"{not json"),
+            ("file", Some("a.pdf"), "application/pdf", &u1),
+        ],
+    )
+    .assert_problem(400, "invalid_metadata");
+    post(
+        &app,
+        &token,
+        &[("file", Some("a.pdf"), "application/pdf", &u1)],
+    )
+    .assert_problem(400, "metadata_required");
+    post(&app, &token, &[("metadata", None, "application/json", m)])
+        .assert_problem(422, "file_required");
+    post(
+        &app,
+        &token,
+        &[
+            ("metadata", None, "application/json", m),
+            ("other", None, "text/plain", b"x"),
+        ],
+    )
+    .assert_problem(400, "unexpected_part");
+    post(
+        &app,
+        &token,
+        &[
+            (
+                "metadata",
+                None,
+                "application/json",
+                unknown_registry.as_bytes(),
+            ),
+            ("file", Some("a.pdf"), "application/pdf", &u3),
+        ],
+    )
+    .assert_problem(422, "unknown_registry");
+    post(
+        &app,
+        &token,
+        &[
+            (
+                "metadata",
+                None,
+                "application/json",
+                unknown_unit.as_bytes(),
+            ),
+            ("file", Some("a.pdf"), "application/pdf", &u3),
+        ],
+    )
+    .assert_problem(422, "unknown_unit");
+    let handler = app.login("handler@demo.diwan");
+    post(
+        &app,
+        &handler,
+        &[
+            ("metadata", None, "application/json", m),
+            ("file", Some("a.pdf"), "application/pdf", &u4),
+        ],
+    )
+    .assert_problem(403, "forbidden");
+    let settat = create_agent(&app, "settat@demo.diwan", "DP-SETTAT", "registrar");
+    post(
+        &app,
+        &settat,
+        &[
+            ("metadata", None, "application/json", m),
+            ("file", Some("a.pdf"), "application/pdf", &u4),
+        ],
+    )
+    .assert_problem(403, "forbidden");
+
+    // A database failure inside the transaction: opaque 500, nothing kept, number not consumed,
+    // and a file already referenced by another correspondence is not removed.
+    for content in [&u1, &good] {
+        let r = post(
+            &app,
+            &token,
+            &[
+                ("metadata", None, "application/json", m),
+                ("file", Some("ok.pdf"), "application/pdf", &u2),
+                ("file", Some("boom.pdf"), "application/pdf", content),
+            ],
+        );
+        r.assert_problem(500, "internal");
+        assert!(r.json()["correlation_id"].is_string());
+        assert!(
+            r.json().get("detail").is_none(),
+            "5xx bodies are opaque: {}",
+            r.text()
+        );
+        assert!(!r.text().contains("injected"));
+    }
+
+    let (blobs_after, staged) = app.stored_files();
+    assert_eq!(blobs_after, blobs_before, "no unreferenced file");
+    assert!(staged.is_empty(), "no staged leftovers: {staged:?}");
+    let page = get(
+        &app.url("/api/v1/correspondences?registry=CENTRAL"),
+        Some(&token),
+    )
+    .json();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "no correspondence"
+    );
+    let next = register(&app.base, &token, &letter("CENTRAL", "next"), &pdf(700));
+    assert_eq!(next.status, 201, "{}", next.text());
+    assert!(
+        next.json()["registration_number"]
+            .as_str()
+            .unwrap()
+            .ends_with("/000002"),
+        "no consumed number"
+    );
+}
+
+/// Creates an agent with one grant through the admin API and logs in.
+pub fn create_agent(app: &TestApp, email: &str, unit: &str, role: &str) -> String {
+    let admin = app.login("admin@demo.diwan");
+    let r = diwan_tests::post_json(
+        &app.url("/api/v1/admin/agents"),
+        Some(&admin),
+        &json!({"email": email, "display_name": "وكيل اختبار", "password": "a-long-password",
+                "grants": [{"unit": unit, "role": role}]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    app.login_with(email, "a-long-password")
+}

@@ -1,0 +1,11 @@
+//! Black-box tests over HTTP. Each test starts its own server on its own database; the backend
+//! is chosen by `DIWAN_TEST_BACKEND` (see `diwan_tests`).
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+mod auth;
+mod authorization;
+mod concurrency;
+mod failures;
+mod organisation;
+mod registration;
