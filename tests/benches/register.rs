@@ -1,1 +1,115 @@
-fn main() {}
+//! Registration throughput over HTTP: 16 concurrent clients, one 100 KiB PDF per registration,
+//! on SQLite and (when reachable) PostgreSQL. Prints registrations/s and latency percentiles.
+//!
+//! `cargo bench -p diwan-tests --bench register` (DIWAN_BENCH_SECONDS, DIWAN_BENCH_CLIENTS,
+//! DIWAN_TEST_PG_URL to change the defaults).
+
+#![expect(clippy::unwrap_used, reason = "a benchmark: failing loudly is right")]
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use diwan_tests::{Backend, Sandbox, TestApp, letter, multipart, pdf, send};
+
+const FILE_BYTES: usize = 100 * 1024;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is understood.
+    let seconds = env_or("DIWAN_BENCH_SECONDS", 15);
+    let clients = usize::try_from(env_or("DIWAN_BENCH_CLIENTS", 16)).unwrap();
+    let pg = std::env::var("DIWAN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    println!(
+        "registration benchmark: {clients} clients, {seconds} s, {} KiB PDF each",
+        FILE_BYTES / 1024
+    );
+    println!(
+        "machine: {} cores",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    bench("sqlite", Backend::Sqlite, seconds, clients);
+    if std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:5432".parse().unwrap(),
+        Duration::from_secs(1),
+    )
+    .is_ok()
+    {
+        bench(
+            "postgres",
+            Backend::Postgres { server: pg },
+            seconds,
+            clients,
+        );
+    } else {
+        println!("postgres: not reachable, not measured");
+    }
+}
+
+fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
+    let app = TestApp::spawn_on(Sandbox::on(backend), &[("DIWAN__LOG__LEVEL", "warn")]);
+    let token = app.login("registrar@demo.diwan");
+    let meta = letter("CENTRAL", "طلب — benchmark").to_string();
+    let template = pdf(FILE_BYTES);
+    let url = app.url("/api/v1/correspondences");
+    let run = |duration: Duration| {
+        let latencies = Mutex::new(Vec::new());
+        let errors = Mutex::new(0u64);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for client in 0..clients {
+                let (latencies, errors, meta, template, url, token) =
+                    (&latencies, &errors, &meta, &template, &url, &token);
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    let mut n = 0u64;
+                    while started.elapsed() < duration {
+                        let mut file = template.clone();
+                        let tag = format!("{client:04}-{n:012}");
+                        file[12..12 + tag.len()].copy_from_slice(tag.as_bytes());
+                        n += 1;
+                        let (ct, body) = multipart(&[
+                            ("metadata", None, "application/json", meta.as_bytes()),
+                            ("file", Some("letter.pdf"), "application/pdf", &file),
+                        ]);
+                        let t = Instant::now();
+                        let r = send("POST", url, Some(token), &ct, &body);
+                        if r.status == 201 {
+                            mine.push(t.elapsed());
+                        } else {
+                            *errors.lock().unwrap() += 1;
+                        }
+                    }
+                    latencies.lock().unwrap().extend(mine);
+                });
+            }
+        });
+        (
+            latencies.into_inner().unwrap(),
+            errors.into_inner().unwrap(),
+            started.elapsed(),
+        )
+    };
+    run(Duration::from_secs(2));
+    let (mut lat, errors, elapsed) = run(Duration::from_secs(seconds));
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
+        lat.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "{name}: {:.0} registrations/s ({} in {:.1} s, {errors} errors), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        lat.len(),
+        elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+    );
+}

@@ -67,8 +67,12 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// A sandbox on the backend named by the environment.
     pub fn new() -> Self {
-        let backend = Backend::from_env();
+        Self::on(Backend::from_env())
+    }
+
+    pub fn on(backend: Backend) -> Self {
         let name = format!(
             "diwan_t_{}",
             diwan_app::ids::new_id().unwrap().replace('-', "")[..20].to_owned()
@@ -146,7 +150,10 @@ impl TestApp {
     }
 
     pub fn spawn_with(extra: &[(&str, &str)]) -> Self {
-        let sandbox = Sandbox::new();
+        Self::spawn_on(Sandbox::new(), extra)
+    }
+
+    pub fn spawn_on(sandbox: Sandbox, extra: &[(&str, &str)]) -> Self {
         let settings = sandbox.settings(extra);
         let mut inst = Installation::open(&settings).unwrap();
         let clock = Arc::new(TestClock::default());

@@ -58,6 +58,7 @@ pub fn create_unchecked(
             let unit = resolve_unit(s, g)?;
             s.store.grant(&agent.id, unit.as_deref(), g.role)?;
         }
+        s.caches.clear_tokens();
         return view(s, agent);
     }
     text::email("email", &email)?;
@@ -121,6 +122,7 @@ pub fn set_grant(
     } else if !s.store.revoke_grant(&agent.id, unit.as_deref(), g.role)? {
         return Err(AppError::not_found("grant"));
     }
+    s.caches.clear_tokens();
     view(s, agent)
 }
 

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod agents;
 pub mod auth;
+pub mod cache;
 pub mod correspondence;
 pub mod error;
 pub mod ids;
@@ -20,6 +21,24 @@ pub struct Services {
     pub blobs: std::sync::Arc<dyn BlobStore>,
     pub clock: std::sync::Arc<dyn Clock>,
     pub settings: std::sync::Arc<Settings>,
+    pub caches: std::sync::Arc<cache::Caches>,
+}
+
+impl Services {
+    pub fn new(
+        store: std::sync::Arc<dyn Store>,
+        blobs: std::sync::Arc<dyn BlobStore>,
+        clock: std::sync::Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            clock,
+            settings: std::sync::Arc::new(settings),
+            caches: std::sync::Arc::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Services {

@@ -37,12 +37,12 @@ impl Installation {
             })?,
         );
         let store = DbStore::new(database.clone(), blobs.clone())?;
-        let services = Services {
-            store: Arc::new(store),
-            blobs: blobs.clone(),
-            clock: Arc::new(SystemClock),
-            settings: Arc::new(settings.app_settings()),
-        };
+        let services = Services::new(
+            Arc::new(store),
+            blobs.clone(),
+            Arc::new(SystemClock),
+            settings.app_settings(),
+        );
         Ok(Self {
             services,
             database,

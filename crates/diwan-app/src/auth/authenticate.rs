@@ -12,11 +12,16 @@ pub fn authenticate(s: &Services, bearer: &str) -> Result<Actor, AppError> {
     if bearer.len() > MAX_BEARER_LEN || !bearer.starts_with(super::TOKEN_PREFIX) {
         return Err(AppError::unauthenticated());
     }
+    let hash = ids::secret_hash(bearer);
+    let now = s.clock.now();
+    if let Some(actor) = s.caches.actor(&hash, now) {
+        return Ok(actor);
+    }
     let token = s
         .store
-        .token_by_hash(&ids::secret_hash(bearer))?
+        .token_by_hash(&hash)?
         .ok_or_else(AppError::unauthenticated)?;
-    if token.revoked_at.is_some() || token.expires_at <= s.clock.now() {
+    if token.revoked_at.is_some() || token.expires_at <= now {
         return Err(AppError::unauthenticated());
     }
     let agent = s
@@ -24,10 +29,13 @@ pub fn authenticate(s: &Services, bearer: &str) -> Result<Actor, AppError> {
         .agent(&token.agent_id)?
         .filter(|a| a.active)
         .ok_or_else(AppError::unauthenticated)?;
-    Ok(Actor {
+    let actor = Actor {
         grants: s.store.grants(&agent.id)?,
         agent_id: agent.id,
         email: agent.email,
         token_id: token.id,
-    })
+    };
+    s.caches
+        .put_actor(hash, now, token.expires_at, actor.clone());
+    Ok(actor)
 }

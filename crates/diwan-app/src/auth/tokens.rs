@@ -36,7 +36,9 @@ pub fn list_tokens(s: &Services, actor: &Actor) -> Result<Vec<Token>, AppError> 
 /// Revokes one of the actor's own tokens (`token_id = None`: the one in use, i.e. log out).
 pub fn revoke_token(s: &Services, actor: &Actor, token_id: Option<&str>) -> Result<(), AppError> {
     let id = token_id.unwrap_or(&actor.token_id);
-    if s.store.revoke_token(&actor.agent_id, id, s.clock.now())? {
+    let revoked = s.store.revoke_token(&actor.agent_id, id, s.clock.now())?;
+    s.caches.clear_tokens();
+    if revoked {
         Ok(())
     } else {
         Err(AppError::not_found("token"))

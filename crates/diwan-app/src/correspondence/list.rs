@@ -36,12 +36,15 @@ pub fn list(s: &Services, actor: &Actor, q: ListQuery) -> Result<RegisterPage, A
     let code = q
         .registry
         .ok_or_else(|| AppError::bad_request("invalid_query", "registry is required"))?;
-    let registry = s
-        .store
-        .registry_by_code(&code)?
+    let mut org = crate::org::snapshot(s)?;
+    if org.registry_by_code(&code).is_none() {
+        org = crate::org::fresh_snapshot(s)?;
+    }
+    let registry = org
+        .registry_by_code(&code)
+        .cloned()
         .ok_or_else(|| AppError::not_found("registry"))?;
-    let org = crate::org::org_tree(s)?;
-    let view = may_list(actor, &org, &registry)?;
+    let view = may_list(actor, &org.tree, &registry)?;
     let direction = match q.direction.as_deref() {
         None | Some("") => None,
         Some(d) => Some(Direction::parse(d).ok_or_else(|| {

@@ -31,14 +31,15 @@ fn load_visible(
         .store
         .correspondence(id)?
         .ok_or_else(|| AppError::not_found("correspondence"))?;
-    let registry = s
-        .store
-        .registries()?
-        .into_iter()
-        .find(|r| r.id == c.registry_id)
+    let mut org = crate::org::snapshot(s)?;
+    if org.registry(&c.registry_id).is_none() {
+        org = crate::org::fresh_snapshot(s)?;
+    }
+    let registry = org
+        .registry(&c.registry_id)
+        .cloned()
         .ok_or_else(|| AppError::Internal(format!("correspondence {id} has no registry")))?;
-    let org = crate::org::org_tree(s)?;
-    if may_read(actor, &org, &registry, &c) {
+    if may_read(actor, &org.tree, &registry, &c) {
         Ok((c, registry))
     } else {
         Err(AppError::not_found("correspondence"))

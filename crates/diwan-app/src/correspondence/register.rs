@@ -48,9 +48,13 @@ pub fn register(
 ) -> Result<RegistrationOutcome, AppError> {
     let request = RegistrationRequest::parse(metadata)?;
     check_uploads(s, &uploads)?;
-    let registry = s
-        .store
-        .registry_by_code(request.registry.as_str())?
+    let mut org = crate::org::snapshot(s)?;
+    if org.registry_by_code(request.registry.as_str()).is_none() || !knows_units(&org, &request) {
+        org = crate::org::fresh_snapshot(s)?;
+    }
+    let registry = org
+        .registry_by_code(request.registry.as_str())
+        .cloned()
         .ok_or_else(|| {
             AppError::unprocessable(
                 "unknown_registry",
@@ -66,7 +70,7 @@ pub fn register(
             "received_at is in the future",
         ));
     }
-    let concerned_units = concerned_units(&s.store.units()?, &permit.registry().unit_id, &request)?;
+    let concerned_units = concerned_units(&org.units, &permit.registry().unit_id, &request)?;
     let files: Vec<NewFile> = uploads
         .into_iter()
         .map(|u| {
@@ -138,6 +142,14 @@ fn check_uploads(s: &Services, uploads: &[Upload]) -> Result<(), AppError> {
         text::line("file.name", &u.name, limits::FILE_NAME)?;
     }
     Ok(())
+}
+
+/// Whether every unit the parties name is in the snapshot.
+fn knows_units(org: &crate::cache::OrgSnapshot, r: &RegistrationRequest) -> bool {
+    [&r.sender, &r.recipient]
+        .iter()
+        .filter_map(|p| p.unit.as_ref())
+        .all(|code| org.units.iter().any(|u| &u.code == code))
 }
 
 /// The registry's unit, and the units named as sender or recipient.

@@ -76,6 +76,12 @@ pub fn import(
 /// Imports from the command line, where the operator of the machine is trusted.
 pub fn import_unchecked(s: &Services, spec: &OrgSpec) -> Result<ImportReport, AppError> {
     validate(spec)?;
+    let report = import_validated(s, spec);
+    s.caches.clear_org();
+    report
+}
+
+fn import_validated(s: &Services, spec: &OrgSpec) -> Result<ImportReport, AppError> {
     let existing_units: HashMap<String, Unit> = s
         .store
         .units()?

@@ -4,4 +4,4 @@ mod import;
 mod view;
 
 pub use import::{AdministrationSpec, OrgSpec, RegistrySpec, UnitSpec, import, import_unchecked};
-pub use view::{OrgOverview, org_tree, overview};
+pub use view::{OrgOverview, fresh_snapshot, org_tree, overview, snapshot};

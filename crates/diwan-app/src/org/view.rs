@@ -1,6 +1,10 @@
 //! Reading the organisation.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+
+use crate::cache::OrgSnapshot;
 
 use crate::Services;
 use crate::access::OrgTree;
@@ -26,4 +30,20 @@ pub fn overview(s: &Services) -> Result<OrgOverview, AppError> {
 /// The unit tree, for permission checks.
 pub fn org_tree(s: &Services) -> Result<OrgTree, AppError> {
     Ok(OrgTree::new(&s.store.units()?))
+}
+
+/// The organisation, from the cache when fresh enough.
+pub fn snapshot(s: &Services) -> Result<Arc<OrgSnapshot>, AppError> {
+    match s.caches.org(s.clock.now()) {
+        Some(snap) => Ok(snap),
+        None => fresh_snapshot(s),
+    }
+}
+
+/// The organisation read now (after a cache miss on something that may have just been added).
+pub fn fresh_snapshot(s: &Services) -> Result<Arc<OrgSnapshot>, AppError> {
+    let now = s.clock.now();
+    let snap = Arc::new(OrgSnapshot::new(s.store.units()?, s.store.registries()?));
+    s.caches.put_org(now, snap.clone());
+    Ok(snap)
 }

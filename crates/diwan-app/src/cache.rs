@@ -1,0 +1,100 @@
+//! Short-lived in-memory copies of what nearly every request reads: the organisation (units and
+//! registries) and authenticated tokens.
+//!
+//! Entries live at most [`TTL`]. A change made through this process clears the affected cache at
+//! once; a change made by another process sharing the database is seen within [`TTL`]. So a token
+//! revoked on one node stops working on the others within that time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::access::{Actor, OrgTree};
+use crate::model::{Registry, Unit};
+
+/// How long a cached entry is trusted.
+pub const TTL: chrono::Duration = chrono::Duration::seconds(2);
+/// Most tokens kept; past that the cache is emptied (a crude but bounded policy).
+const MAX_TOKENS: usize = 10_000;
+
+/// The organisation as read at one moment.
+#[derive(Debug)]
+pub struct OrgSnapshot {
+    pub units: Vec<Unit>,
+    pub registries: Vec<Registry>,
+    pub tree: OrgTree,
+}
+
+impl OrgSnapshot {
+    pub fn new(units: Vec<Unit>, registries: Vec<Registry>) -> Self {
+        Self {
+            tree: OrgTree::new(&units),
+            units,
+            registries,
+        }
+    }
+
+    pub fn registry_by_code(&self, code: &str) -> Option<&Registry> {
+        self.registries.iter().find(|r| r.code.as_str() == code)
+    }
+
+    pub fn registry(&self, id: &str) -> Option<&Registry> {
+        self.registries.iter().find(|r| r.id == id)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Caches {
+    org: Mutex<Option<(DateTime<Utc>, Arc<OrgSnapshot>)>>,
+    tokens: Mutex<HashMap<String, (DateTime<Utc>, DateTime<Utc>, Actor)>>,
+}
+
+impl Caches {
+    pub fn org(&self, now: DateTime<Utc>) -> Option<Arc<OrgSnapshot>> {
+        let guard = self.org.lock().unwrap_or_else(PoisonError::into_inner);
+        guard
+            .as_ref()
+            .filter(|(at, _)| now - *at < TTL)
+            .map(|(_, s)| s.clone())
+    }
+
+    pub fn put_org(&self, now: DateTime<Utc>, snapshot: Arc<OrgSnapshot>) {
+        *self.org.lock().unwrap_or_else(PoisonError::into_inner) = Some((now, snapshot));
+    }
+
+    pub fn clear_org(&self) {
+        *self.org.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The actor of a token hash, if cached, fresh and not expired.
+    pub fn actor(&self, hash: &str, now: DateTime<Utc>) -> Option<Actor> {
+        let guard = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        guard
+            .get(hash)
+            .filter(|(at, expires, _)| now - *at < TTL && *expires > now)
+            .map(|(_, _, a)| a.clone())
+    }
+
+    pub fn put_actor(
+        &self,
+        hash: String,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+        actor: Actor,
+    ) {
+        let mut guard = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.len() >= MAX_TOKENS {
+            guard.clear();
+        }
+        guard.insert(hash, (now, expires, actor));
+    }
+
+    /// Forgets every cached token (after a revocation or a change of grants).
+    pub fn clear_tokens(&self) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
