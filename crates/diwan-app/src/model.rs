@@ -202,7 +202,7 @@ pub struct NewCorrespondence {
     pub concerned_units: Vec<ConcernedUnit>,
 }
 
-/// A file waiting for its registration: staged on disk, promoted by the store before commit.
+/// A file waiting for its registration: staged, then promoted to its address before commit.
 #[derive(Debug)]
 pub struct NewFile {
     pub id: String,

@@ -76,8 +76,8 @@ pub trait Store: Send + Sync {
 
     // --- correspondences ---
     /// Stores a correspondence, its files and its first history line, allocating its number in
-    /// the same transaction. Staged files are made durable in the blob store before the commit.
-    /// Returns only once everything is durable.
+    /// the same transaction; its files were promoted (made durable) before. Returns only once
+    /// everything is durable. On failure, removes the files it brought that nothing refers to.
     fn register(&self, new: NewCorrespondence) -> StoreResult<Registered>;
     fn correspondence(&self, id: &str) -> StoreResult<Option<Correspondence>>;
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>>;

@@ -1,12 +1,19 @@
-//! Content-addressed files under `<data>/blobs/ab/cd/<sha256>`.
+//! Content-addressed files under `<data>/blobs/ab/<sha256>`.
 //!
-//! An upload is written to `<data>/staging/` while its SHA-256 is computed, synced, and moved to
-//! its address (with a sync of the directory) inside the registration's transaction, before the
-//! commit. Identical content is stored once.
+//! An upload is hashed as it streams. Up to [`MEMORY_BYTES`] it stays in memory (no file is
+//! created on the HTTP event loop); past that it spills to `<data>/staging/`. `finish` (on a
+//! blocking thread) writes and syncs the staged file; `promote`, called once the registration
+//! passed every check and before its transaction commits, moves it to its address and syncs the
+//! directory. Identical content is stored once.
+//!
+//! A digest is *pinned* while a registration holding it is in flight in this process, so that
+//! the clean-up after a failed registration never removes a file another one is about to commit.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use diwan_app::ports::{BlobSink, BlobStore, StagedBlob};
@@ -15,6 +22,10 @@ use ring::digest::{Context, SHA256};
 
 /// How many leading bytes media-type detection looks at.
 const SNIFF_BYTES: usize = 8 * 1024;
+/// Uploads up to this size are kept in memory until `finish`.
+pub const MEMORY_BYTES: usize = 256 * 1024;
+
+type Pins = Arc<Mutex<HashMap<String, usize>>>;
 /// Staged files older than this are leftovers of a crash and removed at start.
 const STALE_STAGING: Duration = Duration::from_secs(3600);
 
@@ -22,6 +33,7 @@ const STALE_STAGING: Duration = Duration::from_secs(3600);
 pub struct FsBlobStore {
     blobs: PathBuf,
     staging: PathBuf,
+    pins: Pins,
 }
 
 impl FsBlobStore {
@@ -30,6 +42,7 @@ impl FsBlobStore {
         let store = Self {
             blobs: data_dir.join("blobs"),
             staging: data_dir.join("staging"),
+            pins: Pins::default(),
         };
         fs::create_dir_all(&store.blobs)?;
         fs::create_dir_all(&store.staging)?;
@@ -56,12 +69,16 @@ impl FsBlobStore {
 
     /// Where a digest lives.
     pub fn path_of(&self, digest: &Sha256Digest) -> PathBuf {
-        let d = digest.as_str();
-        self.blobs.join(&d[0..2]).join(&d[2..4]).join(d)
+        address(&self.blobs, digest)
     }
 
-    /// Removes a stored file (used when the registration that brought it failed).
+    /// Removes a stored file (used when the registration that brought it failed), unless a
+    /// registration in flight holds the same content.
     pub fn remove(&self, digest: &Sha256Digest) {
+        let pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        if pins.get(digest.as_str()).is_some_and(|n| *n > 0) {
+            return;
+        }
         match fs::remove_file(self.path_of(digest)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -73,10 +90,8 @@ impl FsBlobStore {
     pub fn list(&self) -> io::Result<Vec<String>> {
         let mut out = Vec::new();
         for a in fs::read_dir(&self.blobs)? {
-            for b in fs::read_dir(a?.path())? {
-                for f in fs::read_dir(b?.path())? {
-                    out.push(f?.file_name().to_string_lossy().into_owned());
-                }
+            for f in fs::read_dir(a?.path())? {
+                out.push(f?.file_name().to_string_lossy().into_owned());
             }
         }
         Ok(out)
@@ -92,16 +107,15 @@ impl FsBlobStore {
 
 impl BlobStore for FsBlobStore {
     fn stage(&self) -> io::Result<Box<dyn BlobSink>> {
-        let name = diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?;
-        let path = self.staging.join(format!("{name}.part"));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
         Ok(Box::new(Sink {
-            file: Some(io::BufWriter::with_capacity(64 * 1024, file)),
-            path,
+            memory: Vec::new(),
+            file: None,
+            path: self.staging.join(format!(
+                "{}.part",
+                diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?
+            )),
             blobs: self.blobs.clone(),
+            pins: self.pins.clone(),
             digest: Context::new(&SHA256),
             size: 0,
             head: Vec::with_capacity(SNIFF_BYTES),
@@ -121,22 +135,49 @@ impl BlobStore for FsBlobStore {
     }
 }
 
+fn address(blobs: &Path, digest: &Sha256Digest) -> PathBuf {
+    let d = digest.as_str();
+    blobs.join(&d[0..2]).join(d)
+}
+
 struct Sink {
+    /// The upload while it is small.
+    memory: Vec<u8>,
+    /// The staged file once it outgrew memory.
     file: Option<io::BufWriter<File>>,
     path: PathBuf,
     blobs: PathBuf,
+    pins: Pins,
     digest: Context,
     size: u64,
     head: Vec<u8>,
 }
 
+impl Sink {
+    fn spill(&mut self) -> io::Result<&mut io::BufWriter<File>> {
+        if self.file.is_none() {
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&self.path)?;
+            let mut w = io::BufWriter::with_capacity(64 * 1024, file);
+            w.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(w);
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("staging file"))
+    }
+}
+
 impl BlobSink for Sink {
     fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("sink closed"))?;
-        file.write_all(chunk)?;
+        if self.file.is_some() || self.memory.len() + chunk.len() > MEMORY_BYTES {
+            self.spill()?.write_all(chunk)?;
+        } else {
+            self.memory.extend_from_slice(chunk);
+        }
         self.digest.update(chunk);
         self.size += chunk.len() as u64;
         let room = SNIFF_BYTES.saturating_sub(self.head.len());
@@ -149,12 +190,10 @@ impl BlobSink for Sink {
     }
 
     fn finish(mut self: Box<Self>, declared_type: Option<&str>) -> io::Result<Box<dyn StagedBlob>> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("sink closed"))?;
-        let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
+        let file = self.spill()?;
+        file.flush()?;
+        file.get_ref().sync_all()?;
+        self.file = None;
         let digest: [u8; 32] = self
             .digest
             .clone()
@@ -163,23 +202,26 @@ impl BlobSink for Sink {
             .try_into()
             .map_err(|_| io::Error::other("digest length"))?;
         let sha256 = Sha256Digest::from_bytes(&digest);
-        let d = sha256.as_str();
-        let target = self.blobs.join(&d[0..2]).join(&d[2..4]).join(d);
-        let staged = Staged {
+        *self
+            .pins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(sha256.as_str().to_owned())
+            .or_default() += 1;
+        Ok(Box::new(Staged {
             staged: Some(std::mem::take(&mut self.path)),
-            target,
+            target: address(&self.blobs, &sha256),
             media_type: media_type(&self.head, declared_type),
             size: self.size,
             sha256,
-        };
-        Ok(Box::new(staged))
+            pins: self.pins.clone(),
+        }))
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            self.file = None;
+        if self.file.take().is_some() || (!self.path.as_os_str().is_empty() && self.path.exists()) {
             let _ = fs::remove_file(&self.path);
         }
     }
@@ -193,6 +235,7 @@ struct Staged {
     media_type: String,
     size: u64,
     sha256: Sha256Digest,
+    pins: Pins,
 }
 
 impl StagedBlob for Staged {
@@ -220,9 +263,6 @@ impl StagedBlob for Staged {
             fs::create_dir_all(dir)?;
             if let Some(parent) = dir.parent() {
                 sync_dir(parent)?;
-                if let Some(grand) = parent.parent() {
-                    sync_dir(grand)?;
-                }
             }
         }
         fs::rename(staged, &self.target)?;
@@ -236,6 +276,13 @@ impl Drop for Staged {
     fn drop(&mut self) {
         if let Some(path) = self.staged.take() {
             let _ = fs::remove_file(path);
+        }
+        let mut pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = pins.get_mut(self.sha256.as_str()) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                pins.remove(self.sha256.as_str());
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ pub trait Queries {
         &mut self,
         jobs: &mut [NewCorrespondence],
     ) -> Result<Vec<R<Registered>>, StoreError>;
-    /// Allocates the next number of the job's register, stores its rows and promotes its files.
+    /// Allocates the next number of the job's register and stores its rows.
     fn insert_one(&mut self, job: &mut NewCorrespondence) -> Result<Registered, TxError>;
 }
 
@@ -387,9 +387,6 @@ macro_rules! impl_queries {
                 diesel::insert_into(correspondence_files::table).values(&rows.files).execute(self)?;
                 diesel::insert_into(correspondence_units::table).values(&rows.concerns).execute(self)?;
                 diesel::insert_into(correspondence_events::table).values(&rows.event).execute(self)?;
-                for f in &mut job.files {
-                    f.blob.promote().map_err(TxError::Io)?;
-                }
                 Ok(Registered { seq, year, registration_number: number })
             }
         }

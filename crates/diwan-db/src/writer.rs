@@ -11,6 +11,7 @@ use std::thread;
 
 use diwan_app::StoreError;
 use diwan_app::model::{NewCorrespondence, Registered};
+use diwan_domain::Sha256Digest;
 
 use crate::blobs::FsBlobStore;
 use crate::conn::{Conn, Database, DbError, with_conn};
@@ -92,22 +93,25 @@ fn commit_batch(conn: &mut Conn, batch: Vec<Job>, blobs: &FsBlobStore) -> bool {
         }
     };
     let whole_failed = results.iter().all(Result::is_err) && !results.is_empty();
-    for (new, result) in news.iter().zip(&results) {
-        if result.is_err() {
-            forget_files(conn, new, blobs);
-        }
-    }
+    let orphans: Vec<Sha256Digest> = news
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_err())
+        .flat_map(|(n, _)| n.files.iter().map(|f| f.blob.sha256().clone()))
+        .collect();
+    // Dropping the jobs unpins their files, so the clean-up below may remove them.
     drop(news);
     for (reply, result) in replies.into_iter().zip(results) {
         let _ = reply.send(result);
     }
+    forget_files(conn, &orphans, blobs);
     !whole_failed
 }
 
-/// After a registration failed, removes the files it promoted that nothing committed refers to.
-fn forget_files(conn: &mut Conn, new: &NewCorrespondence, blobs: &FsBlobStore) {
-    for f in &new.files {
-        let digest = f.blob.sha256();
+/// After registrations failed, removes the files they brought that nothing committed refers to
+/// (and that no registration in flight in this process holds).
+fn forget_files(conn: &mut Conn, digests: &[Sha256Digest], blobs: &FsBlobStore) {
+    for digest in digests {
         let referenced = with_conn!(&mut *conn, |c| c.file_referenced(digest.as_str()));
         match referenced {
             Ok(false) => blobs.remove(digest),

@@ -91,7 +91,7 @@ pub fn register(
             sha256: f.blob.sha256().clone(),
         })
         .collect();
-    let new = NewCorrespondence {
+    let mut new = NewCorrespondence {
         id: ids::new_id()?,
         registry: permit.registry().clone(),
         search_text: search_text(&request),
@@ -108,6 +108,7 @@ pub fn register(
         new.tracking_code.clone(),
         new.request.direction,
     );
+    promote(&mut new)?;
     let registered = s.store.register(new)?;
     tracing::info!(correspondence = %id, number = %registered.registration_number, "registered");
     Ok(RegistrationOutcome {
@@ -122,6 +123,16 @@ pub fn register(
         files: file_records,
         tracking_code,
     })
+}
+
+/// Moves the files to their content address, durably, before the registration is committed.
+/// Done here, on the caller's thread, so that many registrations do it in parallel; if the
+/// registration then fails, the store removes what nothing refers to.
+fn promote(new: &mut NewCorrespondence) -> Result<(), AppError> {
+    for f in &mut new.files {
+        f.blob.promote()?;
+    }
+    Ok(())
 }
 
 fn check_uploads(s: &Services, uploads: &[Upload]) -> Result<(), AppError> {
