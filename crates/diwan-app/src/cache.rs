@@ -44,10 +44,18 @@ impl OrgSnapshot {
     }
 }
 
+/// A cached token: when it was read, when it expires, whose it is.
+#[derive(Debug)]
+struct CachedActor {
+    read_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    actor: Actor,
+}
+
 #[derive(Debug, Default)]
 pub struct Caches {
     org: Mutex<Option<(DateTime<Utc>, Arc<OrgSnapshot>)>>,
-    tokens: Mutex<HashMap<String, (DateTime<Utc>, DateTime<Utc>, Actor)>>,
+    tokens: Mutex<HashMap<String, CachedActor>>,
 }
 
 impl Caches {
@@ -72,8 +80,8 @@ impl Caches {
         let guard = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         guard
             .get(hash)
-            .filter(|(at, expires, _)| now - *at < TTL && *expires > now)
-            .map(|(_, _, a)| a.clone())
+            .filter(|c| now - c.read_at < TTL && c.expires_at > now)
+            .map(|c| c.actor.clone())
     }
 
     pub fn put_actor(
@@ -87,7 +95,14 @@ impl Caches {
         if guard.len() >= MAX_TOKENS {
             guard.clear();
         }
-        guard.insert(hash, (now, expires, actor));
+        guard.insert(
+            hash,
+            CachedActor {
+                read_at: now,
+                expires_at: expires,
+                actor,
+            },
+        );
     }
 
     /// Forgets every cached token (after a revocation or a change of grants).
