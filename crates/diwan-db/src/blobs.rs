@@ -51,18 +51,17 @@ impl FsBlobStore {
     }
 
     fn remove_stale_staging(&self) {
-        let Ok(entries) = fs::read_dir(&self.staging) else {
+        let Ok(paths) = self.staged_paths() else {
             return;
         };
-        for entry in entries.flatten() {
-            let old = entry
-                .metadata()
+        for path in paths {
+            let old = fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age > STALE_STAGING);
             if old {
-                let _ = fs::remove_file(entry.path());
+                let _ = fs::remove_file(path);
             }
         }
     }
@@ -91,17 +90,38 @@ impl FsBlobStore {
         let mut out = Vec::new();
         for a in fs::read_dir(&self.blobs)? {
             for f in fs::read_dir(a?.path())? {
-                out.push(f?.file_name().to_string_lossy().into_owned());
+                let name = f?.file_name().to_string_lossy().into_owned();
+                if !name.ends_with(".part") {
+                    out.push(name);
+                }
             }
         }
         Ok(out)
     }
 
-    /// Names of the files in the staging area.
+    /// Files being staged (for tests and audits).
     pub fn staged(&self) -> io::Result<Vec<String>> {
-        fs::read_dir(&self.staging)?
-            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect()
+        Ok(self
+            .staged_paths()?
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect())
+    }
+
+    /// Files being staged: in the staging area, and small ones beside their address.
+    fn staged_paths(&self) -> io::Result<Vec<PathBuf>> {
+        let mut out = fs::read_dir(&self.staging)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<io::Result<Vec<_>>>()?;
+        for a in fs::read_dir(&self.blobs)? {
+            for f in fs::read_dir(a?.path())? {
+                let path = f?.path();
+                if path.extension().is_some_and(|e| e == "part") {
+                    out.push(path);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -190,10 +210,6 @@ impl BlobSink for Sink {
     }
 
     fn finish(mut self: Box<Self>, declared_type: Option<&str>) -> io::Result<Box<dyn StagedBlob>> {
-        let file = self.spill()?;
-        file.flush()?;
-        file.get_ref().sync_all()?;
-        self.file = None;
         let digest: [u8; 32] = self
             .digest
             .clone()
@@ -202,6 +218,25 @@ impl BlobSink for Sink {
             .try_into()
             .map_err(|_| io::Error::other("digest length"))?;
         let sha256 = Sha256Digest::from_bytes(&digest);
+        let target = address(&self.blobs, &sha256);
+        if self.file.is_none() {
+            // Small upload: stage it beside its address, so concurrent uploads spread over the
+            // fan-out directories instead of queueing on one staging directory.
+            let dir = target
+                .parent()
+                .ok_or_else(|| io::Error::other("blob path"))?;
+            ensure_dir(dir)?;
+            let name = self
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.path = dir.join(name);
+        }
+        let file = self.spill()?;
+        file.flush()?;
+        file.get_ref().sync_all()?;
+        self.file = None;
         *self
             .pins
             .lock()
@@ -210,7 +245,7 @@ impl BlobSink for Sink {
             .or_default() += 1;
         Ok(Box::new(Staged {
             staged: Some(std::mem::take(&mut self.path)),
-            target: address(&self.blobs, &sha256),
+            target,
             media_type: media_type(&self.head, declared_type),
             size: self.size,
             sha256,
@@ -259,12 +294,7 @@ impl StagedBlob for Staged {
             .target
             .parent()
             .ok_or_else(|| io::Error::other("blob path"))?;
-        if !dir.is_dir() {
-            fs::create_dir_all(dir)?;
-            if let Some(parent) = dir.parent() {
-                sync_dir(parent)?;
-            }
-        }
+        ensure_dir(dir)?;
         fs::rename(staged, &self.target)?;
         sync_dir(dir)?;
         self.staged = None;
@@ -285,6 +315,17 @@ impl Drop for Staged {
             }
         }
     }
+}
+
+/// Creates a fan-out directory if needed, durably.
+fn ensure_dir(dir: &Path) -> io::Result<()> {
+    if !dir.is_dir() {
+        fs::create_dir_all(dir)?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
