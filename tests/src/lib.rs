@@ -188,8 +188,11 @@ impl TestApp {
         r.json()["token"].as_str().unwrap().to_owned()
     }
 
-    /// Files in the blob store and in the staging area.
+    /// Files in the blob store and in the staging area. Also checks that pack segments hold
+    /// exactly the bytes the index points to (nothing unreferenced).
     pub fn stored_files(&self) -> (Vec<String>, Vec<String>) {
+        let (on_disk, indexed) = self.inst.blobs.pack_bytes().unwrap();
+        assert_eq!(on_disk, indexed, "pack segments hold unreferenced bytes");
         let mut blobs = self.inst.blobs.list().unwrap();
         blobs.sort();
         (blobs, self.inst.blobs.staged().unwrap())

@@ -89,10 +89,8 @@ pub trait Store: Send + Sync {
 pub trait BlobStore: Send + Sync {
     /// Starts writing a new file to a staging area.
     fn stage(&self) -> std::io::Result<Box<dyn BlobSink>>;
-    /// Opens a stored file by digest; `None` if it is missing.
-    fn open(&self, digest: &Sha256Digest) -> std::io::Result<Option<std::fs::File>>;
-    /// Whether a file with this digest is stored.
-    fn contains(&self, digest: &Sha256Digest) -> bool;
+    /// Reads a stored file whole, by digest; `None` if it is missing.
+    fn read(&self, digest: &Sha256Digest) -> std::io::Result<Option<Vec<u8>>>;
 }
 
 /// A file being written. Dropping it without `finish` removes what was written.
@@ -111,7 +109,10 @@ pub trait StagedBlob: Send + Debug {
     fn sha256(&self) -> &Sha256Digest;
     fn size(&self) -> u64;
     fn media_type(&self) -> &str;
-    /// Moves the file to its content address (or drops it if that content is already stored)
-    /// and syncs the directory. After this, dropping the value removes nothing.
+    /// The content, when it is small enough to be held in memory. The store then writes it
+    /// itself, inside the registration's transaction, instead of moving a file.
+    fn bytes(&self) -> Option<&[u8]>;
+    /// For content staged as a file: moves it to its content address and syncs the directory.
+    /// After this, dropping the value removes nothing. Does nothing for in-memory content.
     fn promote(&mut self) -> std::io::Result<()>;
 }

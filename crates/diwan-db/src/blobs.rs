@@ -1,9 +1,10 @@
-//! Content-addressed files under `<data>/blobs/ab/<sha256>`.
+//! Content-addressed files, found by SHA-256.
 //!
-//! An upload is hashed as it streams. Up to [`MEMORY_BYTES`] it stays in memory (no file is
-//! created on the HTTP event loop); past that it spills to `<data>/staging/`. `finish` (on a
-//! blocking thread) writes and syncs the staged file; `promote`, called once the registration
-//! passed every check and before its transaction commits, moves it to its address and syncs the
+//! An upload is hashed as it streams. Up to [`MEMORY_BYTES`] it stays in memory and is later
+//! appended by the group-commit writer to a pack segment (`<data>/blobs/packs/`, see `pack.rs`),
+//! its place recorded in `blob_packs`. A larger upload spills to `<data>/staging/`; `finish` (on
+//! a blocking thread) syncs it, and `promote`, called once the registration passed every check and
+//! before its transaction commits, moves it to `<data>/blobs/ab/<sha256>` and syncs the
 //! directory. Identical content is stored once.
 //!
 //! A digest is *pinned* while a registration holding it is in flight in this process, so that
@@ -17,6 +18,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use diwan_app::ports::{BlobSink, BlobStore, StagedBlob};
+
+use crate::conn::{Database, with_conn};
+use crate::pack;
+use crate::queries::Queries as _;
 use diwan_domain::Sha256Digest;
 use ring::digest::{Context, SHA256};
 
@@ -34,15 +39,18 @@ pub struct FsBlobStore {
     blobs: PathBuf,
     staging: PathBuf,
     pins: Pins,
+    /// Where packed content is (the `blob_packs` table).
+    index: Database,
 }
 
 impl FsBlobStore {
     /// Opens (and creates) the store under `data_dir`, removing stale staged files.
-    pub fn open(data_dir: &Path) -> io::Result<Self> {
+    pub fn open(data_dir: &Path, index: Database) -> io::Result<Self> {
         let store = Self {
             blobs: data_dir.join("blobs"),
             staging: data_dir.join("staging"),
             pins: Pins::default(),
+            index,
         };
         fs::create_dir_all(&store.blobs)?;
         fs::create_dir_all(&store.staging)?;
@@ -85,11 +93,23 @@ impl FsBlobStore {
         }
     }
 
-    /// Every stored digest (for tests and audits).
+    pub(crate) fn blobs_dir(&self) -> &Path {
+        &self.blobs
+    }
+
+    /// Every stored digest, loose and packed (for tests and audits).
     pub fn list(&self) -> io::Result<Vec<String>> {
-        let mut out = Vec::new();
+        let mut out = self
+            .packed()?
+            .into_iter()
+            .map(|(sha, ..)| sha)
+            .collect::<Vec<_>>();
         for a in fs::read_dir(&self.blobs)? {
-            for f in fs::read_dir(a?.path())? {
+            let a = a?;
+            if a.file_name() == "packs" {
+                continue;
+            }
+            for f in fs::read_dir(a.path())? {
                 let name = f?.file_name().to_string_lossy().into_owned();
                 if !name.ends_with(".part") {
                     out.push(name);
@@ -97,6 +117,29 @@ impl FsBlobStore {
             }
         }
         Ok(out)
+    }
+
+    /// The pack index: digest, segment, offset, length.
+    fn packed(&self) -> io::Result<Vec<(String, String, i64, i64)>> {
+        let mut conn = self.index.conn().map_err(io::Error::other)?;
+        with_conn!(&mut *conn, |c| c.packed_blobs()).map_err(io::Error::other)
+    }
+
+    /// Bytes in pack segments on disk, and bytes the index points to. Equal when no segment
+    /// holds anything a committed row does not point to.
+    pub fn pack_bytes(&self) -> io::Result<(u64, u64)> {
+        let mut on_disk = 0;
+        if let Ok(entries) = fs::read_dir(pack::packs_dir(&self.blobs)) {
+            for e in entries {
+                on_disk += e?.metadata()?.len();
+            }
+        }
+        let indexed = self
+            .packed()?
+            .iter()
+            .map(|(.., len)| u64::try_from(*len).unwrap_or(0))
+            .sum();
+        Ok((on_disk, indexed))
     }
 
     /// Files being staged (for tests and audits).
@@ -114,7 +157,11 @@ impl FsBlobStore {
             .map(|e| e.map(|e| e.path()))
             .collect::<io::Result<Vec<_>>>()?;
         for a in fs::read_dir(&self.blobs)? {
-            for f in fs::read_dir(a?.path())? {
+            let a = a?;
+            if a.file_name() == "packs" {
+                continue;
+            }
+            for f in fs::read_dir(a.path())? {
                 let path = f?.path();
                 if path.extension().is_some_and(|e| e == "part") {
                     out.push(path);
@@ -142,17 +189,38 @@ impl BlobStore for FsBlobStore {
         }))
     }
 
-    fn open(&self, digest: &Sha256Digest) -> io::Result<Option<File>> {
-        match File::open(self.path_of(digest)) {
-            Ok(f) => Ok(Some(f)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+    fn read(&self, digest: &Sha256Digest) -> io::Result<Option<Vec<u8>>> {
+        let bytes = match fs::read(self.path_of(digest)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut conn = self.index.conn().map_err(io::Error::other)?;
+                let place = with_conn!(&mut *conn, |c| c.blob_location(digest.as_str()))
+                    .map_err(io::Error::other)?;
+                let Some((segment, offset, length)) = place else {
+                    return Ok(None);
+                };
+                let (offset, length) = (
+                    u64::try_from(offset).map_err(io::Error::other)?,
+                    u64::try_from(length).map_err(io::Error::other)?,
+                );
+                pack::read(&self.blobs, &segment, offset, length)?
+            }
+            Err(e) => return Err(e),
+        };
+        let actual = ring::digest::digest(&SHA256, &bytes);
+        if actual.as_ref() != hex_bytes(digest.as_str()).as_slice() {
+            return Err(io::Error::other(format!(
+                "stored content of {digest} does not match its digest"
+            )));
         }
+        Ok(Some(bytes))
     }
+}
 
-    fn contains(&self, digest: &Sha256Digest) -> bool {
-        self.path_of(digest).is_file()
-    }
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 fn address(blobs: &Path, digest: &Sha256Digest) -> PathBuf {
@@ -219,32 +287,25 @@ impl BlobSink for Sink {
             .map_err(|_| io::Error::other("digest length"))?;
         let sha256 = Sha256Digest::from_bytes(&digest);
         let target = address(&self.blobs, &sha256);
-        if self.file.is_none() {
-            // Small upload: stage it beside its address, so concurrent uploads spread over the
-            // fan-out directories instead of queueing on one staging directory.
-            let dir = target
-                .parent()
-                .ok_or_else(|| io::Error::other("blob path"))?;
-            ensure_dir(dir)?;
-            let name = self
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            self.path = dir.join(name);
-        }
-        let file = self.spill()?;
-        file.flush()?;
-        file.get_ref().sync_all()?;
-        self.file = None;
+        let memory = if self.file.is_none() {
+            Some(std::mem::take(&mut self.memory))
+        } else {
+            let file = self.spill()?;
+            file.flush()?;
+            file.get_ref().sync_all()?;
+            self.file = None;
+            None
+        };
         *self
             .pins
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(sha256.as_str().to_owned())
             .or_default() += 1;
+        let path = std::mem::take(&mut self.path);
         Ok(Box::new(Staged {
-            staged: Some(std::mem::take(&mut self.path)),
+            staged: memory.is_none().then_some(path),
+            memory,
             target,
             media_type: media_type(&self.head, declared_type),
             size: self.size,
@@ -262,10 +323,11 @@ impl Drop for Sink {
     }
 }
 
-#[derive(Debug)]
 struct Staged {
     /// The staged file, until it is promoted.
     staged: Option<PathBuf>,
+    /// The content, when small enough to be packed by the writer.
+    memory: Option<Vec<u8>>,
     target: PathBuf,
     media_type: String,
     size: u64,
@@ -273,7 +335,21 @@ struct Staged {
     pins: Pins,
 }
 
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("sha256", &self.sha256)
+            .field("size", &self.size)
+            .field("in_memory", &self.memory.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl StagedBlob for Staged {
+    fn bytes(&self) -> Option<&[u8]> {
+        self.memory.as_deref()
+    }
+
     fn sha256(&self) -> &Sha256Digest {
         &self.sha256
     }
@@ -367,33 +443,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stage_promote_and_dedupe() {
+    fn small_in_memory_large_staged_promoted_and_deduplicated() {
         let dir =
             std::env::temp_dir().join(format!("diwan-blobs-{}", diwan_app::ids::new_id().unwrap()));
-        let store = FsBlobStore::open(&dir).unwrap();
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
+        db.migrate().unwrap();
+        let store = FsBlobStore::open(&dir, db).unwrap();
         let write = |data: &[u8]| {
             let mut sink = store.stage().unwrap();
-            sink.write(data).unwrap();
+            for chunk in data.chunks(10_000) {
+                sink.write(chunk).unwrap();
+            }
             sink.finish(Some("text/plain")).unwrap()
         };
-        let mut a = write(b"%PDF-1.7 hello");
-        assert_eq!(a.media_type(), "application/pdf");
+        let mut small = write(b"%PDF-1.7 hello");
+        assert_eq!(small.media_type(), "application/pdf");
+        assert_eq!(small.bytes(), Some(&b"%PDF-1.7 hello"[..]));
+        assert!(
+            store.staged().unwrap().is_empty(),
+            "small content creates no file"
+        );
+        small.promote().unwrap();
+        assert!(
+            store.list().unwrap().is_empty(),
+            "small content is packed by the writer, not here"
+        );
+
+        let large = vec![7u8; MEMORY_BYTES + 1];
+        let mut a = write(&large);
+        assert!(a.bytes().is_none());
+        assert_eq!(a.media_type(), "text/plain");
         assert_eq!(store.staged().unwrap().len(), 1);
         a.promote().unwrap();
-        assert!(store.contains(a.sha256()));
-        let mut b = write(b"%PDF-1.7 hello");
+        assert_eq!(store.read(a.sha256()).unwrap().unwrap(), large);
+        let mut b = write(&large);
         b.promote().unwrap();
         assert_eq!(store.list().unwrap().len(), 1);
-        let c = write(b"plain words");
-        assert_eq!(c.media_type(), "text/plain");
-        drop(c);
+        drop(write(&vec![8u8; MEMORY_BYTES + 1]));
         assert!(
             store.staged().unwrap().is_empty(),
             "a dropped staged file is removed"
         );
         {
             let mut sink = store.stage().unwrap();
-            sink.write(b"half").unwrap();
+            sink.write(&large).unwrap();
         }
         assert!(
             store.staged().unwrap().is_empty(),

@@ -12,6 +12,7 @@ use diwan_app::model::{
 use diwan_domain::Role;
 
 use crate::conn::store_error;
+use crate::pack::PackWriter;
 use crate::rows::*;
 use crate::schema::*;
 use crate::time::to_text;
@@ -73,14 +74,21 @@ pub trait Queries {
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
     fn annul(&mut self, id: &str, a: &Annulment) -> R<bool>;
     fn file_referenced(&mut self, sha256: &str) -> R<bool>;
+    fn packed_blobs(&mut self) -> R<Vec<(String, String, i64, i64)>>;
+    fn blob_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>>;
     /// Stores a batch of registrations in one transaction, each in its own savepoint.
     /// Returns one result per job (in the jobs' order), or the error of the whole transaction.
     fn register_batch(
         &mut self,
         jobs: &mut [NewCorrespondence],
+        pack: &mut PackWriter,
     ) -> Result<Vec<R<Registered>>, StoreError>;
-    /// Allocates the next number of the job's register and stores its rows.
-    fn insert_one(&mut self, job: &mut NewCorrespondence) -> Result<Registered, TxError>;
+    /// Allocates the next number of the job's register, stores its rows, packs its small files.
+    fn insert_one(
+        &mut self,
+        job: &mut NewCorrespondence,
+        pack: &mut PackWriter,
+    ) -> Result<Registered, TxError>;
 }
 
 macro_rules! impl_queries {
@@ -341,7 +349,21 @@ macro_rules! impl_queries {
                 .get_result(self))
             }
 
-            fn register_batch(&mut self, jobs: &mut [NewCorrespondence]) -> Result<Vec<R<Registered>>, StoreError> {
+            fn packed_blobs(&mut self) -> R<Vec<(String, String, i64, i64)>> {
+                db(blob_packs::table
+                    .select((blob_packs::sha256, blob_packs::segment, blob_packs::pack_offset, blob_packs::pack_length))
+                    .load(self))
+            }
+
+            fn blob_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>> {
+                db(blob_packs::table
+                    .find(sha256)
+                    .select((blob_packs::segment, blob_packs::pack_offset, blob_packs::pack_length))
+                    .first(self)
+                    .optional())
+            }
+
+            fn register_batch(&mut self, jobs: &mut [NewCorrespondence], pack: &mut PackWriter) -> Result<Vec<R<Registered>>, StoreError> {
                 let mut order: Vec<usize> = (0..jobs.len()).collect();
                 // A fixed lock order on the counter rows: two processes' batches never deadlock.
                 order.sort_by(|&a, &b| {
@@ -349,21 +371,31 @@ macro_rules! impl_queries {
                     key(&jobs[a]).cmp(&key(&jobs[b]))
                 });
                 let mut results: Vec<Option<R<Registered>>> = (0..jobs.len()).map(|_| None).collect();
+                pack.begin_batch();
+                let batch_mark = pack.mark();
                 let outcome = self.$write_tx::<_, TxError, _>(|c| {
                     for &i in &order {
-                        let one = c.transaction::<_, TxError, _>(|c| Queries::insert_one(c, &mut jobs[i]));
+                        let mark = pack.mark();
+                        let one = c.transaction::<_, TxError, _>(|c| Queries::insert_one(c, &mut jobs[i], pack));
+                        if one.is_err() {
+                            pack.rewind(&mark);
+                        }
                         results[i] = Some(one.map_err(StoreError::from));
                     }
-                    Ok(())
+                    // The packed bytes are durable before the rows that point to them commit.
+                    pack.sync().map_err(TxError::Io)
                 });
-                outcome.map_err(StoreError::from)?;
+                if let Err(e) = outcome {
+                    pack.rewind(&batch_mark);
+                    return Err(StoreError::from(e));
+                }
                 Ok(results
                     .into_iter()
                     .map(|r| r.unwrap_or_else(|| Err(StoreError::Other("job left out of its batch".into()))))
                     .collect())
             }
 
-            fn insert_one(&mut self, job: &mut NewCorrespondence) -> Result<Registered, TxError> {
+            fn insert_one(&mut self, job: &mut NewCorrespondence, pack: &mut PackWriter) -> Result<Registered, TxError> {
                 use register_counters as rc;
                 let year = job.registered_at.year();
                 let direction = job.request.direction.as_str();
@@ -387,6 +419,30 @@ macro_rules! impl_queries {
                 diesel::insert_into(correspondence_files::table).values(&rows.files).execute(self)?;
                 diesel::insert_into(correspondence_units::table).values(&rows.concerns).execute(self)?;
                 diesel::insert_into(correspondence_events::table).values(&rows.event).execute(self)?;
+                for f in &job.files {
+                    let Some(bytes) = f.blob.bytes() else { continue };
+                    let sha = f.blob.sha256().as_str();
+                    let known: bool = diesel::select(diesel::dsl::exists(blob_packs::table.find(sha))).get_result(self)?;
+                    if known || pack.loose_exists(f.blob.sha256()) {
+                        continue;
+                    }
+                    let before = pack.mark();
+                    let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
+                    let inserted = diesel::insert_into(blob_packs::table)
+                        .values((
+                            blob_packs::sha256.eq(sha),
+                            blob_packs::segment.eq(segment),
+                            blob_packs::pack_offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)),
+                            blob_packs::pack_length.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+                        ))
+                        .on_conflict(blob_packs::sha256)
+                        .do_nothing()
+                        .execute(self)?;
+                    if inserted == 0 {
+                        // Another process packed the same content meanwhile: keep its copy.
+                        pack.rewind(&before);
+                    }
+                }
                 Ok(Registered { seq, year, registration_number: number })
             }
         }

@@ -154,3 +154,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     correspondence_units,
     correspondence_events,
 );
+
+diesel::table! {
+    blob_packs (sha256) {
+        sha256 -> Text,
+        segment -> Text,
+        pack_offset -> BigInt,
+        pack_length -> BigInt,
+    }
+}

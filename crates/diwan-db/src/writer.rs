@@ -15,6 +15,7 @@ use diwan_domain::Sha256Digest;
 
 use crate::blobs::FsBlobStore;
 use crate::conn::{Conn, Database, DbError, with_conn};
+use crate::pack::PackWriter;
 use crate::queries::Queries;
 
 /// Most registrations committed together.
@@ -37,7 +38,10 @@ impl Writer {
         let (queue, jobs) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("diwan-writer".into())
-            .spawn(move || run(&db.url, Some(conn), &jobs, &blobs))
+            .spawn(move || {
+                let mut pack = PackWriter::new(blobs.blobs_dir());
+                run(&db.url, Some(conn), &jobs, &blobs, &mut pack);
+            })
             .map_err(|e| DbError::Connect(format!("cannot start the writer thread: {e}")))?;
         Ok(Self { queue })
     }
@@ -51,7 +55,13 @@ impl Writer {
     }
 }
 
-fn run(url: &str, mut conn: Option<Conn>, jobs: &mpsc::Receiver<Job>, blobs: &FsBlobStore) {
+fn run(
+    url: &str,
+    mut conn: Option<Conn>,
+    jobs: &mpsc::Receiver<Job>,
+    blobs: &FsBlobStore,
+    pack: &mut PackWriter,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -73,7 +83,7 @@ fn run(url: &str, mut conn: Option<Conn>, jobs: &mpsc::Receiver<Job>, blobs: &Fs
             }
             continue;
         };
-        if !commit_batch(c, batch, blobs) {
+        if !commit_batch(c, batch, blobs, pack) {
             // The connection may be broken; open a fresh one for the next batch.
             conn = None;
         }
@@ -81,10 +91,15 @@ fn run(url: &str, mut conn: Option<Conn>, jobs: &mpsc::Receiver<Job>, blobs: &Fs
 }
 
 /// Commits one batch and answers its callers. Returns `false` when the whole transaction failed.
-fn commit_batch(conn: &mut Conn, batch: Vec<Job>, blobs: &FsBlobStore) -> bool {
+fn commit_batch(
+    conn: &mut Conn,
+    batch: Vec<Job>,
+    blobs: &FsBlobStore,
+    pack: &mut PackWriter,
+) -> bool {
     let (mut news, replies): (Vec<NewCorrespondence>, Vec<Reply>) =
         batch.into_iter().map(|j| (j.new, j.reply)).unzip();
-    let outcome = with_conn!(&mut *conn, |c| c.register_batch(&mut news));
+    let outcome = with_conn!(&mut *conn, |c| c.register_batch(&mut news, pack));
     let results = match outcome {
         Ok(results) => results,
         Err(e) => {
@@ -97,7 +112,12 @@ fn commit_batch(conn: &mut Conn, batch: Vec<Job>, blobs: &FsBlobStore) -> bool {
         .iter()
         .zip(&results)
         .filter(|(_, r)| r.is_err())
-        .flat_map(|(n, _)| n.files.iter().map(|f| f.blob.sha256().clone()))
+        .flat_map(|(n, _)| {
+            n.files
+                .iter()
+                .filter(|f| f.blob.bytes().is_none())
+                .map(|f| f.blob.sha256().clone())
+        })
         .collect();
     // Dropping the jobs unpins their files, so the clean-up below may remove them.
     drop(news);

@@ -29,7 +29,7 @@ impl Installation {
             Database::open(&url, settings.database.pool_size).context("opening the database")?;
         database.migrate()?;
         let blobs = Arc::new(
-            FsBlobStore::open(&settings.storage.data_dir).with_context(|| {
+            FsBlobStore::open(&settings.storage.data_dir, database.clone()).with_context(|| {
                 format!(
                     "opening the file store in {}",
                     settings.storage.data_dir.display()

@@ -55,18 +55,19 @@ fn start_process(sandbox: &Sandbox, port: u16) -> (Server, String) {
 }
 
 fn hammer(bases: &[String], token: &str) -> Vec<u64> {
-    let body = pdf(2048);
     let numbers = std::sync::Mutex::new(Vec::with_capacity(TOTAL));
     std::thread::scope(|scope| {
         for client in 0..CLIENTS {
-            let (numbers, body, base) = (&numbers, &body, &bases[client % bases.len()]);
+            let (numbers, base) = (&numbers, &bases[client % bases.len()]);
             scope.spawn(move || {
                 for i in 0..TOTAL / CLIENTS {
+                    let mut body = pdf(2048);
+                    body.extend_from_slice(format!("% {client} {i}\n").as_bytes());
                     let r = register(
                         base,
                         token,
                         &letter("CENTRAL", &format!("client {client} letter {i}")),
-                        body,
+                        &body,
                     );
                     assert_eq!(r.status, 201, "{}", r.text());
                     let number = r.json()["registration_number"].as_str().unwrap().to_owned();
@@ -101,4 +102,7 @@ fn concurrent_registrations_are_gapless_and_unique() {
     )
     .json();
     assert_eq!(page["items"].as_array().unwrap().len(), TOTAL);
+    let (blobs, staged) = app.stored_files();
+    assert_eq!(blobs.len(), TOTAL, "one stored file per distinct content");
+    assert!(staged.is_empty());
 }

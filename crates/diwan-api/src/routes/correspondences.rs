@@ -270,9 +270,7 @@ pub async fn file(
     let (id, file_id) = path.into_inner();
     let download = blocking(move || {
         let d = diwan_app::correspondence::download(&s, &who.0, &id, &file_id)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(d.record.size).unwrap_or(0));
-        std::io::Read::read_to_end(&mut &d.file, &mut bytes)?;
-        Ok((d.record, bytes))
+        Ok((d.record, d.bytes))
     })
     .await?;
     let (record, bytes) = download;

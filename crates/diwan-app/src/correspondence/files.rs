@@ -8,7 +8,7 @@ use crate::model::FileRecord;
 #[derive(Debug)]
 pub struct FileDownload {
     pub record: FileRecord,
-    pub file: std::fs::File,
+    pub bytes: Vec<u8>,
 }
 
 pub fn download(
@@ -23,11 +23,11 @@ pub fn download(
         .into_iter()
         .find(|f| f.id == file_id)
         .ok_or_else(|| AppError::not_found("file"))?;
-    let file = s.blobs.open(&record.sha256)?.ok_or_else(|| {
+    let bytes = s.blobs.read(&record.sha256)?.ok_or_else(|| {
         AppError::Internal(format!(
             "blob {} of file {} is missing",
             record.sha256, record.id
         ))
     })?;
-    Ok(FileDownload { record, file })
+    Ok(FileDownload { record, bytes })
 }
