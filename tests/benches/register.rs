@@ -2,7 +2,7 @@
 //! on SQLite and (when reachable) PostgreSQL. Prints registrations/s and latency percentiles.
 //!
 //! `cargo bench -p diwan-tests --bench register` (DIWAN_BENCH_SECONDS, DIWAN_BENCH_CLIENTS,
-//! DIWAN_TEST_PG_URL to change the defaults).
+//! DIWAN_BENCH_BACKENDS=sqlite,postgres and DIWAN_TEST_PG_URL to change the defaults).
 
 #![expect(clippy::unwrap_used, reason = "a benchmark: failing loudly is right")]
 
@@ -34,7 +34,13 @@ fn main() {
         "machine: {} cores",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    bench("sqlite", Backend::Sqlite, seconds, clients);
+    let only = std::env::var("DIWAN_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if only.contains("sqlite") {
+        bench("sqlite", Backend::Sqlite, seconds, clients);
+    }
+    if !only.contains("postgres") {
+        return;
+    }
     if std::net::TcpStream::connect_timeout(
         &"127.0.0.1:5432".parse().unwrap(),
         Duration::from_secs(1),

@@ -76,7 +76,7 @@ pub trait Queries {
     fn file_referenced(&mut self, sha256: &str) -> R<bool>;
     fn packed_blobs(&mut self) -> R<Vec<(String, String, i64, i64)>>;
     fn blob_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>>;
-    /// Stores a batch of registrations in one transaction, each in its own savepoint.
+    /// Stores a batch of registrations in one transaction (retried without any job that fails).
     /// Returns one result per job (in the jobs' order), or the error of the whole transaction.
     fn register_batch(
         &mut self,
@@ -371,23 +371,45 @@ macro_rules! impl_queries {
                     key(&jobs[a]).cmp(&key(&jobs[b]))
                 });
                 let mut results: Vec<Option<R<Registered>>> = (0..jobs.len()).map(|_| None).collect();
-                pack.begin_batch();
-                let batch_mark = pack.mark();
-                let outcome = self.$write_tx::<_, TxError, _>(|c| {
-                    for &i in &order {
-                        let mark = pack.mark();
-                        let one = c.transaction::<_, TxError, _>(|c| Queries::insert_one(c, &mut jobs[i], pack));
-                        if one.is_err() {
-                            pack.rewind(&mark);
-                        }
-                        results[i] = Some(one.map_err(StoreError::from));
+                // No savepoint per job (two round trips each): if a job fails, the transaction is
+                // rolled back, that job answered with its error, and the others tried again.
+                loop {
+                    let active: Vec<usize> = order.iter().copied().filter(|&i| results[i].is_none()).collect();
+                    if active.is_empty() {
+                        break;
                     }
-                    // The packed bytes are durable before the rows that point to them commit.
-                    pack.sync().map_err(TxError::Io)
-                });
-                if let Err(e) = outcome {
-                    pack.rewind(&batch_mark);
-                    return Err(StoreError::from(e));
+                    pack.begin_batch();
+                    let batch_mark = pack.mark();
+                    let mut culprit: Option<(usize, TxError)> = None;
+                    let mut done: Vec<(usize, Registered)> = Vec::with_capacity(active.len());
+                    let outcome = self.$write_tx::<_, TxError, _>(|c| {
+                        for &i in &active {
+                            match Queries::insert_one(c, &mut jobs[i], pack) {
+                                Ok(r) => done.push((i, r)),
+                                Err(e) => {
+                                    culprit = Some((i, e));
+                                    return Err(TxError::Store(StoreError::Other("batch retried".into())));
+                                }
+                            }
+                        }
+                        // The packed bytes are durable before the rows that point to them commit.
+                        pack.sync().map_err(TxError::Io)
+                    });
+                    match (outcome, culprit) {
+                        (Ok(()), _) => {
+                            for (i, r) in done {
+                                results[i] = Some(Ok(r));
+                            }
+                        }
+                        (Err(_), Some((i, e))) => {
+                            pack.rewind(&batch_mark);
+                            results[i] = Some(Err(StoreError::from(e)));
+                        }
+                        (Err(e), None) => {
+                            pack.rewind(&batch_mark);
+                            return Err(StoreError::from(e));
+                        }
+                    }
                 }
                 Ok(results
                     .into_iter()
@@ -399,31 +421,34 @@ macro_rules! impl_queries {
                 use register_counters as rc;
                 let year = job.registered_at.year();
                 let direction = job.request.direction.as_str();
-                diesel::insert_into(rc::table)
+                // One statement: create the register's counter at 1, or take the next number.
+                let seq: i64 = diesel::insert_into(rc::table)
                     .values((
                         rc::registry_id.eq(&job.registry.id),
                         rc::direction.eq(direction),
                         rc::year.eq(year),
-                        rc::last_seq.eq(0i64),
+                        rc::last_seq.eq(1i64),
                     ))
                     .on_conflict((rc::registry_id, rc::direction, rc::year))
-                    .do_nothing()
-                    .execute(self)?;
-                let seq: i64 = diesel::update(rc::table.find((&job.registry.id, direction, year)))
+                    .do_update()
                     .set(rc::last_seq.eq(rc::last_seq + 1))
                     .returning(rc::last_seq)
                     .get_result(self)?;
                 let number = job.registry.numbering_format.render(&job.registry.code, job.request.direction, year, seq);
                 let rows = crate::store::rows_for(job, year, seq, &number).map_err(TxError::Store)?;
                 diesel::insert_into(correspondences::table).values(&rows.correspondence).execute(self)?;
-                diesel::insert_into(correspondence_files::table).values(&rows.files).execute(self)?;
-                diesel::insert_into(correspondence_units::table).values(&rows.concerns).execute(self)?;
+                // Row by row: single-row inserts are prepared once per connection and reused.
+                for file in &rows.files {
+                    diesel::insert_into(correspondence_files::table).values(file).execute(self)?;
+                }
+                for concern in &rows.concerns {
+                    diesel::insert_into(correspondence_units::table).values(concern).execute(self)?;
+                }
                 diesel::insert_into(correspondence_events::table).values(&rows.event).execute(self)?;
                 for f in &job.files {
                     let Some(bytes) = f.blob.bytes() else { continue };
                     let sha = f.blob.sha256().as_str();
-                    let known: bool = diesel::select(diesel::dsl::exists(blob_packs::table.find(sha))).get_result(self)?;
-                    if known || pack.loose_exists(f.blob.sha256()) {
+                    if pack.loose_exists(f.blob.sha256()) {
                         continue;
                     }
                     let before = pack.mark();
@@ -439,7 +464,8 @@ macro_rules! impl_queries {
                         .do_nothing()
                         .execute(self)?;
                     if inserted == 0 {
-                        // Another process packed the same content meanwhile: keep its copy.
+                        // Already packed (by an earlier registration, or another process
+                        // meanwhile): keep that copy and cut this one off again.
                         pack.rewind(&before);
                     }
                 }

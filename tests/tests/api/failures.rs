@@ -14,7 +14,7 @@ fn post(app: &TestApp, token: &str, parts: &[(&str, Option<&str>, &str, &[u8])])
     )
 }
 
-fn inject_database_failure(app: &TestApp) {
+pub fn inject_database_failure(app: &TestApp) {
     let sql = match app.sandbox.backend {
         Backend::Sqlite => "CREATE TRIGGER boom BEFORE INSERT ON correspondence_files WHEN NEW.name = 'boom.pdf' \
                             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
@@ -212,4 +212,75 @@ pub fn create_agent(app: &TestApp, email: &str, unit: &str, role: &str) -> Strin
     );
     assert_eq!(r.status, 201, "{}", r.text());
     app.login_with(email, "a-long-password")
+}
+
+#[test]
+fn failures_inside_a_batch_do_not_disturb_the_others() {
+    let app = TestApp::spawn();
+    let token = app.login("registrar@demo.diwan");
+    inject_database_failure(&app);
+    let meta = letter("CENTRAL", "batch").to_string();
+    let outcomes = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for client in 0..12 {
+            let (outcomes, meta, token, app) = (&outcomes, &meta, &token, &app);
+            scope.spawn(move || {
+                for i in 0..8 {
+                    let mut body = pdf(3000);
+                    body.extend_from_slice(format!("% {client} {i}\n").as_bytes());
+                    let name = if (client + i) % 3 == 0 {
+                        "boom.pdf"
+                    } else {
+                        "fine.pdf"
+                    };
+                    let r = post(
+                        app,
+                        token,
+                        &[
+                            ("metadata", None, "application/json", meta.as_bytes()),
+                            ("file", Some(name), "application/pdf", &body),
+                        ],
+                    );
+                    outcomes.lock().unwrap().push((
+                        name,
+                        r.status,
+                        r.json()["registration_number"].as_str().map(str::to_owned),
+                    ));
+                }
+            });
+        }
+    });
+    let outcomes = outcomes.into_inner().unwrap();
+    let mut seqs: Vec<u64> = Vec::new();
+    for (name, status, number) in &outcomes {
+        match *name {
+            "boom.pdf" => assert_eq!(*status, 500),
+            _ => {
+                assert_eq!(*status, 201);
+                seqs.push(
+                    number
+                        .as_ref()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap(),
+                );
+            }
+        }
+    }
+    seqs.sort_unstable();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(
+        seqs, expected,
+        "the successful registrations are numbered without a gap"
+    );
+    let (blobs, staged) = app.stored_files();
+    assert_eq!(
+        blobs.len(),
+        seqs.len(),
+        "only the successful registrations' files are stored"
+    );
+    assert!(staged.is_empty());
 }
