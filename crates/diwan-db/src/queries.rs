@@ -83,6 +83,15 @@ pub trait Queries {
         jobs: &mut [NewCorrespondence],
         pack: &mut PackWriter,
     ) -> Result<Vec<R<Registered>>, StoreError>;
+    /// Stores the jobs `active` with one statement per table and one counter update per
+    /// register: the fast path. Any failure fails the whole call (the caller then falls back to
+    /// job by job).
+    fn insert_many(
+        &mut self,
+        jobs: &mut [NewCorrespondence],
+        active: &[usize],
+        pack: &mut PackWriter,
+    ) -> Result<Vec<(usize, Registered)>, TxError>;
     /// Allocates the next number of the job's register, stores its rows, packs its small files.
     fn insert_one(
         &mut self,
@@ -371,6 +380,26 @@ macro_rules! impl_queries {
                     key(&jobs[a]).cmp(&key(&jobs[b]))
                 });
                 let mut results: Vec<Option<R<Registered>>> = (0..jobs.len()).map(|_| None).collect();
+                if order.len() > 1 {
+                    pack.begin_batch();
+                    let batch_mark = pack.mark();
+                    let mut done = Vec::new();
+                    let fast = self.$write_tx::<_, TxError, _>(|c| {
+                        done = Queries::insert_many(c, jobs, &order, pack)?;
+                        pack.sync().map_err(TxError::Io)
+                    });
+                    match fast {
+                        Ok(()) => {
+                            for (i, r) in done {
+                                results[i] = Some(Ok(r));
+                            }
+                        }
+                        Err(e) => {
+                            pack.rewind(&batch_mark);
+                            tracing::debug!(error = ?e, "batch insert failed; storing job by job");
+                        }
+                    }
+                }
                 // No savepoint per job (two round trips each): if a job fails, the transaction is
                 // rolled back, that job answered with its error, and the others tried again.
                 loop {
@@ -415,6 +444,86 @@ macro_rules! impl_queries {
                     .into_iter()
                     .map(|r| r.unwrap_or_else(|| Err(StoreError::Other("job left out of its batch".into()))))
                     .collect())
+            }
+
+            fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter) -> Result<Vec<(usize, Registered)>, TxError> {
+                use register_counters as rc;
+                // Numbers: one counter update per register, taking as many numbers as it has jobs,
+                // handed out in arrival order. `active` is sorted by register: a fixed lock order.
+                let mut groups: Vec<((String, &'static str, i32), Vec<usize>)> = Vec::new();
+                for &i in active {
+                    let key = (jobs[i].registry.id.clone(), jobs[i].request.direction.as_str(), jobs[i].registered_at.year());
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, members)) => members.push(i),
+                        None => groups.push((key, vec![i])),
+                    }
+                }
+                let mut out = Vec::with_capacity(active.len());
+                let mut rows = Vec::with_capacity(active.len());
+                for ((registry_id, direction, year), members) in &groups {
+                    let k = i64::try_from(members.len()).unwrap_or(i64::MAX);
+                    let last: i64 = diesel::insert_into(rc::table)
+                        .values((rc::registry_id.eq(registry_id), rc::direction.eq(*direction), rc::year.eq(*year), rc::last_seq.eq(k)))
+                        .on_conflict((rc::registry_id, rc::direction, rc::year))
+                        .do_update()
+                        .set(rc::last_seq.eq(rc::last_seq + k))
+                        .returning(rc::last_seq)
+                        .get_result(self)?;
+                    for (n, &i) in members.iter().enumerate() {
+                        let seq = last - k + 1 + i64::try_from(n).unwrap_or(0);
+                        let job = &jobs[i];
+                        let number = job.registry.numbering_format.render(&job.registry.code, job.request.direction, *year, seq);
+                        rows.push(crate::store::rows_for(job, *year, seq, &number).map_err(TxError::Store)?);
+                        out.push((i, Registered { seq, year: *year, registration_number: number }));
+                    }
+                }
+                let correspondences: Vec<_> = rows.iter().map(|r| &r.correspondence).collect();
+                let files: Vec<_> = rows.iter().flat_map(|r| &r.files).collect();
+                let concerns: Vec<_> = rows.iter().flat_map(|r| &r.concerns).collect();
+                let events: Vec<_> = rows.iter().map(|r| &r.event).collect();
+                for chunk in correspondences.chunks(32) {
+                    diesel::insert_into(correspondences::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
+                }
+                for chunk in files.chunks(128) {
+                    diesel::insert_into(correspondence_files::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
+                }
+                for chunk in concerns.chunks(256) {
+                    diesel::insert_into(correspondence_units::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
+                }
+                for chunk in events.chunks(128) {
+                    diesel::insert_into(correspondence_events::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
+                }
+                // Small files: each new content once, appended in order; if any turns out to be
+                // packed already (another process, meanwhile), fail so the caller goes job by job.
+                let mut fresh: Vec<(String, &[u8])> = Vec::new();
+                for &i in active {
+                    for f in &jobs[i].files {
+                        let Some(bytes) = f.blob.bytes() else { continue };
+                        let sha = f.blob.sha256().as_str().to_owned();
+                        if !fresh.iter().any(|(s, _)| *s == sha) && !pack.loose_exists(f.blob.sha256()) {
+                            fresh.push((sha, bytes));
+                        }
+                    }
+                }
+                let digests: Vec<&str> = fresh.iter().map(|(s, _)| s.as_str()).collect();
+                let known: Vec<String> = blob_packs::table.filter(blob_packs::sha256.eq_any(&digests)).select(blob_packs::sha256).load(self)?;
+                let mut index = Vec::with_capacity(fresh.len());
+                for (sha, bytes) in fresh.iter().filter(|(s, _)| !known.contains(s)) {
+                    let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
+                    index.push((
+                        blob_packs::sha256.eq(sha.clone()),
+                        blob_packs::segment.eq(segment),
+                        blob_packs::pack_offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)),
+                        blob_packs::pack_length.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+                    ));
+                }
+                for chunk in index.chunks(128) {
+                    let inserted = diesel::insert_into(blob_packs::table).values(chunk.to_vec()).on_conflict(blob_packs::sha256).do_nothing().execute(self)?;
+                    if inserted != chunk.len() {
+                        return Err(TxError::Store(StoreError::Conflict("content packed meanwhile".into())));
+                    }
+                }
+                Ok(out)
             }
 
             fn insert_one(&mut self, job: &mut NewCorrespondence, pack: &mut PackWriter) -> Result<Registered, TxError> {
