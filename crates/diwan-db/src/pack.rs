@@ -33,6 +33,8 @@ pub struct PackWriter {
     blobs: PathBuf,
     dir: PathBuf,
     current: Option<Segment>,
+    /// A sync started by [`PackWriter::start_sync`], not yet waited for.
+    pending: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
 impl PackWriter {
@@ -41,6 +43,7 @@ impl PackWriter {
             blobs: blobs_dir.to_owned(),
             dir: packs_dir(blobs_dir),
             current: None,
+            pending: None,
         }
     }
 
@@ -71,6 +74,9 @@ impl PackWriter {
     /// Cuts the current segment back to `mark` (same segment: segments only change between
     /// batches, and a segment opened since the mark is cut back to empty).
     pub fn rewind(&mut self, mark: &Mark) {
+        if let Err(e) = self.wait_pending() {
+            tracing::warn!(error = %e, "a pack sync failed before a rewind");
+        }
         let Some(seg) = self.current.as_mut() else {
             return;
         };
@@ -111,8 +117,35 @@ impl PackWriter {
         Ok((seg.name.clone(), offset))
     }
 
+    /// Starts syncing what was appended so far on another thread, so that the caller can go on
+    /// with its SQL meanwhile; [`PackWriter::sync`] waits for it.
+    pub fn start_sync(&mut self) -> io::Result<()> {
+        self.wait_pending()?;
+        let Some(seg) = self.current.as_mut().filter(|s| s.dirty) else {
+            return Ok(());
+        };
+        let file = seg.file.try_clone()?;
+        seg.dirty = false;
+        self.pending = Some(
+            std::thread::Builder::new()
+                .name("diwan-pack-sync".into())
+                .spawn(move || file.sync_data())?,
+        );
+        Ok(())
+    }
+
+    fn wait_pending(&mut self) -> io::Result<()> {
+        match self.pending.take() {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| io::Error::other("the pack sync thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+
     /// Makes everything appended durable.
     pub fn sync(&mut self) -> io::Result<()> {
+        self.wait_pending()?;
         match self.current.as_mut() {
             Some(seg) if seg.dirty => {
                 seg.file.sync_data()?;

@@ -448,6 +448,32 @@ macro_rules! impl_queries {
 
             fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter) -> Result<Vec<(usize, Registered)>, TxError> {
                 use register_counters as rc;
+                // Small files: each new content once, appended in order; if any turns out to be
+                // packed already (another process, meanwhile), fail so the caller goes job by job.
+                let mut fresh: Vec<(String, &[u8])> = Vec::new();
+                for &i in active {
+                    for f in &jobs[i].files {
+                        let Some(bytes) = f.blob.bytes() else { continue };
+                        let sha = f.blob.sha256().as_str().to_owned();
+                        if !fresh.iter().any(|(s, _)| *s == sha) && !pack.loose_exists(f.blob.sha256()) {
+                            fresh.push((sha, bytes));
+                        }
+                    }
+                }
+                let digests: Vec<&str> = fresh.iter().map(|(s, _)| s.as_str()).collect();
+                let known: Vec<String> = blob_packs::table.filter(blob_packs::sha256.eq_any(&digests)).select(blob_packs::sha256).load(self)?;
+                let mut index = Vec::with_capacity(fresh.len());
+                for (sha, bytes) in fresh.iter().filter(|(s, _)| !known.contains(s)) {
+                    let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
+                    index.push((
+                        blob_packs::sha256.eq(sha.clone()),
+                        blob_packs::segment.eq(segment),
+                        blob_packs::pack_offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)),
+                        blob_packs::pack_length.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+                    ));
+                }
+                // The segment syncs while the rows are written; the commit waits for it.
+                pack.start_sync().map_err(TxError::Io)?;
                 // Numbers: one counter update per register, taking as many numbers as it has jobs,
                 // handed out in arrival order. `active` is sorted by register: a fixed lock order.
                 let mut groups: Vec<((String, &'static str, i32), Vec<usize>)> = Vec::new();
@@ -492,30 +518,6 @@ macro_rules! impl_queries {
                 }
                 for chunk in events.chunks(128) {
                     diesel::insert_into(correspondence_events::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
-                }
-                // Small files: each new content once, appended in order; if any turns out to be
-                // packed already (another process, meanwhile), fail so the caller goes job by job.
-                let mut fresh: Vec<(String, &[u8])> = Vec::new();
-                for &i in active {
-                    for f in &jobs[i].files {
-                        let Some(bytes) = f.blob.bytes() else { continue };
-                        let sha = f.blob.sha256().as_str().to_owned();
-                        if !fresh.iter().any(|(s, _)| *s == sha) && !pack.loose_exists(f.blob.sha256()) {
-                            fresh.push((sha, bytes));
-                        }
-                    }
-                }
-                let digests: Vec<&str> = fresh.iter().map(|(s, _)| s.as_str()).collect();
-                let known: Vec<String> = blob_packs::table.filter(blob_packs::sha256.eq_any(&digests)).select(blob_packs::sha256).load(self)?;
-                let mut index = Vec::with_capacity(fresh.len());
-                for (sha, bytes) in fresh.iter().filter(|(s, _)| !known.contains(s)) {
-                    let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
-                    index.push((
-                        blob_packs::sha256.eq(sha.clone()),
-                        blob_packs::segment.eq(segment),
-                        blob_packs::pack_offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)),
-                        blob_packs::pack_length.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
-                    ));
                 }
                 for chunk in index.chunks(128) {
                     let inserted = diesel::insert_into(blob_packs::table).values(chunk.to_vec()).on_conflict(blob_packs::sha256).do_nothing().execute(self)?;
