@@ -49,6 +49,11 @@ impl TestClock {
     pub fn advance(&self, by: chrono::Duration) {
         *self.offset.lock().unwrap() += by;
     }
+
+    /// Moves the clock so that it now reads `at` (and goes on from there).
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.offset.lock().unwrap() = at - Utc::now();
+    }
 }
 
 impl Clock for TestClock {

@@ -62,6 +62,8 @@ pub struct Settings {
     pub max_request_bytes: u64,
     /// Most files in one registration.
     pub max_files: usize,
+    /// The installation's time zone: registers follow its calendar years.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -72,6 +74,7 @@ impl Default for Settings {
             max_file_bytes: 50 * 1024 * 1024,
             max_request_bytes: 200 * 1024 * 1024,
             max_files: 100,
+            time_zone: chrono_tz::Tz::UTC,
         }
     }
 }

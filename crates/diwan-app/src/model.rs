@@ -191,6 +191,8 @@ pub struct Correspondence {
 #[derive(Debug)]
 pub struct NewCorrespondence {
     pub id: String,
+    /// The register's year: the calendar year of `registered_at` in the installation's zone.
+    pub year: i32,
     pub registry: Registry,
     pub request: diwan_domain::RegistrationRequest,
     pub received_at: DateTime<Utc>,

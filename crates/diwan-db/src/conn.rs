@@ -204,30 +204,16 @@ impl Database {
     /// Creates a PostgreSQL database `name` on the server of `server_url` (whose own database
     /// is used to connect, e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
     pub fn create_postgres_database(server_url: &str, name: &str) -> Result<(), DbError> {
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return Err(DbError::Config(format!("unsafe database name {name:?}")));
-        }
-        let mut c =
-            PgConnection::establish(server_url).map_err(|e| DbError::Connect(e.to_string()))?;
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| DbError::Connect(e.to_string()))
+        on_server(server_url, name, &format!("CREATE DATABASE {name}"))
     }
 
     /// Drops a PostgreSQL database created by [`Self::create_postgres_database`].
     pub fn drop_postgres_database(server_url: &str, name: &str) -> Result<(), DbError> {
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return Err(DbError::Config(format!("unsafe database name {name:?}")));
-        }
-        let mut c =
-            PgConnection::establish(server_url).map_err(|e| DbError::Connect(e.to_string()))?;
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .map_err(|e| DbError::Connect(e.to_string()))
+        on_server(
+            server_url,
+            name,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
     }
 
     pub(crate) fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
@@ -235,6 +221,20 @@ impl Database {
             .get()
             .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
     }
+}
+
+/// Runs a statement about database `name` (checked to be a plain identifier) on a server.
+fn on_server(server_url: &str, name: &str, sql: &str) -> Result<(), DbError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(DbError::Config(format!("unsafe database name {name:?}")));
+    }
+    let mut c = PgConnection::establish(server_url).map_err(|e| DbError::Connect(e.to_string()))?;
+    c.batch_execute(sql)
+        .map_err(|e| DbError::Connect(e.to_string()))
 }
 
 /// Maps a diesel error to the store's error kinds.

@@ -1,6 +1,5 @@
 //! Every query, written once and implemented for both connection types by `impl_queries!`.
 
-use chrono::Datelike as _;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
@@ -478,7 +477,7 @@ macro_rules! impl_queries {
                 // handed out in arrival order. `active` is sorted by register: a fixed lock order.
                 let mut groups: Vec<((String, &'static str, i32), Vec<usize>)> = Vec::new();
                 for &i in active {
-                    let key = (jobs[i].registry.id.clone(), jobs[i].request.direction.as_str(), jobs[i].registered_at.year());
+                    let key = (jobs[i].registry.id.clone(), jobs[i].request.direction.as_str(), jobs[i].year);
                     match groups.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, members)) => members.push(i),
                         None => groups.push((key, vec![i])),
@@ -530,7 +529,7 @@ macro_rules! impl_queries {
 
             fn insert_one(&mut self, job: &mut NewCorrespondence, pack: &mut PackWriter) -> Result<Registered, TxError> {
                 use register_counters as rc;
-                let year = job.registered_at.year();
+                let year = job.year;
                 let direction = job.request.direction.as_str();
                 // One statement: create the register's counter at 1, or take the next number.
                 let seq: i64 = diesel::insert_into(rc::table)

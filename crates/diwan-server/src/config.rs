@@ -16,6 +16,7 @@ pub struct Settings {
     pub server: Server,
     pub database: Database,
     pub storage: Storage,
+    pub time: Time,
     pub limits: Limits,
     pub auth: Auth,
     pub log: Log,
@@ -40,6 +41,12 @@ pub struct Database {
 #[serde(deny_unknown_fields)]
 pub struct Storage {
     pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Time {
+    pub zone: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +136,12 @@ impl Settings {
                 "invalid configuration: limits.max_request_bytes must be at least limits.max_file_bytes (> 0)"
             );
         }
+        if self.time.zone.parse::<chrono_tz::Tz>().is_err() {
+            bail!(
+                "invalid configuration: time.zone {:?} is not an IANA time zone name",
+                self.time.zone
+            );
+        }
         if self.auth.session_ttl_hours == 0 || self.auth.api_token_max_days == 0 {
             bail!("invalid configuration: auth lifetimes must be positive");
         }
@@ -158,6 +171,7 @@ impl Settings {
             max_file_bytes: self.limits.max_file_bytes,
             max_request_bytes: self.limits.max_request_bytes,
             max_files: self.limits.max_files,
+            time_zone: self.time.zone.parse().unwrap_or(chrono_tz::Tz::UTC),
         }
     }
 }
@@ -238,6 +252,19 @@ mod tests {
         assert_eq!(s.server.bind, "127.0.0.1:18080");
         assert_eq!(s.database.pool_size, 3);
         assert_eq!(s.database_url(), "sqlite:///tmp/x/diwan.db");
+    }
+
+    #[test]
+    fn time_zones_are_checked() {
+        let ok = Settings::from_layers(None, &vars(&[("DIWAN__TIME__ZONE", "Africa/Casablanca")]))
+            .unwrap();
+        assert_eq!(
+            ok.app_settings().time_zone,
+            chrono_tz::Tz::Africa__Casablanca
+        );
+        let e = Settings::from_layers(None, &vars(&[("DIWAN__TIME__ZONE", "Mars/Olympus")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
     }
 
     #[test]

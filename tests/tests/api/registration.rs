@@ -234,3 +234,55 @@ fn identical_files_are_stored_once_and_several_files_are_kept_in_order() {
     assert_eq!(blobs.len(), 2);
     assert!(staged.is_empty());
 }
+
+#[test]
+fn registers_follow_the_calendar_year_of_the_installation_time_zone() {
+    let app = TestApp::spawn_with(&[("DIWAN__TIME__ZONE", "Africa/Casablanca")]);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let number = |r: diwan_tests::Resp| {
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["registration_number"].as_str().unwrap().to_owned()
+    };
+    // 22:30 UTC on 31 December is 23:30 in Casablanca (UTC+1 outside Ramadan): still 2026.
+    app.clock.set(at("2026-12-31T22:30:00Z"));
+    let token = app.login("registrar@demo.diwan");
+    assert_eq!(
+        number(register(
+            &app.base,
+            &token,
+            &letter("CENTRAL", "a"),
+            &pdf(300)
+        )),
+        "CENTRAL/A/2026/000001"
+    );
+    // 23:30 UTC is 00:30 on 1 January in Casablanca: the 2027 register opens at 1.
+    app.clock.set(at("2026-12-31T23:30:00Z"));
+    assert_eq!(
+        number(register(
+            &app.base,
+            &token,
+            &letter("CENTRAL", "b"),
+            &pdf(301)
+        )),
+        "CENTRAL/A/2027/000001"
+    );
+    assert_eq!(
+        number(register(
+            &app.base,
+            &token,
+            &letter("CENTRAL", "c"),
+            &pdf(302)
+        )),
+        "CENTRAL/A/2027/000002"
+    );
+    let page = get(
+        &app.url("/api/v1/correspondences?registry=CENTRAL&year=2026"),
+        Some(&token),
+    )
+    .json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}

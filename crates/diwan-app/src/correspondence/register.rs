@@ -1,7 +1,7 @@
 //! Registration: the metadata and files of a letter become an entry of a register, with a
 //! gapless number, in one transaction.
 
-use chrono::{DateTime, SubsecRound as _, Utc};
+use chrono::{DateTime, Datelike as _, SubsecRound as _, Utc};
 use diwan_domain::text::{self, limits};
 use diwan_domain::{
     Direction, PartyKind, RegistrationMetadata, RegistrationNumber, RegistrationRequest,
@@ -93,6 +93,7 @@ pub fn register(
         .collect();
     let mut new = NewCorrespondence {
         id: ids::new_id()?,
+        year: now.with_timezone(&s.settings.time_zone).year(),
         registry: permit.registry().clone(),
         search_text: search_text(&request),
         request,
