@@ -29,6 +29,40 @@ use ring::digest::{Context, SHA256};
 const SNIFF_BYTES: usize = 8 * 1024;
 /// Uploads up to this size are kept in memory until `finish`.
 pub const MEMORY_BYTES: usize = 256 * 1024;
+/// Most bytes of uploads held in memory at once, by all requests together; past it, uploads go
+/// to the staging area even when small. Bounds the memory a flood of uploads can take.
+pub const MEMORY_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Bytes of uploads held in memory right now.
+#[derive(Debug)]
+struct Budget {
+    used: std::sync::atomic::AtomicUsize,
+    cap: usize,
+}
+
+impl Budget {
+    fn new(cap: usize) -> Self {
+        Self {
+            used: std::sync::atomic::AtomicUsize::new(0),
+            cap,
+        }
+    }
+
+    fn take(&self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        let before = self.used.fetch_add(n, Ordering::AcqRel);
+        if before + n > self.cap {
+            self.used.fetch_sub(n, Ordering::AcqRel);
+            false
+        } else {
+            true
+        }
+    }
+
+    fn give_back(&self, n: usize) {
+        self.used.fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+    }
+}
 
 type Pins = Arc<Mutex<HashMap<String, usize>>>;
 /// Staged files older than this are leftovers of a crash and removed at start.
@@ -39,6 +73,7 @@ pub struct FsBlobStore {
     blobs: PathBuf,
     staging: PathBuf,
     pins: Pins,
+    budget: Arc<Budget>,
     /// Where packed content is (the `blob_packs` table).
     index: Database,
 }
@@ -50,6 +85,7 @@ impl FsBlobStore {
             blobs: data_dir.join("blobs"),
             staging: data_dir.join("staging"),
             pins: Pins::default(),
+            budget: Arc::new(Budget::new(MEMORY_BUDGET)),
             index,
         };
         fs::create_dir_all(&store.blobs)?;
@@ -91,6 +127,12 @@ impl FsBlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => tracing::warn!(error = %e, %digest, "cannot remove an unreferenced file"),
         }
+    }
+
+    /// The same store with another cap on upload bytes held in memory (tests).
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.budget = Arc::new(Budget::new(bytes));
+        self
     }
 
     pub(crate) fn blobs_dir(&self) -> &Path {
@@ -176,6 +218,7 @@ impl BlobStore for FsBlobStore {
     fn stage(&self) -> io::Result<Box<dyn BlobSink>> {
         Ok(Box::new(Sink {
             memory: Vec::new(),
+            budget: self.budget.clone(),
             file: None,
             path: self.staging.join(format!(
                 "{}.part",
@@ -231,6 +274,8 @@ fn address(blobs: &Path, digest: &Sha256Digest) -> PathBuf {
 struct Sink {
     /// The upload while it is small.
     memory: Vec<u8>,
+    /// Accounts for `memory`'s bytes.
+    budget: Arc<Budget>,
     /// The staged file once it outgrew memory.
     file: Option<io::BufWriter<File>>,
     path: PathBuf,
@@ -250,6 +295,7 @@ impl Sink {
                 .open(&self.path)?;
             let mut w = io::BufWriter::with_capacity(64 * 1024, file);
             w.write_all(&self.memory)?;
+            self.budget.give_back(self.memory.len());
             self.memory = Vec::new();
             self.file = Some(w);
         }
@@ -261,7 +307,10 @@ impl Sink {
 
 impl BlobSink for Sink {
     fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        if self.file.is_some() || self.memory.len() + chunk.len() > MEMORY_BYTES {
+        let in_memory = self.file.is_none()
+            && self.memory.len() + chunk.len() <= MEMORY_BYTES
+            && self.budget.take(chunk.len());
+        if !in_memory {
             self.spill()?.write_all(chunk)?;
         } else {
             self.memory.extend_from_slice(chunk);
@@ -288,6 +337,7 @@ impl BlobSink for Sink {
         let sha256 = Sha256Digest::from_bytes(&digest);
         let target = address(&self.blobs, &sha256);
         let memory = if self.file.is_none() {
+            // The budget taken for these bytes moves with them to the staged blob.
             Some(std::mem::take(&mut self.memory))
         } else {
             let file = self.spill()?;
@@ -306,6 +356,7 @@ impl BlobSink for Sink {
         Ok(Box::new(Staged {
             staged: memory.is_none().then_some(path),
             memory,
+            budget: self.budget.clone(),
             target,
             media_type: media_type(&self.head, declared_type),
             size: self.size,
@@ -317,6 +368,7 @@ impl BlobSink for Sink {
 
 impl Drop for Sink {
     fn drop(&mut self) {
+        self.budget.give_back(self.memory.len());
         if self.file.take().is_some() || (!self.path.as_os_str().is_empty() && self.path.exists()) {
             let _ = fs::remove_file(&self.path);
         }
@@ -328,6 +380,7 @@ struct Staged {
     staged: Option<PathBuf>,
     /// The content, when small enough to be packed by the writer.
     memory: Option<Vec<u8>>,
+    budget: Arc<Budget>,
     target: PathBuf,
     media_type: String,
     size: u64,
@@ -380,6 +433,9 @@ impl StagedBlob for Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
+        if let Some(memory) = self.memory.take() {
+            self.budget.give_back(memory.len());
+        }
         if let Some(path) = self.staged.take() {
             let _ = fs::remove_file(path);
         }
@@ -491,6 +547,34 @@ mod tests {
         assert!(
             store.staged().unwrap().is_empty(),
             "an abandoned upload is removed"
+        );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_memory_budget_sends_uploads_to_disk_when_spent() {
+        let dir = std::env::temp_dir().join(format!(
+            "diwan-budget-{}",
+            diwan_app::ids::new_id().unwrap()
+        ));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
+        let store = FsBlobStore::open(&dir, db)
+            .unwrap()
+            .with_memory_budget(1000);
+        let write = |n: usize| {
+            let mut sink = store.stage().unwrap();
+            sink.write(&vec![b'x'; n]).unwrap();
+            sink.finish(None).unwrap()
+        };
+        let a = write(600);
+        assert!(a.bytes().is_some());
+        let b = write(600);
+        assert!(b.bytes().is_none(), "over budget: staged on disk");
+        drop(a);
+        let c = write(600);
+        assert!(
+            c.bytes().is_some(),
+            "the budget is given back when a blob is dropped"
         );
         let _ = fs::remove_dir_all(dir);
     }
