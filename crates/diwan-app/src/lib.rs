@@ -7,6 +7,7 @@ pub mod cache;
 pub mod correspondence;
 pub mod error;
 pub mod ids;
+pub mod merkle;
 pub mod model;
 pub mod org;
 pub mod ports;

@@ -3,6 +3,7 @@
 pub mod codes;
 pub mod correspondence;
 pub mod error;
+pub mod merkle;
 pub mod numbering;
 pub mod org;
 pub mod role;
