@@ -57,6 +57,7 @@ fn status_of(kind: Rejection) -> StatusCode {
         Rejection::Conflict => StatusCode::CONFLICT,
         Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Rejection::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        Rejection::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 

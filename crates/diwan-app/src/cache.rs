@@ -52,8 +52,15 @@ struct CachedActor {
     actor: Actor,
 }
 
+/// Failed logins allowed per e-mail address within [`LOGIN_WINDOW`].
+pub const LOGIN_FAILURES: u32 = 10;
+/// The window over which failed logins are counted.
+pub const LOGIN_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
 #[derive(Debug, Default)]
 pub struct Caches {
+    /// Failed logins per lower-cased e-mail: (first failure of the window, count).
+    login_failures: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
     org: Mutex<Option<(DateTime<Utc>, Arc<OrgSnapshot>)>>,
     tokens: Mutex<HashMap<String, CachedActor>>,
 }
@@ -103,6 +110,37 @@ impl Caches {
                 actor,
             },
         );
+    }
+
+    /// Whether logins for this e-mail are refused for now (too many recent failures).
+    pub fn login_blocked(&self, email: &str, now: DateTime<Utc>) -> bool {
+        let guard = self
+            .login_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        guard
+            .get(email)
+            .is_some_and(|(since, n)| now - *since < LOGIN_WINDOW && *n >= LOGIN_FAILURES)
+    }
+
+    /// Counts a failed login; a success clears the count.
+    pub fn login_result(&self, email: &str, now: DateTime<Utc>, success: bool) {
+        let mut guard = self
+            .login_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if success {
+            guard.remove(email);
+            return;
+        }
+        if guard.len() >= MAX_TOKENS {
+            guard.retain(|_, (since, _)| now - *since < LOGIN_WINDOW);
+        }
+        let entry = guard.entry(email.to_owned()).or_insert((now, 0));
+        if now - entry.0 >= LOGIN_WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
     }
 
     /// Forgets every cached token (after a revocation or a change of grants).

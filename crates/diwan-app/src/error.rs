@@ -21,6 +21,8 @@ pub enum Rejection {
     TooLarge,
     /// 422: well-formed, but breaks a rule.
     Unprocessable,
+    /// 429: too many attempts; try again later.
+    TooManyRequests,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -117,3 +117,23 @@ fn api_tokens_are_created_listed_used_and_revoked() {
     assert_eq!(r.status, 204);
     get(&app.url("/api/v1/registries"), Some(&api)).assert_problem(401, "unauthenticated");
 }
+
+#[test]
+fn repeated_failed_logins_are_slowed_down() {
+    let app = TestApp::spawn();
+    let attempt = |password: &str| {
+        post_json(
+            &app.url("/api/v1/auth/login"),
+            None,
+            &json!({"email": "registrar@demo.diwan", "password": password}),
+        )
+    };
+    for _ in 0..10 {
+        attempt("guessing-password").assert_problem(401, "invalid_credentials");
+    }
+    attempt("demo-password").assert_problem(429, "too_many_attempts");
+    // Other agents are not affected.
+    app.login("handler@demo.diwan");
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(attempt("demo-password").status, 200);
+}

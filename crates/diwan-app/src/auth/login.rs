@@ -8,7 +8,7 @@ use super::password::verify_password;
 use crate::Services;
 use crate::error::AppError;
 use crate::ids;
-use crate::model::{Token, TokenKind};
+use crate::model::{Agent, Token, TokenKind};
 
 /// A bearer token, shown once.
 #[derive(Debug, Serialize)]
@@ -23,26 +23,24 @@ pub struct IssuedToken {
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3U2dPZ6fzS0uFtdn3eP7Rwlm9LBuXcDbfQl31fTL6y8";
 
 pub fn login(s: &Services, email: &str, password: &SecretString) -> Result<IssuedToken, AppError> {
-    let refused = || {
+    let email = email.to_lowercase();
+    let now = s.clock.now();
+    if s.caches.login_blocked(&email, now) {
+        return Err(AppError::rejected(
+            crate::Rejection::TooManyRequests,
+            "too_many_attempts",
+            "too many failed logins for this e-mail; try again in 15 minutes",
+        ));
+    }
+    let agent = check_password(s, &email, password)?;
+    s.caches.login_result(&email, now, agent.is_some());
+    let agent = agent.ok_or_else(|| {
         AppError::rejected(
             crate::Rejection::Unauthenticated,
             "invalid_credentials",
             "unknown e-mail or wrong password",
         )
-    };
-    let agent = s.store.agent_by_email(&email.to_lowercase())?;
-    let Some(agent) = agent.filter(|a| a.active) else {
-        let _ = verify_password(password, DECOY_HASH);
-        return Err(refused());
-    };
-    let Some(hash) = agent.password_hash.as_deref() else {
-        let _ = verify_password(password, DECOY_HASH);
-        return Err(refused());
-    };
-    if !verify_password(password, hash)? {
-        return Err(refused());
-    }
-    let now = s.clock.now();
+    })?;
     issue(
         s,
         &agent.id,
@@ -51,6 +49,22 @@ pub fn login(s: &Services, email: &str, password: &SecretString) -> Result<Issue
         now,
         now + s.settings.session_ttl,
     )
+}
+
+/// The agent, if the e-mail is an active agent's and the password is theirs. Takes the same
+/// time whether or not the e-mail is known.
+fn check_password(
+    s: &Services,
+    email: &str,
+    password: &SecretString,
+) -> Result<Option<Agent>, AppError> {
+    let agent = s.store.agent_by_email(email)?.filter(|a| a.active);
+    let hash = agent.as_ref().and_then(|a| a.password_hash.as_deref());
+    let Some(hash) = hash else {
+        let _ = verify_password(password, DECOY_HASH);
+        return Ok(None);
+    };
+    Ok(verify_password(password, hash)?.then_some(agent).flatten())
 }
 
 /// Creates and stores a token; the secret is returned once and only its hash is kept.
