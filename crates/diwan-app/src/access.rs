@@ -119,10 +119,6 @@ impl AdminPermit {
             .as_deref()
             .is_none_or(|a| a == administration_id)
     }
-
-    pub fn is_global(&self) -> bool {
-        self.administration_id.is_none()
-    }
 }
 
 /// An installation administrator (admin without a unit) manages everything.
@@ -204,11 +200,6 @@ pub fn may_list(
         ));
     }
     Err(AppError::forbidden())
-}
-
-/// Whether the registry shows up in the actor's list of registries.
-pub fn may_see_registry(actor: &Actor, org: &OrgTree, registry: &Registry) -> bool {
-    may_list(actor, org, registry).is_ok()
 }
 
 #[cfg(test)]
