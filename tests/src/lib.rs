@@ -164,6 +164,7 @@ impl TestApp {
         let clock = Arc::new(TestClock::default());
         inst.services.clock = clock.clone();
         diwan_server::demo::load(&inst.services).unwrap();
+        inst.start(&settings, true).unwrap();
         let running = diwan_server::spawn(&settings, inst.services.clone()).unwrap();
         Self {
             base: format!("http://{}", running.addr),
@@ -380,4 +381,74 @@ pub fn register(base: &str, token: &str, metadata: &Value, pdf_bytes: &[u8]) -> 
         &ct,
         &body,
     )
+}
+
+/// A `diwan serve` process, killed on drop.
+pub struct ServerProcess(pub std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `diwan serve --demo` on the sandbox's database, with extra `DIWAN__…` settings, and
+/// waits until it is ready.
+pub fn start_server(
+    bin: &str,
+    sandbox: &Sandbox,
+    extra: &[(&str, &str)],
+) -> (ServerProcess, String) {
+    let port = free_port();
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["serve", "--demo"])
+        .env("DIWAN__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("DIWAN__SERVER__WORKERS", "2")
+        .env("DIWAN__DATABASE__URL", &sandbox.database_url)
+        .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
+        .env("DIWAN__LOG__LEVEL", "warn")
+        .stdout(std::process::Stdio::null());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let child = ServerProcess(cmd.spawn().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = std::panic::catch_unwind(|| get(&format!("{base}/readyz"), None).status == 200)
+            .unwrap_or(false);
+        if ready {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "diwan serve on port {port} did not become ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (child, base)
+}
+
+/// Runs a command and returns (success, stdout + stderr); panics if it cannot start.
+pub fn run_tool(program: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} (.ci/run installs it): {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }

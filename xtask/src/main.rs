@@ -103,6 +103,12 @@ const OWNERS: &[(&str, &str)] = &[
     ("actix-web", "diwan-api"),
     ("actix-multipart", "diwan-api"),
     ("lettre", "diwan-mail"),
+    ("krilla", "diwan-pdf"),
+    ("lopdf", "diwan-pdf"),
+    ("rcgen", "diwan-pki"),
+    ("x509-parser", "diwan-pki"),
+    ("cms", "diwan-pki"),
+    ("rustls-webpki", "diwan-pki"),
 ];
 
 /// Crates that must not reach these at all, even indirectly.
@@ -112,6 +118,32 @@ const PURE: &[(&str, &[&str])] = &[
         &["diesel", "actix-web", "lettre", "ring", "tokio"],
     ),
     ("diwan-app", &["diesel", "actix-web", "lettre", "tokio"]),
+    (
+        "diwan-pki",
+        &[
+            "diesel",
+            "actix-web",
+            "lettre",
+            "tokio",
+            "diwan-app",
+            "diwan-db",
+        ],
+    ),
+    (
+        "diwan-pdf",
+        &[
+            "diesel",
+            "actix-web",
+            "lettre",
+            "tokio",
+            "diwan-app",
+            "diwan-db",
+        ],
+    ),
+    (
+        "diwan-mail",
+        &["diesel", "actix-web", "tokio", "diwan-app", "diwan-db"],
+    ),
 ];
 
 fn deps() -> anyhow::Result<()> {

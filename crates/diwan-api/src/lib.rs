@@ -35,6 +35,7 @@ pub fn configure(services: Services) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/healthz", web::get().to(routes::health::live))
             .route("/readyz", web::get().to(routes::health::ready))
+            .route("/verify/{code}", web::get().to(routes::pages::verify))
             .service(
                 web::scope("/api/v1")
                     .wrap(

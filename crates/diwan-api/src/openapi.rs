@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{agents, auth, correspondences, health, org};
+use crate::routes::{agents, auth, correspondences, health, org, receipts};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,8 @@ use crate::routes::{agents, auth, correspondences, health, org};
         org::registries, org::overview, org::import,
         agents::list, agents::create, agents::grant, agents::revoke,
         correspondences::register, correspondences::list, correspondences::get, correspondences::annul, correspondences::file,
+        receipts::get, receipts::pdf, receipts::verify, receipts::sth, receipts::consistency, receipts::inclusion,
+        receipts::root_pem, receipts::crl,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

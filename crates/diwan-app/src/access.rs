@@ -217,6 +217,7 @@ mod tests {
             name_fr: "unité".into(),
             level: UnitLevel::Central,
             territory_code: None,
+            contact: None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::access::{Actor, OrgTree};
-use crate::model::{Registry, Unit};
+use crate::model::{Administration, Registry, Unit};
 
 /// How long a cached entry is trusted.
 pub const TTL: chrono::Duration = chrono::Duration::seconds(2);
@@ -21,15 +21,21 @@ const MAX_TOKENS: usize = 10_000;
 /// The organisation as read at one moment.
 #[derive(Debug)]
 pub struct OrgSnapshot {
+    pub administrations: Vec<Administration>,
     pub units: Vec<Unit>,
     pub registries: Vec<Registry>,
     pub tree: OrgTree,
 }
 
 impl OrgSnapshot {
-    pub fn new(units: Vec<Unit>, registries: Vec<Registry>) -> Self {
+    pub fn new(
+        administrations: Vec<Administration>,
+        units: Vec<Unit>,
+        registries: Vec<Registry>,
+    ) -> Self {
         Self {
             tree: OrgTree::new(&units),
+            administrations,
             units,
             registries,
         }
@@ -41,6 +47,14 @@ impl OrgSnapshot {
 
     pub fn registry(&self, id: &str) -> Option<&Registry> {
         self.registries.iter().find(|r| r.id == id)
+    }
+
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.id == id)
+    }
+
+    pub fn administration(&self, id: &str) -> Option<&Administration> {
+        self.administrations.iter().find(|a| a.id == id)
     }
 }
 

@@ -78,6 +78,14 @@ impl AppError {
     pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
         Self::rejected(Rejection::Unprocessable, code, detail)
     }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal(detail.into())
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::Unavailable(detail.into())
+    }
 }
 
 impl From<DomainError> for AppError {

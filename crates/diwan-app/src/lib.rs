@@ -2,15 +2,20 @@
 
 pub mod access;
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod correspondence;
 pub mod error;
 pub mod ids;
+pub mod log;
 pub mod merkle;
 pub mod model;
 pub mod org;
+pub mod pki;
 pub mod ports;
+pub mod receipts;
+pub mod transparency;
 
 pub use error::{AppError, Rejection};
 pub use ports::{BlobSink, BlobStore, Clock, StagedBlob, Store, StoreError};
@@ -23,6 +28,16 @@ pub struct Services {
     pub clock: std::sync::Arc<dyn Clock>,
     pub settings: std::sync::Arc<Settings>,
     pub caches: std::sync::Arc<cache::Caches>,
+    /// What the server starts once the store is open: the PKI and the workers.
+    pub runtime: std::sync::Arc<std::sync::OnceLock<Runtime>>,
+}
+
+/// The parts of the application that need the store to exist first.
+#[derive(Debug)]
+pub struct Runtime {
+    pub pki: std::sync::Arc<pki::Pki>,
+    pub pdf_queue: Option<receipts::pdf::PdfQueue>,
+    pub mail_wake: Option<receipts::mail::MailWake>,
 }
 
 impl Services {
@@ -38,6 +53,7 @@ impl Services {
             clock,
             settings: std::sync::Arc::new(settings),
             caches: std::sync::Arc::default(),
+            runtime: std::sync::Arc::default(),
         }
     }
 }
@@ -65,6 +81,11 @@ pub struct Settings {
     pub max_files: usize,
     /// The installation's time zone: registers follow its calendar years.
     pub time_zone: chrono_tz::Tz,
+    /// The public base URL (verification links, CRL locations).
+    pub public_url: String,
+    /// Working days, for legal deadlines.
+    pub calendar: diwan_domain::calendar::WorkingCalendar,
+    pub deadlines: receipts::Deadlines,
 }
 
 impl Default for Settings {
@@ -76,6 +97,9 @@ impl Default for Settings {
             max_request_bytes: 200 * 1024 * 1024,
             max_files: 100,
             time_zone: chrono_tz::Tz::UTC,
+            public_url: "http://localhost:8080".into(),
+            calendar: diwan_domain::calendar::WorkingCalendar::saturday_sunday(),
+            deadlines: receipts::Deadlines::default(),
         }
     }
 }

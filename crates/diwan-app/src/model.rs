@@ -5,7 +5,7 @@ use diwan_domain::{
     Channel, Code, Confidentiality, Direction, NumberFormat, Party, Priority, RegistrationNumber,
     Role, Sha256Digest, UnitLevel,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Administration {
@@ -25,6 +25,7 @@ pub struct Unit {
     pub name_fr: String,
     pub level: UnitLevel,
     pub territory_code: Option<String>,
+    pub contact: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -254,3 +255,88 @@ pub struct CorrespondenceSummary {
 
 /// A span of time (re-exported so callers need not depend on chrono).
 pub type Hours = chrono::Duration;
+
+/// A certificate with its sealed key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkiObject {
+    /// `root`, `issuing`, `log`, `seal:<registry id>`, or `retired:<serial>`.
+    pub slot: String,
+    /// `root`, `issuing`, `log` or `seal`.
+    pub role: String,
+    pub registry_id: Option<String>,
+    pub serial: String,
+    /// PEM of the certificate.
+    pub certificate: String,
+    /// PEM of the certificates above it, up to (not including) the root.
+    pub chain: String,
+    /// The private key (PKCS#8), sealed with the master key, base64.
+    pub sealed_key: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A receipt of a registration, or the notice of an annulment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    Receipt,
+    Annulment,
+}
+
+impl ReceiptKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Receipt => "receipt",
+            Self::Annulment => "annulment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "receipt" => Some(Self::Receipt),
+            "annulment" => Some(Self::Annulment),
+            _ => None,
+        }
+    }
+}
+
+/// A receipt issued in a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedReceipt {
+    pub correspondence_id: String,
+    pub kind: ReceiptKind,
+    pub leaf_index: u64,
+    pub issued_at: DateTime<Utc>,
+    /// The signed JSON receipt (compact JWS).
+    pub jws: String,
+}
+
+/// A receipt as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReceipt {
+    pub receipt: IssuedReceipt,
+    /// The sealed PDF, once made.
+    pub pdf_sha256: Option<Sha256Digest>,
+}
+
+/// An e-mail waiting in (or gone from) the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    pub id: String,
+    pub correspondence_id: String,
+    pub receipt_kind: ReceiptKind,
+    pub recipient: String,
+    pub status: String,
+    pub attempts: u32,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// What an audit finds that no log entry covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditLeftovers {
+    /// History lines (correspondence id, event id, kind) no entry covers.
+    pub unlogged_events: Vec<(String, String, String)>,
+    /// Correspondences with no registration entry.
+    pub unlogged_correspondences: Vec<String>,
+}

@@ -2,13 +2,19 @@
 //! `BlobStore`; the server provides the `Clock`.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use diwan_domain::merkle::Frontier;
 use diwan_domain::{Role, Sha256Digest};
 
+use crate::log::{LogEntry, LogLeaf, SignedHead};
 use crate::model::{
     Administration, Agent, Annulment, Correspondence, CorrespondenceSummary, Grant, ListFilter,
     NewCorrespondence, Registered, Registry, Token, Unit,
+};
+use crate::model::{
+    AuditLeftovers, IssuedReceipt, OutboxMail, PkiObject, ReceiptKind, StoredReceipt,
 };
 
 /// Why the store failed.
@@ -78,11 +84,115 @@ pub trait Store: Send + Sync {
     /// Stores a correspondence, its files and its first history line, allocating its number in
     /// the same transaction; its files were promoted (made durable) before. Returns only once
     /// everything is durable. On failure, removes the files it brought that nothing refers to.
-    fn register(&self, new: NewCorrespondence) -> StoreResult<Registered>;
+    /// The `notary` is called inside the transaction, once the numbers are known, to log the
+    /// registrations and issue their receipts, which are stored in the same transaction.
+    fn register(
+        &self,
+        new: NewCorrespondence,
+        notary: Arc<dyn Notary>,
+    ) -> StoreResult<(Registered, Option<IssuedReceipt>)>;
     fn correspondence(&self, id: &str) -> StoreResult<Option<Correspondence>>;
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>>;
     /// Annuls a correspondence and appends the history line; `false` if it was already annulled.
-    fn annul(&self, id: &str, annulment: &Annulment) -> StoreResult<bool>;
+    /// Logged and notarised like a registration; `None` if it was already annulled.
+    fn annul(
+        &self,
+        id: &str,
+        annulment: &Annulment,
+        notary: Arc<dyn Notary>,
+    ) -> StoreResult<Option<IssuedReceipt>>;
+
+    // --- PKI ---
+    fn pki_objects(&self) -> StoreResult<Vec<PkiObject>>;
+    /// Inserts an object; `false` (and nothing written) if its slot is taken.
+    fn insert_pki_object(&self, object: &PkiObject) -> StoreResult<bool>;
+    /// Moves the object in `slot` to `retired:<serial>` and puts `object` in its place.
+    fn replace_pki_object(&self, slot: &str, object: &PkiObject) -> StoreResult<()>;
+
+    // --- register log ---
+    fn latest_head(&self) -> StoreResult<Option<SignedHead>>;
+    fn head(&self, tree_size: u64) -> StoreResult<Option<SignedHead>>;
+    /// Leaf hashes `[from, to)` in log order.
+    fn leaf_hashes(&self, from: u64, to: u64) -> StoreResult<Vec<diwan_domain::merkle::Hash>>;
+    /// Visits every leaf in log order with the entry rebuilt from today's rows (`None` when
+    /// the rows it covers are gone), then returns the history lines no leaf covers.
+    fn audit_scan(
+        &self,
+        visit: &mut dyn FnMut(LogLeaf, Option<LogEntry>) -> bool,
+    ) -> StoreResult<AuditLeftovers>;
+
+    // --- receipts ---
+    fn receipt(
+        &self,
+        correspondence_id: &str,
+        kind: ReceiptKind,
+    ) -> StoreResult<Option<StoredReceipt>>;
+    fn set_receipt_pdf(
+        &self,
+        correspondence_id: &str,
+        kind: ReceiptKind,
+        pdf: &Sha256Digest,
+    ) -> StoreResult<()>;
+    /// Receipts whose PDF is not made yet, oldest first.
+    fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>>;
+    /// The correspondence a tracking code belongs to.
+    fn correspondence_by_tracking_hash(&self, tracking_hash: &str) -> StoreResult<Option<String>>;
+
+    // --- e-mail outbox ---
+    /// Leases up to `limit` pending e-mails due at `now` until `lease_until`.
+    fn lease_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMail>>;
+    fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
+    fn mail_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    fn mail_of(&self, correspondence_id: &str) -> StoreResult<Vec<OutboxMail>>;
+}
+
+/// Logs entries and issues receipts inside the store's transactions.
+pub trait Notary: Send + Sync {
+    /// `log` is the log's edge before the batch; `batch` the entries in log order.
+    fn notarize(&self, log: &Frontier, batch: &[Notarize<'_>]) -> Result<Notarized, StoreError>;
+}
+
+/// One entry to log, with what its receipt is about.
+#[derive(Debug)]
+pub struct Notarize<'a> {
+    pub entry: LogEntry,
+    pub subject: NotarySubject<'a>,
+}
+
+#[derive(Debug)]
+pub enum NotarySubject<'a> {
+    Registration {
+        new: &'a NewCorrespondence,
+        registered: &'a Registered,
+    },
+    Annulment {
+        correspondence: &'a Correspondence,
+        annulment: &'a Annulment,
+    },
+}
+
+/// What the notary gives back for a batch.
+#[derive(Debug)]
+pub struct Notarized {
+    pub frontier: Frontier,
+    pub head: SignedHead,
+    /// One per entry, in order.
+    pub leaf_hashes: Vec<diwan_domain::merkle::Hash>,
+    /// One per entry, in order.
+    pub receipts: Vec<IssuedReceipt>,
+    /// E-mails to queue: (correspondence id, receipt kind, recipient).
+    pub mails: Vec<(String, ReceiptKind, String)>,
 }
 
 /// Content-addressed file storage.
@@ -91,6 +201,8 @@ pub trait BlobStore: Send + Sync {
     fn stage(&self) -> std::io::Result<Box<dyn BlobSink>>;
     /// Reads a stored file whole, by digest; `None` if it is missing.
     fn read(&self, digest: &Sha256Digest) -> std::io::Result<Option<Vec<u8>>>;
+    /// Stores content made by Diwan itself (a receipt's PDF) durably, at its address.
+    fn put(&self, bytes: &[u8]) -> std::io::Result<Sha256Digest>;
 }
 
 /// A file being written. Dropping it without `finish` removes what was written.

@@ -71,6 +71,8 @@ const STALE_STAGING: Duration = Duration::from_secs(3600);
 #[derive(Debug)]
 pub struct FsBlobStore {
     blobs: PathBuf,
+    /// Documents Diwan made itself (sealed receipt PDFs), apart from what people deposited.
+    made: PathBuf,
     staging: PathBuf,
     pins: Pins,
     budget: Arc<Budget>,
@@ -83,12 +85,14 @@ impl FsBlobStore {
     pub fn open(data_dir: &Path, index: Database) -> io::Result<Self> {
         let store = Self {
             blobs: data_dir.join("blobs"),
+            made: data_dir.join("receipts"),
             staging: data_dir.join("staging"),
             pins: Pins::default(),
             budget: Arc::new(Budget::new(MEMORY_BUDGET)),
             index,
         };
         fs::create_dir_all(&store.blobs)?;
+        fs::create_dir_all(&store.made)?;
         fs::create_dir_all(&store.staging)?;
         store.remove_stale_staging();
         Ok(store)
@@ -232,9 +236,47 @@ impl BlobStore for FsBlobStore {
         }))
     }
 
+    fn put(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
+        let hex: String = ring::digest::digest(&SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let digest = Sha256Digest::parse(&hex).map_err(|e| io::Error::other(e.to_string()))?;
+        let target = address(&self.made, &digest);
+        if target.is_file() {
+            return Ok(digest);
+        }
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path"))?;
+        ensure_dir(dir)?;
+        // Written beside its address (not in the staging area, which holds uploads only).
+        let tmp = dir.join(format!(
+            "{}.part",
+            diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?
+        ));
+        let written = (|| {
+            let mut f = fs::File::create(&tmp)?;
+            io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &target)?;
+            sync_dir(dir)
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written.map(|()| digest)
+    }
+
     fn read(&self, digest: &Sha256Digest) -> io::Result<Option<Vec<u8>>> {
         let bytes = match fs::read(self.path_of(digest)) {
             Ok(bytes) => bytes,
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound && address(&self.made, digest).is_file() =>
+            {
+                fs::read(address(&self.made, digest))?
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let mut conn = self.index.conn().map_err(io::Error::other)?;
                 let place = with_conn!(&mut *conn, |c| c.blob_location(digest.as_str()))

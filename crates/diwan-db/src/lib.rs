@@ -2,6 +2,7 @@
 
 pub mod blobs;
 mod conn;
+mod ledger;
 mod pack;
 mod queries;
 mod rows;

@@ -4,17 +4,21 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diwan_app::StoreError;
+use diwan_app::log::{LogKind, LogLeaf, SignedHead, hex, unhex};
 use diwan_app::model::{
-    Administration, Agent, Annulment, Correspondence, CorrespondenceSummary, Grant, ListFilter,
-    NewCorrespondence, Registered, Registry, Token, Unit,
+    Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary, Grant,
+    IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject, ReceiptKind, Registered,
+    Registry, StoredReceipt, Token, Unit,
 };
+use diwan_app::ports::{Notarize, Notarized, Notary, NotarySubject};
 use diwan_domain::Role;
 
 use crate::conn::store_error;
 use crate::pack::PackWriter;
 use crate::rows::*;
 use crate::schema::*;
-use crate::time::to_text;
+use crate::store::RegistrationRows;
+use crate::time::{from_text, to_text};
 
 /// An error inside a write transaction: the database's, or the file store's while promoting.
 #[derive(Debug)]
@@ -41,6 +45,9 @@ impl From<TxError> for StoreError {
 }
 
 type R<T> = Result<T, StoreError>;
+
+/// A registration stored, with the receipt issued in its transaction.
+pub type Stored = (Registered, Option<IssuedReceipt>);
 
 fn db<T>(r: QueryResult<T>) -> R<T> {
     r.map_err(store_error)
@@ -71,7 +78,7 @@ pub trait Queries {
     fn revoke_token(&mut self, agent_id: &str, token_id: &str, at: &str) -> R<bool>;
     fn correspondence(&mut self, id: &str) -> R<Option<Correspondence>>;
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
-    fn annul(&mut self, id: &str, a: &Annulment) -> R<bool>;
+    fn annul(&mut self, id: &str, a: &Annulment, notary: &dyn Notary) -> R<Option<IssuedReceipt>>;
     fn file_referenced(&mut self, sha256: &str) -> R<bool>;
     fn packed_blobs(&mut self) -> R<Vec<(String, String, i64, i64)>>;
     fn blob_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>>;
@@ -81,7 +88,8 @@ pub trait Queries {
         &mut self,
         jobs: &mut [NewCorrespondence],
         pack: &mut PackWriter,
-    ) -> Result<Vec<R<Registered>>, StoreError>;
+        notary: &dyn Notary,
+    ) -> Result<Vec<R<Stored>>, StoreError>;
     /// Stores the jobs `active` with one statement per table and one counter update per
     /// register: the fast path. Any failure fails the whole call (the caller then falls back to
     /// job by job).
@@ -90,13 +98,154 @@ pub trait Queries {
         jobs: &mut [NewCorrespondence],
         active: &[usize],
         pack: &mut PackWriter,
-    ) -> Result<Vec<(usize, Registered)>, TxError>;
+    ) -> Result<Vec<(usize, Registered, RegistrationRows)>, TxError>;
     /// Allocates the next number of the job's register, stores its rows, packs its small files.
     fn insert_one(
         &mut self,
         job: &mut NewCorrespondence,
         pack: &mut PackWriter,
-    ) -> Result<Registered, TxError>;
+    ) -> Result<(Registered, RegistrationRows), TxError>;
+    /// Inside a write transaction: appends the entries to the log (taking the log's row lock,
+    /// which orders the batches of every process), and stores what the notary issues.
+    fn notarize(
+        &mut self,
+        notary: &dyn Notary,
+        batch: &[Notarize<'_>],
+    ) -> Result<Notarized, TxError>;
+    fn pki_objects(&mut self) -> R<Vec<PkiObject>>;
+    fn insert_pki_object(&mut self, o: &PkiObject) -> R<bool>;
+    fn replace_pki_object(&mut self, slot: &str, o: &PkiObject) -> R<()>;
+    fn latest_head(&mut self) -> R<Option<SignedHead>>;
+    fn head(&mut self, tree_size: u64) -> R<Option<SignedHead>>;
+    fn leaf_hashes(&mut self, from: u64, to: u64) -> R<Vec<[u8; 32]>>;
+    fn audit_scan(
+        &mut self,
+        visit: &mut dyn FnMut(LogLeaf, Option<diwan_app::log::LogEntry>) -> bool,
+    ) -> R<AuditLeftovers>;
+    fn receipt(&mut self, correspondence_id: &str, kind: ReceiptKind) -> R<Option<StoredReceipt>>;
+    fn set_receipt_pdf(&mut self, correspondence_id: &str, kind: ReceiptKind, pdf: &str) -> R<()>;
+    fn receipts_without_pdf(&mut self, limit: usize) -> R<Vec<(String, ReceiptKind)>>;
+    fn correspondence_by_tracking_hash(&mut self, hash: &str) -> R<Option<String>>;
+    fn lease_mail(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<OutboxMail>>;
+    fn mail_sent(&mut self, id: &str, at: &str) -> R<()>;
+    fn mail_failed(&mut self, id: &str, error: &str, retry_at: Option<&str>) -> R<()>;
+    fn mail_of(&mut self, correspondence_id: &str) -> R<Vec<OutboxMail>>;
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("unreadable {what} in the database"))
+}
+
+fn index(i: i64) -> R<u64> {
+    u64::try_from(i).map_err(|_| corrupt("log index"))
+}
+
+fn head_row(row: (i64, String, String, String)) -> R<SignedHead> {
+    Ok(SignedHead {
+        tree_size: index(row.0)?,
+        root_hash: unhex(&row.1).ok_or_else(|| corrupt("tree head"))?,
+        issued_at: from_text(&row.2).map_err(|_| corrupt("tree head time"))?,
+        jws: row.3,
+    })
+}
+
+type OutboxRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    Option<String>,
+    Option<String>,
+);
+
+fn outbox_row(r: OutboxRow) -> R<OutboxMail> {
+    Ok(OutboxMail {
+        receipt_kind: ReceiptKind::parse(&r.2).ok_or_else(|| corrupt("outbox kind"))?,
+        id: r.0,
+        correspondence_id: r.1,
+        recipient: r.3,
+        status: r.4,
+        attempts: u32::try_from(r.5).unwrap_or(0),
+        sent_at: r
+            .6
+            .as_deref()
+            .map(from_text)
+            .transpose()
+            .map_err(|_| corrupt("outbox time"))?,
+        last_error: r.7,
+    })
+}
+
+fn pki_row(r: PkiRow) -> R<PkiObject> {
+    Ok(PkiObject {
+        created_at: from_text(&r.created_at).map_err(|_| corrupt("certificate time"))?,
+        revoked_at: r
+            .revoked_at
+            .as_deref()
+            .map(from_text)
+            .transpose()
+            .map_err(|_| corrupt("revocation time"))?,
+        slot: r.slot,
+        role: r.role,
+        registry_id: r.registry_id,
+        serial: r.serial,
+        certificate: r.certificate,
+        chain: r.chain,
+        sealed_key: r.sealed_key,
+    })
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = pki_objects)]
+pub struct PkiRow {
+    pub slot: String,
+    pub role: String,
+    pub registry_id: Option<String>,
+    pub serial: String,
+    pub certificate: String,
+    pub chain: String,
+    pub sealed_key: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl PkiRow {
+    fn from_model(o: &PkiObject) -> Self {
+        Self {
+            slot: o.slot.clone(),
+            role: o.role.clone(),
+            registry_id: o.registry_id.clone(),
+            serial: o.serial.clone(),
+            certificate: o.certificate.clone(),
+            chain: o.chain.clone(),
+            sealed_key: o.sealed_key.clone(),
+            created_at: to_text(&o.created_at),
+            revoked_at: o.revoked_at.as_ref().map(to_text),
+        }
+    }
+}
+
+/// The log entry of each registration just stored.
+fn registration_batch<'a>(
+    jobs: &'a [NewCorrespondence],
+    done: &'a [(usize, Registered, RegistrationRows)],
+) -> Vec<Notarize<'a>> {
+    done.iter()
+        .map(|(i, registered, rows)| Notarize {
+            entry: crate::ledger::registration_entry(
+                &rows.correspondence,
+                &rows.files.iter().collect::<Vec<_>>(),
+                &rows.concerns.iter().collect::<Vec<_>>(),
+                &rows.event,
+            ),
+            subject: NotarySubject::Registration {
+                new: &jobs[*i],
+                registered,
+            },
+        })
+        .collect()
 }
 
 macro_rules! impl_queries {
@@ -133,6 +282,7 @@ macro_rules! impl_queries {
                             units::name_fr.eq(&row.name_fr),
                             units::level.eq(&row.level),
                             units::territory_code.eq(&row.territory_code),
+                            units::contact.eq(&row.contact),
                         ))
                         .execute(c)?;
                     units::table.filter(units::code.eq(&row.code)).select(UnitRow::as_select()).first(c)
@@ -325,7 +475,7 @@ macro_rules! impl_queries {
                 db(q.load(self))?.into_iter().map(crate::store::summary).collect()
             }
 
-            fn annul(&mut self, id: &str, a: &Annulment) -> R<bool> {
+            fn annul(&mut self, id: &str, a: &Annulment, notary: &dyn Notary) -> R<Option<IssuedReceipt>> {
                 let at = to_text(&a.at);
                 let event = EventRow {
                     id: new_id()?,
@@ -335,7 +485,7 @@ macro_rules! impl_queries {
                     actor_id: Some(a.by.clone()),
                     detail: serde_json::json!({ "reason": a.reason }).to_string(),
                 };
-                db(self.$write_tx(|c| {
+                self.$write_tx::<_, TxError, _>(|c| {
                     let n = diesel::update(correspondences::table.find(id).filter(correspondences::annulled_at.is_null()))
                         .set((
                             correspondences::annulled_at.eq(&at),
@@ -343,11 +493,22 @@ macro_rules! impl_queries {
                             correspondences::annul_reason.eq(&a.reason),
                         ))
                         .execute(c)?;
-                    if n > 0 {
-                        diesel::insert_into(correspondence_events::table).values(&event).execute(c)?;
+                    if n == 0 {
+                        return Ok(None);
                     }
-                    Ok(n > 0)
-                }))
+                    diesel::insert_into(correspondence_events::table).values(&event).execute(c)?;
+                    let row: CorrespondenceRow = correspondences::table.find(id).select(CorrespondenceRow::as_select()).first(c)?;
+                    let correspondence = Queries::correspondence(c, id)
+                        .map_err(TxError::Store)?
+                        .ok_or_else(|| TxError::Store(StoreError::Other("annulled correspondence vanished".into())))?;
+                    let batch = [Notarize {
+                        entry: crate::ledger::annulment_entry(&row, &event),
+                        subject: NotarySubject::Annulment { correspondence: &correspondence, annulment: a },
+                    }];
+                    let out = Queries::notarize(c, notary, &batch)?;
+                    Ok(out.receipts.into_iter().next())
+                })
+                .map_err(StoreError::from)
             }
 
             fn file_referenced(&mut self, sha256: &str) -> R<bool> {
@@ -371,26 +532,29 @@ macro_rules! impl_queries {
                     .optional())
             }
 
-            fn register_batch(&mut self, jobs: &mut [NewCorrespondence], pack: &mut PackWriter) -> Result<Vec<R<Registered>>, StoreError> {
+            fn register_batch(&mut self, jobs: &mut [NewCorrespondence], pack: &mut PackWriter, notary: &dyn Notary) -> Result<Vec<R<Stored>>, StoreError> {
                 let mut order: Vec<usize> = (0..jobs.len()).collect();
                 // A fixed lock order on the counter rows: two processes' batches never deadlock.
                 order.sort_by(|&a, &b| {
                     let key = |j: &NewCorrespondence| (j.registry.id.clone(), j.request.direction.as_str());
                     key(&jobs[a]).cmp(&key(&jobs[b]))
                 });
-                let mut results: Vec<Option<R<Registered>>> = (0..jobs.len()).map(|_| None).collect();
+                let mut results: Vec<Option<R<(Registered, Option<IssuedReceipt>)>>> = (0..jobs.len()).map(|_| None).collect();
                 if order.len() > 1 {
                     pack.begin_batch();
                     let batch_mark = pack.mark();
                     let mut done = Vec::new();
+                    let mut issued = Vec::new();
                     let fast = self.$write_tx::<_, TxError, _>(|c| {
                         done = Queries::insert_many(c, jobs, &order, pack)?;
+                        issued = Queries::notarize(c, notary, &registration_batch(jobs, &done))?.receipts;
                         pack.sync().map_err(TxError::Io)
                     });
                     match fast {
                         Ok(()) => {
-                            for (i, r) in done {
-                                results[i] = Some(Ok(r));
+                            let mut issued = issued.into_iter();
+                            for (i, r, _) in done {
+                                results[i] = Some(Ok((r, issued.next())));
                             }
                         }
                         Err(e) => {
@@ -409,24 +573,27 @@ macro_rules! impl_queries {
                     pack.begin_batch();
                     let batch_mark = pack.mark();
                     let mut culprit: Option<(usize, TxError)> = None;
-                    let mut done: Vec<(usize, Registered)> = Vec::with_capacity(active.len());
+                    let mut done: Vec<(usize, Registered, RegistrationRows)> = Vec::with_capacity(active.len());
+                    let mut issued = Vec::new();
                     let outcome = self.$write_tx::<_, TxError, _>(|c| {
                         for &i in &active {
                             match Queries::insert_one(c, &mut jobs[i], pack) {
-                                Ok(r) => done.push((i, r)),
+                                Ok((r, rows)) => done.push((i, r, rows)),
                                 Err(e) => {
                                     culprit = Some((i, e));
                                     return Err(TxError::Store(StoreError::Other("batch retried".into())));
                                 }
                             }
                         }
+                        issued = Queries::notarize(c, notary, &registration_batch(jobs, &done))?.receipts;
                         // The packed bytes are durable before the rows that point to them commit.
                         pack.sync().map_err(TxError::Io)
                     });
                     match (outcome, culprit) {
                         (Ok(()), _) => {
-                            for (i, r) in done {
-                                results[i] = Some(Ok(r));
+                            let mut issued = issued.into_iter();
+                            for (i, r, _) in done {
+                                results[i] = Some(Ok((r, issued.next())));
                             }
                         }
                         (Err(_), Some((i, e))) => {
@@ -445,7 +612,7 @@ macro_rules! impl_queries {
                     .collect())
             }
 
-            fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter) -> Result<Vec<(usize, Registered)>, TxError> {
+            fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter) -> Result<Vec<(usize, Registered, RegistrationRows)>, TxError> {
                 use register_counters as rc;
                 // Small files: each new content once, appended in order; if any turns out to be
                 // packed already (another process, meanwhile), fail so the caller goes job by job.
@@ -524,10 +691,10 @@ macro_rules! impl_queries {
                         return Err(TxError::Store(StoreError::Conflict("content packed meanwhile".into())));
                     }
                 }
-                Ok(out)
+                Ok(out.into_iter().zip(rows).map(|((i, r), rows)| (i, r, rows)).collect())
             }
 
-            fn insert_one(&mut self, job: &mut NewCorrespondence, pack: &mut PackWriter) -> Result<Registered, TxError> {
+            fn insert_one(&mut self, job: &mut NewCorrespondence, pack: &mut PackWriter) -> Result<(Registered, RegistrationRows), TxError> {
                 use register_counters as rc;
                 let year = job.year;
                 let direction = job.request.direction.as_str();
@@ -579,8 +746,323 @@ macro_rules! impl_queries {
                         pack.rewind(&before);
                     }
                 }
-                Ok(Registered { seq, year, registration_number: number })
+                Ok((Registered { seq, year, registration_number: number }, rows))
             }
+
+            fn notarize(&mut self, notary: &dyn Notary, batch: &[Notarize<'_>]) -> Result<Notarized, TxError> {
+                // Writing the log's row first takes its lock until commit (PostgreSQL; SQLite's
+                // write transactions are exclusive anyway).
+                diesel::update(log_state::table.find(1)).set(log_state::size.eq(log_state::size)).execute(self)?;
+                let (size, frontier): (i64, String) = log_state::table.find(1).select((log_state::size, log_state::frontier)).first(self)?;
+                let size = index(size).map_err(TxError::Store)?;
+                let frontier = diwan_app::log::frontier_from_text(size, &frontier).ok_or_else(|| TxError::Store(corrupt("log state")))?;
+                let out = notary.notarize(&frontier, batch).map_err(TxError::Store)?;
+                if out.leaf_hashes.len() != batch.len() || out.receipts.len() != batch.len() {
+                    return Err(TxError::Store(StoreError::Other("the notary answered for another batch".into())));
+                }
+                let to_i64 = |n: u64| i64::try_from(n).map_err(|_| TxError::Store(StoreError::Other("log too large".into())));
+                let mut leaves = Vec::with_capacity(batch.len());
+                for (k, (item, hash)) in batch.iter().zip(&out.leaf_hashes).enumerate() {
+                    leaves.push((
+                        log_leaves::idx.eq(to_i64(size + k as u64)?),
+                        log_leaves::kind.eq(item.entry.kind.as_str()),
+                        log_leaves::correspondence_id.eq(item.entry.correspondence_id.clone()),
+                        log_leaves::event_id.eq(item.entry.event_id.clone()),
+                        log_leaves::leaf_hash.eq(hex(hash)),
+                    ));
+                }
+                for chunk in leaves.chunks(128) {
+                    diesel::insert_into(log_leaves::table).values(chunk.to_vec()).execute(self)?;
+                }
+                diesel::insert_into(log_heads::table)
+                    .values((
+                        log_heads::tree_size.eq(to_i64(out.head.tree_size)?),
+                        log_heads::root_hash.eq(hex(&out.head.root_hash)),
+                        log_heads::issued_at.eq(to_text(&out.head.issued_at)),
+                        log_heads::jws.eq(out.head.jws.clone()),
+                    ))
+                    .execute(self)?;
+                let mut receipts = Vec::with_capacity(out.receipts.len());
+                for r in &out.receipts {
+                    receipts.push((
+                        receipts::correspondence_id.eq(r.correspondence_id.clone()),
+                        receipts::kind.eq(r.kind.as_str()),
+                        receipts::leaf_index.eq(to_i64(r.leaf_index)?),
+                        receipts::issued_at.eq(to_text(&r.issued_at)),
+                        receipts::jws.eq(r.jws.clone()),
+                    ));
+                }
+                for chunk in receipts.chunks(64) {
+                    diesel::insert_into(receipts::table).values(chunk.to_vec()).execute(self)?;
+                }
+                if !out.mails.is_empty() {
+                    let now = to_text(&out.head.issued_at);
+                    let mut mails = Vec::with_capacity(out.mails.len());
+                    for (correspondence_id, kind, recipient) in &out.mails {
+                        mails.push((
+                            mail_outbox::id.eq(new_id().map_err(TxError::Store)?),
+                            mail_outbox::correspondence_id.eq(correspondence_id.clone()),
+                            mail_outbox::receipt_kind.eq(kind.as_str()),
+                            mail_outbox::recipient.eq(recipient.clone()),
+                            mail_outbox::created_at.eq(now.clone()),
+                            mail_outbox::status.eq("pending"),
+                            mail_outbox::attempts.eq(0),
+                            mail_outbox::next_attempt_at.eq(now.clone()),
+                        ));
+                    }
+                    for chunk in mails.chunks(64) {
+                        diesel::insert_into(mail_outbox::table).values(chunk.to_vec()).execute(self)?;
+                    }
+                }
+                diesel::update(log_state::table.find(1))
+                    .set((
+                        log_state::size.eq(to_i64(out.frontier.size)?),
+                        log_state::frontier.eq(diwan_app::log::frontier_to_text(&out.frontier)),
+                    ))
+                    .execute(self)?;
+                Ok(out)
+            }
+
+            fn pki_objects(&mut self) -> R<Vec<PkiObject>> {
+                db(pki_objects::table.select(PkiRow::as_select()).order(pki_objects::created_at).load(self))?
+                    .into_iter()
+                    .map(pki_row)
+                    .collect()
+            }
+
+            fn insert_pki_object(&mut self, o: &PkiObject) -> R<bool> {
+                db(diesel::insert_into(pki_objects::table)
+                    .values(PkiRow::from_model(o))
+                    .on_conflict_do_nothing()
+                    .execute(self))
+                .map(|n| n == 1)
+            }
+
+            fn replace_pki_object(&mut self, slot: &str, o: &PkiObject) -> R<()> {
+                let row = PkiRow::from_model(o);
+                db(self.$write_tx(|c| {
+                    let old: Option<String> = pki_objects::table.find(slot).select(pki_objects::serial).first(c).optional()?;
+                    if let Some(serial) = old {
+                        diesel::update(pki_objects::table.find(slot))
+                            .set(pki_objects::slot.eq(format!("retired:{serial}")))
+                            .execute(c)?;
+                    }
+                    diesel::insert_into(pki_objects::table).values(&row).execute(c)?;
+                    Ok(())
+                }))
+            }
+
+            fn latest_head(&mut self) -> R<Option<SignedHead>> {
+                db(log_heads::table
+                    .order(log_heads::tree_size.desc())
+                    .select((log_heads::tree_size, log_heads::root_hash, log_heads::issued_at, log_heads::jws))
+                    .first::<(i64, String, String, String)>(self)
+                    .optional())?
+                .map(head_row)
+                .transpose()
+            }
+
+            fn head(&mut self, tree_size: u64) -> R<Option<SignedHead>> {
+                let size = i64::try_from(tree_size).unwrap_or(i64::MAX);
+                db(log_heads::table
+                    .find(size)
+                    .select((log_heads::tree_size, log_heads::root_hash, log_heads::issued_at, log_heads::jws))
+                    .first::<(i64, String, String, String)>(self)
+                    .optional())?
+                .map(head_row)
+                .transpose()
+            }
+
+            fn leaf_hashes(&mut self, from: u64, to: u64) -> R<Vec<[u8; 32]>> {
+                let (from, to) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(to).unwrap_or(i64::MAX));
+                let rows: Vec<(i64, String)> = db(log_leaves::table
+                    .filter(log_leaves::idx.ge(from).and(log_leaves::idx.lt(to)))
+                    .order(log_leaves::idx)
+                    .select((log_leaves::idx, log_leaves::leaf_hash))
+                    .load(self))?;
+                let mut out = Vec::with_capacity(rows.len());
+                for (k, (idx, hash)) in rows.into_iter().enumerate() {
+                    if idx != from + k as i64 {
+                        return Err(StoreError::Other(format!("the register log has no entry {}", from + k as i64)));
+                    }
+                    out.push(unhex(&hash).ok_or_else(|| corrupt("leaf hash"))?);
+                }
+                Ok(out)
+            }
+
+            fn audit_scan(&mut self, visit: &mut dyn FnMut(LogLeaf, Option<diwan_app::log::LogEntry>) -> bool) -> R<AuditLeftovers> {
+                const CHUNK: i64 = 500;
+                let mut from = 0i64;
+                loop {
+                    let leaves: Vec<(i64, String, String, String, String)> = db(log_leaves::table
+                        .filter(log_leaves::idx.ge(from))
+                        .order(log_leaves::idx)
+                        .limit(CHUNK)
+                        .select((log_leaves::idx, log_leaves::kind, log_leaves::correspondence_id, log_leaves::event_id, log_leaves::leaf_hash))
+                        .load(self))?;
+                    let Some(last) = leaves.last().map(|l| l.0) else { break };
+                    let ids: Vec<&str> = leaves.iter().map(|l| l.2.as_str()).collect();
+                    let events: Vec<&str> = leaves.iter().map(|l| l.3.as_str()).collect();
+                    let corrs: Vec<CorrespondenceRow> = db(correspondences::table.filter(correspondences::id.eq_any(&ids)).select(CorrespondenceRow::as_select()).load(self))?;
+                    let files: Vec<FileRow> = db(correspondence_files::table.filter(correspondence_files::correspondence_id.eq_any(&ids)).select(FileRow::as_select()).load(self))?;
+                    let units: Vec<ConcernRow> = db(correspondence_units::table.filter(correspondence_units::correspondence_id.eq_any(&ids)).select(ConcernRow::as_select()).load(self))?;
+                    let evs: Vec<EventRow> = db(correspondence_events::table.filter(correspondence_events::id.eq_any(&events)).select(EventRow::as_select()).load(self))?;
+                    for (idx, kind, cid, eid, hash) in leaves {
+                        let kind = LogKind::parse(&kind).ok_or_else(|| corrupt("log entry kind"))?;
+                        let leaf = LogLeaf {
+                            index: index(idx)?,
+                            kind,
+                            leaf_hash: unhex(&hash).unwrap_or([0; 32]),
+                            correspondence_id: cid.clone(),
+                            event_id: eid.clone(),
+                        };
+                        let row = corrs.iter().find(|c| c.id == cid);
+                        let event = evs.iter().find(|e| e.id == eid);
+                        let entry = match (row, event, kind) {
+                            (Some(c), Some(e), LogKind::Registration) => Some(crate::ledger::registration_entry(
+                                c,
+                                &files.iter().filter(|f| f.correspondence_id == cid).collect::<Vec<_>>(),
+                                &units.iter().filter(|u| u.correspondence_id == cid).collect::<Vec<_>>(),
+                                e,
+                            )),
+                            (Some(c), Some(e), LogKind::Annulment) => Some(crate::ledger::annulment_entry(c, e)),
+                            _ => None,
+                        };
+                        if !visit(leaf, entry) {
+                            return Ok(AuditLeftovers::default());
+                        }
+                    }
+                    from = last + 1;
+                }
+                let logged_events = log_leaves::table.select(log_leaves::event_id);
+                let unlogged_events: Vec<(String, String, String)> = db(correspondence_events::table
+                    .filter(correspondence_events::id.ne_all(logged_events))
+                    .select((correspondence_events::correspondence_id, correspondence_events::id, correspondence_events::kind))
+                    .load(self))?;
+                let registered = log_leaves::table.filter(log_leaves::kind.eq("registration")).select(log_leaves::correspondence_id);
+                let unlogged_correspondences: Vec<String> = db(correspondences::table
+                    .filter(correspondences::id.ne_all(registered))
+                    .select(correspondences::id)
+                    .load(self))?;
+                Ok(AuditLeftovers { unlogged_events, unlogged_correspondences })
+            }
+
+            fn receipt(&mut self, correspondence_id: &str, kind: ReceiptKind) -> R<Option<StoredReceipt>> {
+                let row: Option<(i64, String, String, Option<String>)> = db(receipts::table
+                    .find((correspondence_id, kind.as_str()))
+                    .select((receipts::leaf_index, receipts::issued_at, receipts::jws, receipts::pdf_sha256))
+                    .first(self)
+                    .optional())?;
+                let Some((leaf_index, issued_at, jws, pdf)) = row else { return Ok(None) };
+                Ok(Some(StoredReceipt {
+                    receipt: IssuedReceipt {
+                        correspondence_id: correspondence_id.to_owned(),
+                        kind,
+                        leaf_index: index(leaf_index)?,
+                        issued_at: from_text(&issued_at).map_err(|_| corrupt("receipt time"))?,
+                        jws,
+                    },
+                    pdf_sha256: pdf.as_deref().map(diwan_domain::Sha256Digest::parse).transpose().map_err(|_| corrupt("receipt pdf digest"))?,
+                }))
+            }
+
+            fn set_receipt_pdf(&mut self, correspondence_id: &str, kind: ReceiptKind, pdf: &str) -> R<()> {
+                db(diesel::update(receipts::table.find((correspondence_id, kind.as_str())))
+                    .set(receipts::pdf_sha256.eq(pdf))
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn receipts_without_pdf(&mut self, limit: usize) -> R<Vec<(String, ReceiptKind)>> {
+                let rows: Vec<(String, String)> = db(receipts::table
+                    .filter(receipts::pdf_sha256.is_null())
+                    .order(receipts::issued_at)
+                    .limit(i64::try_from(limit).unwrap_or(1000))
+                    .select((receipts::correspondence_id, receipts::kind))
+                    .load(self))?;
+                rows.into_iter()
+                    .map(|(id, k)| Ok((id, ReceiptKind::parse(&k).ok_or_else(|| corrupt("receipt kind"))?)))
+                    .collect()
+            }
+
+            fn correspondence_by_tracking_hash(&mut self, hash: &str) -> R<Option<String>> {
+                db(correspondences::table
+                    .filter(correspondences::tracking_hash.eq(hash))
+                    .select(correspondences::id)
+                    .first(self)
+                    .optional())
+            }
+
+            fn lease_mail(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<OutboxMail>> {
+                use mail_outbox as m;
+                db(self.$write_tx(|c| {
+                    let due: Vec<String> = m::table
+                        .filter(m::status.eq("pending"))
+                        .filter(m::next_attempt_at.le(now))
+                        .filter(m::lease_until.is_null().or(m::lease_until.lt(now)))
+                        .order(m::next_attempt_at)
+                        .limit(i64::try_from(limit).unwrap_or(16))
+                        .select(m::id)
+                        .load(c)?;
+                    let mut out = Vec::new();
+                    for id in due {
+                        // Taken only if nobody took it meanwhile.
+                        let n = diesel::update(
+                            m::table
+                                .find(&id)
+                                .filter(m::status.eq("pending"))
+                                .filter(m::lease_until.is_null().or(m::lease_until.lt(now))),
+                        )
+                        .set((m::lease_until.eq(lease_until), m::attempts.eq(m::attempts + 1)))
+                        .execute(c)?;
+                        if n == 1 {
+                            out.push(id);
+                        }
+                    }
+                    m::table
+                        .filter(m::id.eq_any(&out))
+                        .select((m::id, m::correspondence_id, m::receipt_kind, m::recipient, m::status, m::attempts, m::sent_at, m::last_error))
+                        .load::<OutboxRow>(c)
+                }))?
+                .into_iter()
+                .map(outbox_row)
+                .collect()
+            }
+
+            fn mail_sent(&mut self, id: &str, at: &str) -> R<()> {
+                use mail_outbox as m;
+                db(diesel::update(m::table.find(id))
+                    .set((m::status.eq("sent"), m::sent_at.eq(at), m::lease_until.eq(None::<String>)))
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn mail_failed(&mut self, id: &str, error: &str, retry_at: Option<&str>) -> R<()> {
+                use mail_outbox as m;
+                let status = if retry_at.is_some() { "pending" } else { "failed" };
+                db(diesel::update(m::table.find(id))
+                    .set((
+                        m::status.eq(status),
+                        m::last_error.eq(error),
+                        m::lease_until.eq(None::<String>),
+                        m::next_attempt_at.eq(retry_at.unwrap_or("9999-12-31T00:00:00.000000Z")),
+                    ))
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn mail_of(&mut self, correspondence_id: &str) -> R<Vec<OutboxMail>> {
+                use mail_outbox as m;
+                db(m::table
+                    .filter(m::correspondence_id.eq(correspondence_id))
+                    .order(m::created_at)
+                    .select((m::id, m::correspondence_id, m::receipt_kind, m::recipient, m::status, m::attempts, m::sent_at, m::last_error))
+                    .load::<OutboxRow>(self))?
+                .into_iter()
+                .map(outbox_row)
+                .collect()
+            }
+
         }
     };
 }

@@ -66,6 +66,7 @@ pub struct UnitRow {
     pub name_fr: String,
     pub level: String,
     pub territory_code: Option<String>,
+    pub contact: Option<String>,
 }
 
 impl UnitRow {
@@ -79,6 +80,7 @@ impl UnitRow {
             name_fr: u.name_fr.clone(),
             level: u.level.as_str().to_owned(),
             territory_code: u.territory_code.clone(),
+            contact: u.contact.clone(),
         }
     }
 
@@ -92,6 +94,7 @@ impl UnitRow {
             name_ar: self.name_ar,
             name_fr: self.name_fr,
             territory_code: self.territory_code,
+            contact: self.contact,
         })
     }
 }

@@ -19,6 +19,7 @@ diesel::table! {
         name_fr -> Text,
         level -> Text,
         territory_code -> Nullable<Text>,
+        contact -> Nullable<Text>,
     }
 }
 
@@ -153,6 +154,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     correspondence_files,
     correspondence_units,
     correspondence_events,
+    log_leaves,
 );
 
 diesel::table! {
@@ -161,5 +163,73 @@ diesel::table! {
         segment -> Text,
         pack_offset -> BigInt,
         pack_length -> BigInt,
+    }
+}
+
+diesel::table! {
+    pki_objects (slot) {
+        slot -> Text,
+        role -> Text,
+        registry_id -> Nullable<Text>,
+        serial -> Text,
+        certificate -> Text,
+        chain -> Text,
+        sealed_key -> Text,
+        created_at -> Text,
+        revoked_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    log_state (id) {
+        id -> Integer,
+        size -> BigInt,
+        frontier -> Text,
+    }
+}
+
+diesel::table! {
+    log_leaves (idx) {
+        idx -> BigInt,
+        kind -> Text,
+        correspondence_id -> Text,
+        event_id -> Text,
+        leaf_hash -> Text,
+    }
+}
+
+diesel::table! {
+    log_heads (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Text,
+        issued_at -> Text,
+        jws -> Text,
+    }
+}
+
+diesel::table! {
+    receipts (correspondence_id, kind) {
+        correspondence_id -> Text,
+        kind -> Text,
+        leaf_index -> BigInt,
+        issued_at -> Text,
+        jws -> Text,
+        pdf_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        correspondence_id -> Text,
+        receipt_kind -> Text,
+        recipient -> Text,
+        created_at -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Text,
+        lease_until -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Text>,
     }
 }

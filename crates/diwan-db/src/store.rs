@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use diwan_app::log::{LogEntry, LogLeaf, SignedHead};
 use diwan_app::model::{
-    Administration, Agent, Annulment, Correspondence, CorrespondenceSummary, Grant, ListFilter,
-    NewCorrespondence, Registered, Registry, Token, Unit,
+    Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary, Grant,
+    IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject, ReceiptKind, Registered,
+    Registry, StoredReceipt, Token, Unit,
 };
+use diwan_app::ports::Notary;
 use diwan_app::ports::StoreResult;
 use diwan_app::{Store, StoreError};
-use diwan_domain::{RegistrationNumber, Role};
+use diwan_domain::{RegistrationNumber, Role, Sha256Digest};
 
 use crate::blobs::FsBlobStore;
 use crate::conn::{Database, with_conn};
@@ -120,8 +123,12 @@ impl Store for DbStore {
         let at = to_text(&at);
         read!(self, |c| c.revoke_token(agent_id, token_id, &at))
     }
-    fn register(&self, new: NewCorrespondence) -> StoreResult<Registered> {
-        self.writer.register(new)
+    fn register(
+        &self,
+        new: NewCorrespondence,
+        notary: Arc<dyn Notary>,
+    ) -> StoreResult<(Registered, Option<IssuedReceipt>)> {
+        self.writer.register(new, notary)
     }
     fn correspondence(&self, id: &str) -> StoreResult<Option<Correspondence>> {
         read!(self, |c| Queries::correspondence(c, id))
@@ -129,13 +136,92 @@ impl Store for DbStore {
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>> {
         read!(self, |c| Queries::list(c, filter))
     }
-    fn annul(&self, id: &str, annulment: &Annulment) -> StoreResult<bool> {
-        read!(self, |c| Queries::annul(c, id, annulment))
+    fn annul(
+        &self,
+        id: &str,
+        annulment: &Annulment,
+        notary: Arc<dyn Notary>,
+    ) -> StoreResult<Option<IssuedReceipt>> {
+        read!(self, |c| Queries::annul(c, id, annulment, notary.as_ref()))
+    }
+    fn pki_objects(&self) -> StoreResult<Vec<PkiObject>> {
+        read!(self, |c| Queries::pki_objects(c))
+    }
+    fn insert_pki_object(&self, object: &PkiObject) -> StoreResult<bool> {
+        read!(self, |c| c.insert_pki_object(object))
+    }
+    fn replace_pki_object(&self, slot: &str, object: &PkiObject) -> StoreResult<()> {
+        read!(self, |c| c.replace_pki_object(slot, object))
+    }
+    fn latest_head(&self) -> StoreResult<Option<SignedHead>> {
+        read!(self, |c| Queries::latest_head(c))
+    }
+    fn head(&self, tree_size: u64) -> StoreResult<Option<SignedHead>> {
+        read!(self, |c| Queries::head(c, tree_size))
+    }
+    fn leaf_hashes(&self, from: u64, to: u64) -> StoreResult<Vec<diwan_domain::merkle::Hash>> {
+        read!(self, |c| Queries::leaf_hashes(c, from, to))
+    }
+    fn audit_scan(
+        &self,
+        visit: &mut dyn FnMut(LogLeaf, Option<LogEntry>) -> bool,
+    ) -> StoreResult<AuditLeftovers> {
+        read!(self, |c| Queries::audit_scan(c, visit))
+    }
+    fn receipt(
+        &self,
+        correspondence_id: &str,
+        kind: ReceiptKind,
+    ) -> StoreResult<Option<StoredReceipt>> {
+        read!(self, |c| Queries::receipt(c, correspondence_id, kind))
+    }
+    fn set_receipt_pdf(
+        &self,
+        correspondence_id: &str,
+        kind: ReceiptKind,
+        pdf: &Sha256Digest,
+    ) -> StoreResult<()> {
+        read!(self, |c| c.set_receipt_pdf(
+            correspondence_id,
+            kind,
+            pdf.as_str()
+        ))
+    }
+    fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
+        read!(self, |c| Queries::receipts_without_pdf(c, limit))
+    }
+    fn correspondence_by_tracking_hash(&self, tracking_hash: &str) -> StoreResult<Option<String>> {
+        read!(self, |c| c.correspondence_by_tracking_hash(tracking_hash))
+    }
+    fn lease_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMail>> {
+        let (now, until) = (to_text(&now), to_text(&lease_until));
+        read!(self, |c| c.lease_mail(&now, &until, limit))
+    }
+    fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let at = to_text(&at);
+        read!(self, |c| c.mail_sent(id, &at))
+    }
+    fn mail_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let retry = retry_at.as_ref().map(to_text);
+        read!(self, |c| c.mail_failed(id, error, retry.as_deref()))
+    }
+    fn mail_of(&self, correspondence_id: &str) -> StoreResult<Vec<OutboxMail>> {
+        read!(self, |c| Queries::mail_of(c, correspondence_id))
     }
 }
 
 /// The rows one registration writes.
-pub(crate) struct RegistrationRows {
+pub struct RegistrationRows {
     pub correspondence: CorrespondenceRow,
     pub files: Vec<FileRow>,
     pub concerns: Vec<ConcernRow>,

@@ -10,7 +10,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use diwan_app::StoreError;
-use diwan_app::model::{NewCorrespondence, Registered};
+use diwan_app::model::{IssuedReceipt, NewCorrespondence, Registered};
+use diwan_app::ports::Notary;
 use diwan_domain::Sha256Digest;
 
 use crate::blobs::FsBlobStore;
@@ -21,10 +22,12 @@ use crate::queries::Queries;
 /// Most registrations committed together.
 const MAX_BATCH: usize = 128;
 
-type Reply = mpsc::SyncSender<Result<Registered, StoreError>>;
+type Outcome = Result<(Registered, Option<IssuedReceipt>), StoreError>;
+type Reply = mpsc::SyncSender<Outcome>;
 
 struct Job {
     new: NewCorrespondence,
+    notary: Arc<dyn Notary>,
     reply: Reply,
 }
 
@@ -47,10 +50,12 @@ impl Writer {
     }
 
     /// Queues a registration and waits until it is committed (or refused).
-    pub fn register(&self, new: NewCorrespondence) -> Result<Registered, StoreError> {
+    pub fn register(&self, new: NewCorrespondence, notary: Arc<dyn Notary>) -> Outcome {
         let (reply, answer) = mpsc::sync_channel(1);
         let stopped = || StoreError::Unavailable("the registration writer has stopped".into());
-        self.queue.send(Job { new, reply }).map_err(|_| stopped())?;
+        self.queue
+            .send(Job { new, notary, reply })
+            .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
     }
 }
@@ -97,9 +102,17 @@ fn commit_batch(
     blobs: &FsBlobStore,
     pack: &mut PackWriter,
 ) -> bool {
+    // Every job carries the same notary (the application's); the first one's serves the batch.
+    let Some(notary) = batch.first().map(|j| Arc::clone(&j.notary)) else {
+        return true;
+    };
     let (mut news, replies): (Vec<NewCorrespondence>, Vec<Reply>) =
         batch.into_iter().map(|j| (j.new, j.reply)).unzip();
-    let outcome = with_conn!(&mut *conn, |c| c.register_batch(&mut news, pack));
+    let outcome = with_conn!(&mut *conn, |c| c.register_batch(
+        &mut news,
+        pack,
+        notary.as_ref()
+    ));
     let results = match outcome {
         Ok(results) => results,
         Err(e) => {

@@ -52,6 +52,15 @@ impl WorkingCalendar {
         })
     }
 
+    /// Saturday and Sunday off, no holidays.
+    pub fn saturday_sunday() -> Self {
+        Self {
+            weekend: vec![Weekday::Sat, Weekday::Sun],
+            annual: BTreeSet::new(),
+            dated: BTreeSet::new(),
+        }
+    }
+
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         !self.weekend.contains(&date.weekday())
             && !self.annual.contains(&(date.month(), date.day()))

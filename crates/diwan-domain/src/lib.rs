@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod codes;
 pub mod correspondence;
 pub mod error;
+pub mod hijri;
 pub mod merkle;
 pub mod numbering;
 pub mod org;

@@ -179,6 +179,145 @@ pub fn verify_consistency(
     s_n == 0 && fr == *old_root && sr == *new_root
 }
 
+/// The right edge of a log: the roots of the perfect subtrees that make up a tree of `size`
+/// leaves (one per bit set in `size`, largest first). It is all a log needs to append leaves,
+/// compute the new tree head and prove the inclusion of the new leaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    pub size: u64,
+    pub nodes: Vec<Hash>,
+}
+
+/// The result of appending a batch of leaves to a [`Frontier`].
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The frontier of the grown tree.
+    pub frontier: Frontier,
+    /// The tree head of the grown tree.
+    pub root: Hash,
+    /// For each appended leaf, its index and its audit path in the grown tree.
+    pub proofs: Vec<(u64, Vec<Hash>)>,
+}
+
+impl Frontier {
+    /// Whether `nodes` has one hash per bit set in `size`.
+    pub fn is_well_formed(&self) -> bool {
+        usize::try_from(self.size.count_ones()).is_ok_and(|n| n == self.nodes.len())
+    }
+
+    /// The tree head of the tree this frontier ends.
+    pub fn root(&self, h: &impl MerkleHasher) -> Hash {
+        let mut it = self.nodes.iter().rev();
+        let Some(last) = it.next() else {
+            return h.empty();
+        };
+        it.fold(*last, |acc, n| h.node(n, &acc))
+    }
+
+    /// The perfect subtrees of a tree of `size` leaves, as (first leaf, leaf count), largest
+    /// first.
+    fn blocks(size: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for bit in (0..64).rev() {
+            let len = 1u64 << bit;
+            if size & len != 0 {
+                out.push((start, len));
+                start += len;
+            }
+        }
+        out
+    }
+
+    /// Appends `leaves` (leaf hashes); `None` if the frontier is malformed.
+    pub fn append(&self, h: &impl MerkleHasher, leaves: &[Hash]) -> Option<Appended> {
+        if !self.is_well_formed() {
+            return None;
+        }
+        let added = u64::try_from(leaves.len()).ok()?;
+        let size = self.size.checked_add(added)?;
+        let mut grown = Grower {
+            h,
+            old_size: self.size,
+            old: Self::blocks(self.size)
+                .into_iter()
+                .zip(self.nodes.iter().copied())
+                .map(|((start, len), hash)| ((start, start + len), hash))
+                .collect(),
+            leaves,
+            memo: std::collections::HashMap::new(),
+        };
+        let nodes = Self::blocks(size)
+            .into_iter()
+            .map(|(start, len)| grown.hash(start, start + len))
+            .collect::<Option<Vec<_>>>()?;
+        let root = if size == 0 {
+            h.empty()
+        } else {
+            grown.hash(0, size)?
+        };
+        let proofs = (self.size..size)
+            .map(|m| {
+                let mut path = Vec::new();
+                grown.path(m, 0, size, &mut path)?;
+                Some((m, path))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Appended {
+            frontier: Frontier { size, nodes },
+            root,
+            proofs,
+        })
+    }
+}
+
+/// Hashes ranges of a tree whose old part is known only by its frontier.
+struct Grower<'a, H> {
+    h: &'a H,
+    old_size: u64,
+    old: std::collections::HashMap<(u64, u64), Hash>,
+    leaves: &'a [Hash],
+    memo: std::collections::HashMap<(u64, u64), Hash>,
+}
+
+impl<H: MerkleHasher> Grower<'_, H> {
+    fn hash(&mut self, lo: u64, hi: u64) -> Option<Hash> {
+        if hi <= self.old_size {
+            // A range entirely in the old tree, reached from a range that is not: always one of
+            // the old frontier's perfect subtrees.
+            return self.old.get(&(lo, hi)).copied();
+        }
+        if hi - lo == 1 {
+            let i = usize::try_from(lo - self.old_size).ok()?;
+            return self.leaves.get(i).copied();
+        }
+        if let Some(h) = self.memo.get(&(lo, hi)) {
+            return Some(*h);
+        }
+        let k = u64::try_from(split(usize::try_from(hi - lo).ok()?)).ok()?;
+        let left = self.hash(lo, lo + k)?;
+        let right = self.hash(lo + k, hi)?;
+        let node = self.h.node(&left, &right);
+        self.memo.insert((lo, hi), node);
+        Some(node)
+    }
+
+    fn path(&mut self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Option<()> {
+        if hi - lo <= 1 {
+            return Some(());
+        }
+        let k = u64::try_from(split(usize::try_from(hi - lo).ok()?)).ok()?;
+        if m < lo + k {
+            self.path(m, lo, lo + k, out)?;
+            out.push(self.hash(lo + k, hi)?);
+        } else {
+            self.path(m, lo + k, hi, out)?;
+            out.push(self.hash(lo, lo + k)?);
+        }
+        Some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +430,41 @@ mod tests {
             }
             assert!(consistency_proof(&Toy, 0, &l).is_none());
         }
+    }
+
+    /// Growing a log batch by batch from its frontier gives the same heads and audit paths as
+    /// computing them from all the leaves.
+    #[test]
+    fn a_frontier_grows_like_the_whole_tree() {
+        let all = leaves(70);
+        for batch in [1usize, 2, 3, 5, 8, 13, 64] {
+            let mut f = Frontier::default();
+            assert_eq!(f.root(&Toy), Toy.empty());
+            let mut start = 0;
+            while start < all.len() {
+                let end = (start + batch).min(all.len());
+                let grown = f.append(&Toy, &all[start..end]).unwrap();
+                assert_eq!(grown.frontier.size, end as u64);
+                assert!(grown.frontier.is_well_formed());
+                assert_eq!(
+                    grown.root,
+                    root(&Toy, &all[..end]),
+                    "batch={batch} end={end}"
+                );
+                assert_eq!(grown.frontier.root(&Toy), grown.root);
+                assert_eq!(grown.proofs.len(), end - start);
+                for (m, path) in &grown.proofs {
+                    let m = *m as usize;
+                    assert_eq!(Some(path.clone()), inclusion_proof(&Toy, m, &all[..end]));
+                }
+                f = grown.frontier;
+                start = end;
+            }
+        }
+        let broken = Frontier {
+            size: 3,
+            nodes: vec![Toy.empty()],
+        };
+        assert!(broken.append(&Toy, &all[..1]).is_none());
     }
 }

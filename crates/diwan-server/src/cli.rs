@@ -43,6 +43,52 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The installation's PKI.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+    /// Verifies a receipt (PDF or JSON) or a signed PDF, offline; exit 0 only when valid.
+    Verify {
+        file: PathBuf,
+        /// The trust anchor (PEM); without it, this installation's root (needs its database).
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// CRLs (DER) to check the certificates' status against.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+    },
+    /// The tamper-evident register log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Prints the trust anchor (root CA certificate, PEM).
+    Root,
+    /// Replaces a registry's seal by an external certificate and key: a PKCS#12 file (password
+    /// on standard input), or PEM files.
+    ImportSeal {
+        #[arg(long)]
+        registry: String,
+        #[arg(long, conflicts_with_all = ["cert", "key"])]
+        p12: Option<PathBuf>,
+        /// The certificate and the chain above it, PEM.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The private key, PEM (PKCS#8, SEC1 or PKCS#1).
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recomputes the log from the database; exit 0 only when nothing was altered.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +151,7 @@ fn run() -> anyhow::Result<()> {
                 toml::from_str(&text)?
             };
             let inst = Installation::open(&settings)?;
+            inst.start(&settings, false)?;
             let report = diwan_app::org::import_unchecked(&inst.services, &spec)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
@@ -135,6 +182,116 @@ fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&agent)?);
             Ok(())
         }
+        Command::Pki {
+            command: PkiCommand::Root,
+        } => {
+            let inst = Installation::open(&settings)?;
+            print!("{}", inst.pki.root_pem());
+            Ok(())
+        }
+        Command::Pki {
+            command:
+                PkiCommand::ImportSeal {
+                    registry,
+                    p12,
+                    cert,
+                    key,
+                },
+        } => import_seal(&settings, &registry, p12, cert, key),
+        Command::Verify { file, trust, crl } => verify(&settings, &file, trust, &crl),
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let inst = Installation::open(&settings)?;
+            inst.start(&settings, false)?;
+            let report = diwan_app::audit::verify(&inst.services)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "the register log does not match the database ({} findings)",
+                    report.findings.len()
+                ))
+            }
+        }
+    }
+}
+
+fn import_seal(
+    settings: &Settings,
+    registry: &str,
+    p12: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (key, chain) = match (p12, cert, key) {
+        (Some(p12), _, _) => {
+            let der = std::fs::read(&p12).with_context(|| format!("reading {}", p12.display()))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("reading the password")?;
+            diwan_pki::import_pkcs12(&der, password.trim_end_matches(['\n', '\r']))?
+        }
+        (None, Some(cert), Some(key)) => diwan_pki::import_pem(
+            &std::fs::read_to_string(&cert)
+                .with_context(|| format!("reading {}", cert.display()))?,
+            &std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?,
+        )?,
+        _ => anyhow::bail!("give --p12 FILE, or --cert FILE and --key FILE"),
+    };
+    let inst = Installation::open(settings)?;
+    inst.start(settings, false)?;
+    let reg = inst
+        .services
+        .store
+        .registry_by_code(registry)?
+        .ok_or_else(|| anyhow::anyhow!("no registry has the code {registry}"))?;
+    inst.pki.import_seal(
+        inst.services.store.as_ref(),
+        &reg.id,
+        key,
+        chain,
+        inst.services.clock.now(),
+    )?;
+    println!("the seal of registry {registry} is replaced");
+    Ok(())
+}
+
+fn verify(
+    settings: &Settings,
+    file: &std::path::Path,
+    trust: Option<PathBuf>,
+    crls: &[PathBuf],
+) -> anyhow::Result<()> {
+    let input = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let anchors = match trust {
+        Some(path) => diwan_pki::Certificate::from_pem(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?,
+        None => vec![Installation::open(settings)?.pki.root.clone()],
+    };
+    if anchors.is_empty() {
+        anyhow::bail!("the trust file holds no certificate");
+    }
+    let crls = crls
+        .iter()
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ctx = diwan_app::receipts::verify::Context {
+        anchors: &anchors,
+        crls: &crls,
+        services: None,
+    };
+    let report = diwan_app::receipts::verify::verify(&ctx, &input);
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.valid {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("not valid: {}", report.problems.join("; ")))
     }
 }
 
@@ -143,6 +300,7 @@ fn serve(settings: &Settings, with_demo: bool) -> anyhow::Result<()> {
     if with_demo {
         demo::load(&inst.services)?;
     }
+    inst.start(settings, true)?;
     let backend = inst.database.backend();
     diwan_api::server::run(&listen(settings), inst.services.clone(), |r| {
         tracing::info!(addr = %r.addr, ?backend, "diwan listening");

@@ -21,6 +21,45 @@ pub struct Settings {
     pub auth: Auth,
     pub log: Log,
     pub mail: Mail,
+    pub pki: Pki,
+    pub receipts: Receipts,
+    pub calendar: Calendar,
+    pub deadlines: Deadlines,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pki {
+    pub master_secret: String,
+    pub master_secret_file: String,
+    pub organization: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipts {
+    pub public_url: String,
+    pub pdf_workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    pub weekend: Vec<String>,
+    pub holidays: Vec<String>,
+    pub dated_holidays: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadlines {
+    pub working_days: u32,
+    pub silence: diwan_domain::calendar::Silence,
+    pub sentence_ar: String,
+    pub sentence_fr: String,
+    #[serde(default)]
+    pub categories: std::collections::BTreeMap<String, diwan_domain::calendar::DeadlineRule>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +123,9 @@ pub struct Mail {
     pub transport: MailTransport,
     pub smtp_url: String,
     pub outbox_dir: String,
+    pub from: String,
+    pub poll_seconds: u64,
+    pub send: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -148,7 +190,70 @@ impl Settings {
         if self.mail.transport == MailTransport::Smtp && self.mail.smtp_url.is_empty() {
             bail!("invalid configuration: mail.transport = \"smtp\" needs mail.smtp_url");
         }
+        self.working_calendar()?;
+        let max = diwan_domain::calendar::MAX_DELAY_DAYS;
+        if self.deadlines.working_days > max
+            || self
+                .deadlines
+                .categories
+                .values()
+                .any(|r| r.working_days > max)
+        {
+            bail!("invalid configuration: a deadline is over {max} working days");
+        }
         Ok(())
+    }
+
+    /// The working-day calendar from `[calendar]`.
+    pub fn working_calendar(&self) -> anyhow::Result<diwan_domain::calendar::WorkingCalendar> {
+        use chrono::Weekday;
+        let weekend = self
+            .calendar
+            .weekend
+            .iter()
+            .map(|d| {
+                d.parse::<Weekday>().map_err(|_| {
+                    anyhow::anyhow!("invalid configuration: calendar.weekend: {d:?} is not a day")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let annual = self
+            .calendar
+            .holidays
+            .iter()
+            .map(|h| {
+                let parsed = h
+                    .split_once('-')
+                    .and_then(|(m, d)| Some((m.parse::<u32>().ok()?, d.parse::<u32>().ok()?)));
+                parsed.ok_or_else(|| {
+                    anyhow::anyhow!("invalid configuration: calendar.holidays: {h:?} is not MM-DD")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let dated = self
+            .calendar
+            .dated_holidays
+            .iter()
+            .map(|d| {
+                d.parse::<chrono::NaiveDate>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "invalid configuration: calendar.dated_holidays: {d:?} is not YYYY-MM-DD"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        diwan_domain::calendar::WorkingCalendar::new(weekend, annual, dated)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    /// The public base URL (receipts, certificates).
+    pub fn public_url(&self) -> String {
+        let url = self.receipts.public_url.trim_end_matches('/');
+        if url.is_empty() {
+            format!("http://{}", self.server.bind)
+        } else {
+            url.to_owned()
+        }
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.
@@ -172,6 +277,19 @@ impl Settings {
             max_request_bytes: self.limits.max_request_bytes,
             max_files: self.limits.max_files,
             time_zone: self.time.zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            public_url: self.public_url(),
+            calendar: self
+                .working_calendar()
+                .unwrap_or_else(|_| diwan_domain::calendar::WorkingCalendar::saturday_sunday()),
+            deadlines: diwan_app::receipts::Deadlines {
+                default: diwan_domain::calendar::DeadlineRule {
+                    working_days: self.deadlines.working_days,
+                    silence: self.deadlines.silence,
+                    sentence_ar: self.deadlines.sentence_ar.clone(),
+                    sentence_fr: self.deadlines.sentence_fr.clone(),
+                },
+                categories: self.deadlines.categories.clone(),
+            },
         }
     }
 }

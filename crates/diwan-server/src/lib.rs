@@ -3,6 +3,8 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod mail;
+pub mod pki;
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ pub struct Installation {
     pub services: Services,
     pub database: Database,
     pub blobs: Arc<FsBlobStore>,
+    pub pki: Arc<diwan_app::pki::Pki>,
 }
 
 impl Installation {
@@ -43,11 +46,57 @@ impl Installation {
             Arc::new(SystemClock),
             settings.app_settings(),
         );
+        let master = pki::master_key(settings)?;
+        let pki = Arc::new(
+            diwan_app::pki::Pki::open(
+                services.store.as_ref(),
+                master,
+                diwan_app::pki::PkiSettings {
+                    organization: settings.pki.organization.clone(),
+                    country: settings.pki.country.clone(),
+                    public_url: settings.public_url(),
+                },
+                services.clock.now(),
+            )
+            .context("opening the PKI")?,
+        );
         Ok(Self {
             services,
             database,
             blobs,
+            pki,
         })
+    }
+
+    /// Makes the installation ready for use: seals for every registry, and — for a server —
+    /// the PDF and e-mail workers. Call once, after any change of clock (tests).
+    pub fn start(&self, settings: &Settings, workers: bool) -> anyhow::Result<()> {
+        diwan_app::org::ensure_seals(&self.services, &self.pki)?;
+        let (pdf_queue, mail_wake) = if workers {
+            let queue = diwan_app::receipts::pdf::start_workers(
+                &self.services,
+                settings.receipts.pdf_workers,
+            )?;
+            let wake = if settings.mail.send {
+                let sender = Arc::new(mail::Sender::new(settings)?);
+                Some(diwan_app::receipts::mail::start_worker(
+                    &self.services,
+                    sender,
+                    std::time::Duration::from_secs(settings.mail.poll_seconds.max(1)),
+                )?)
+            } else {
+                None
+            };
+            (Some(queue), wake)
+        } else {
+            (None, None)
+        };
+        let _ = self.services.runtime.set(diwan_app::Runtime {
+            pki: Arc::clone(&self.pki),
+            pdf_queue,
+            mail_wake,
+        });
+        Ok(())
     }
 }
 

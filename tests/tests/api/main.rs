@@ -9,4 +9,5 @@ mod cli;
 mod concurrency;
 mod failures;
 mod organisation;
+mod receipts;
 mod registration;

@@ -282,7 +282,7 @@ pub async fn file(
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266).
-fn attachment(name: &str) -> String {
+pub(crate) fn attachment(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {

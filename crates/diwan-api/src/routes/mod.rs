@@ -5,6 +5,8 @@ pub mod auth;
 pub mod correspondences;
 pub mod health;
 pub mod org;
+pub mod pages;
+pub mod receipts;
 
 use actix_web::{HttpResponse, web};
 
@@ -39,7 +41,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/correspondences/{id}/files/{file_id}",
             web::get().to(correspondences::file),
-        );
+        )
+        .route("/receipts/{id}", web::get().to(receipts::get))
+        .route("/receipts/{id}/pdf", web::get().to(receipts::pdf))
+        .service(
+            web::resource("/verify")
+                .app_data(web::PayloadConfig::new(
+                    diwan_app::receipts::verify::MAX_INPUT,
+                ))
+                .route(web::post().to(receipts::verify)),
+        )
+        .route("/transparency/sth", web::get().to(receipts::sth))
+        .route(
+            "/transparency/consistency",
+            web::get().to(receipts::consistency),
+        )
+        .route(
+            "/transparency/inclusion",
+            web::get().to(receipts::inclusion),
+        )
+        .route("/pki/root.pem", web::get().to(receipts::root_pem))
+        .route("/pki/{name}", web::get().to(receipts::crl));
 }
 
 async fn openapi() -> HttpResponse {

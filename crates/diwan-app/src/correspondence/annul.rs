@@ -21,12 +21,21 @@ pub fn annul(
         by: actor.agent_id.clone(),
         reason: reason.to_owned(),
     };
-    if !s.store.annul(id, &annulment)? {
+    let notary = crate::receipts::notary(s)?;
+    if s.store.annul(id, &annulment, notary)?.is_none() {
         return Err(AppError::rejected(
             crate::Rejection::Conflict,
             "already_annulled",
             "this correspondence is already annulled",
         ));
+    }
+    if let Some(rt) = s.runtime.get() {
+        if let Some(q) = &rt.pdf_queue {
+            q.push(id, crate::model::ReceiptKind::Annulment);
+        }
+        if let Some(w) = &rt.mail_wake {
+            w.wake();
+        }
     }
     super::get(s, actor, id)
 }

@@ -35,6 +35,12 @@ pub struct RegistrationOutcome {
     pub registered_at: DateTime<Utc>,
     pub files: Vec<FileRecord>,
     pub tracking_code: String,
+    /// The signed JSON receipt (compact JWS).
+    #[serde(rename = "jws")]
+    pub receipt_jws: Option<String>,
+    /// Its payload, for display.
+    #[serde(rename = "content")]
+    pub receipt: Option<serde_json::Value>,
 }
 
 /// How far in the future a declared reception time may be (clock skew between machines).
@@ -109,8 +115,21 @@ pub fn register(
         new.tracking_code.clone(),
         new.request.direction,
     );
+    let notary = crate::receipts::notary(s)?;
     promote(&mut new)?;
-    let registered = s.store.register(new)?;
+    let (registered, issued) = s.store.register(new, notary)?;
+    let receipt = match &issued {
+        Some(r) => Some(crate::receipts::payload_of(&r.jws)?),
+        None => None,
+    };
+    if let Some(rt) = s.runtime.get() {
+        if let Some(q) = &rt.pdf_queue {
+            q.push(&id, crate::model::ReceiptKind::Receipt);
+        }
+        if let Some(w) = &rt.mail_wake {
+            w.wake();
+        }
+    }
     tracing::info!(correspondence = %id, number = %registered.registration_number, "registered");
     Ok(RegistrationOutcome {
         id,
@@ -123,6 +142,8 @@ pub fn register(
         registered_at: now,
         files: file_records,
         tracking_code,
+        receipt_jws: issued.map(|r| r.jws),
+        receipt,
     })
 }
 

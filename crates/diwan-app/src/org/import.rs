@@ -40,6 +40,9 @@ pub struct UnitSpec {
     pub level: UnitLevel,
     #[serde(default)]
     pub territory_code: Option<String>,
+    /// How the public reaches the unit (address, telephone, e-mail), printed on receipts.
+    #[serde(default)]
+    pub contact: Option<String>,
     pub name_ar: String,
     pub name_fr: String,
     #[serde(default)]
@@ -78,7 +81,11 @@ pub fn import_unchecked(s: &Services, spec: &OrgSpec) -> Result<ImportReport, Ap
     validate(spec)?;
     let report = import_validated(s, spec);
     s.caches.clear_org();
-    report
+    let report = report?;
+    if let Some(rt) = s.runtime.get() {
+        super::ensure_seals(s, &rt.pki)?;
+    }
+    Ok(report)
 }
 
 fn import_validated(s: &Services, spec: &OrgSpec) -> Result<ImportReport, AppError> {
@@ -117,6 +124,7 @@ fn import_validated(s: &Services, spec: &OrgSpec) -> Result<ImportReport, AppErr
                 name_fr: u.name_fr.clone(),
                 level: u.level,
                 territory_code: u.territory_code.clone(),
+                contact: u.contact.clone(),
             })?;
             unit_ids.insert(u.code.clone(), unit.id.clone());
             report.units += 1;
@@ -157,6 +165,7 @@ fn validate(spec: &OrgSpec) -> Result<(), AppError> {
                 u.territory_code.as_deref(),
                 limits::TERRITORY,
             )?;
+            text::optional_line("unit.contact", u.contact.as_deref(), limits::NAME)?;
             for r in &u.registries {
                 Code::parse("registry.code", &r.code)?;
                 text::line("registry.name_ar", &r.name_ar, limits::NAME)?;

@@ -43,7 +43,11 @@ pub fn snapshot(s: &Services) -> Result<Arc<OrgSnapshot>, AppError> {
 /// The organisation read now (after a cache miss on something that may have just been added).
 pub fn fresh_snapshot(s: &Services) -> Result<Arc<OrgSnapshot>, AppError> {
     let now = s.clock.now();
-    let snap = Arc::new(OrgSnapshot::new(s.store.units()?, s.store.registries()?));
+    let snap = Arc::new(OrgSnapshot::new(
+        s.store.administrations()?,
+        s.store.units()?,
+        s.store.registries()?,
+    ));
     s.caches.put_org(now, snap.clone());
     Ok(snap)
 }

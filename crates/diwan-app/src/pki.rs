@@ -1,0 +1,466 @@
+//! The installation's PKI: a root, an issuing CA, a log signer and one seal per registry,
+//! created on first start and kept in the store with their keys sealed by the master key.
+//!
+//! Creation is race-safe between processes: each object is inserted into its slot only if the
+//! slot is free, and whoever loses reads the winner's back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use diwan_pki::{Certificate, MasterKey, Names, PkiError, Profile, SigningKey, jws};
+
+use crate::error::AppError;
+use crate::model::{PkiObject, Registry};
+use crate::ports::Store;
+
+/// What the PKI needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct PkiSettings {
+    /// The organisation named in the CA certificates.
+    pub organization: String,
+    /// ISO 3166 country code for the certificates.
+    pub country: String,
+    /// The public base URL (for the CRL distribution points).
+    pub public_url: String,
+}
+
+/// A key with its certificate and the chain above it (issuing CA first, root excluded).
+pub struct Credential {
+    pub key: Arc<SigningKey>,
+    pub certificate: Certificate,
+    pub chain: Vec<Certificate>,
+    /// Signs JWS with `x5c` = certificate + chain.
+    pub signer: jws::Signer<Arc<SigningKey>>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("subject", &self.certificate.subject())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credential {
+    fn new(
+        key: SigningKey,
+        certificate: Certificate,
+        chain: Vec<Certificate>,
+    ) -> Result<Self, PkiError> {
+        let key = Arc::new(key);
+        let mut x5c = vec![certificate.clone()];
+        x5c.extend(chain.iter().cloned());
+        let signer = jws::Signer::new(Arc::clone(&key), &x5c)?;
+        Ok(Self {
+            key,
+            certificate,
+            chain,
+            signer,
+        })
+    }
+}
+
+/// CRLs (DER) and when they were made.
+type CachedCrls = (DateTime<Utc>, Arc<Vec<Vec<u8>>>);
+
+pub struct Pki {
+    master: MasterKey,
+    settings: PkiSettings,
+    pub root: Certificate,
+    pub issuing: Credential,
+    pub log: Credential,
+    seals: RwLock<HashMap<String, Arc<Credential>>>,
+    /// Revoked certificates (serial, time) per issuer subject, for the CRLs.
+    revoked: RwLock<Vec<(String, String, DateTime<Utc>)>>,
+    /// The CRLs last made, and when.
+    crl_cache: std::sync::Mutex<Option<CachedCrls>>,
+}
+
+impl std::fmt::Debug for Pki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pki")
+            .field("root", &self.root.subject())
+            .finish_non_exhaustive()
+    }
+}
+
+fn pki_error(e: PkiError) -> AppError {
+    AppError::internal(format!("PKI: {e}"))
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+fn pem_chain(certs: &[Certificate]) -> String {
+    certs.iter().map(Certificate::to_pem).collect()
+}
+
+impl Pki {
+    /// Loads the PKI from the store, creating what is missing.
+    pub fn open(
+        store: &dyn Store,
+        master: MasterKey,
+        settings: PkiSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AppError> {
+        let org = |cn: &str| Names {
+            common_name: cn.to_owned(),
+            organization: Some(settings.organization.clone()),
+            country: Some(settings.country.clone()),
+            ..Names::default()
+        };
+        let root_slot = ensure(store, &master, "root", "root", None, now, |_| {
+            let key = SigningKey::generate_p256()?;
+            let cert = diwan_pki::self_signed_root(&org("Diwan Root CA"), &key, now)?;
+            Ok((key, cert, Vec::new()))
+        })?;
+        let root = root_slot.certificate.clone();
+        let root_key = root_slot.key.clone();
+        let issuing = ensure(store, &master, "issuing", "issuing", None, now, |_| {
+            let key = SigningKey::generate_p256()?;
+            let profile = Profile::IssuingCa {
+                crl_url: Some(format!("{}/api/v1/pki/root.crl", settings.public_url)),
+            };
+            let cert = diwan_pki::issue(
+                &profile,
+                &org("Diwan Issuing CA"),
+                &key.public_key_der(),
+                &root,
+                &root_key,
+                now,
+            )?;
+            Ok((key, cert, Vec::new()))
+        })?;
+        let log = ensure(store, &master, "log", "log", None, now, |_| {
+            let key = SigningKey::generate_p256()?;
+            let profile = Profile::LogSigner {
+                crl_url: Some(format!("{}/api/v1/pki/issuing.crl", settings.public_url)),
+            };
+            let cert = diwan_pki::issue(
+                &profile,
+                &org("Diwan Register Log"),
+                &key.public_key_der(),
+                &issuing.certificate,
+                &issuing.key,
+                now,
+            )?;
+            Ok((key, cert, vec![issuing.certificate.clone()]))
+        })?;
+        let pki = Self {
+            master,
+            settings,
+            root,
+            issuing,
+            log,
+            seals: RwLock::default(),
+            revoked: RwLock::default(),
+            crl_cache: std::sync::Mutex::default(),
+        };
+        pki.reload(store)?;
+        Ok(pki)
+    }
+
+    /// Reads the seals and revocations from the store again.
+    pub fn reload(&self, store: &dyn Store) -> Result<(), AppError> {
+        let mut seals = HashMap::new();
+        let mut revoked = Vec::new();
+        for o in store.pki_objects()? {
+            if let Some(at) = o.revoked_at {
+                let cert = certificate(&o.certificate)?;
+                revoked.push((cert.issuer(), o.serial.clone(), at));
+            }
+            if let Some(registry_id) = o.slot.strip_prefix("seal:") {
+                seals.insert(registry_id.to_owned(), Arc::new(self.credential(&o)?));
+            }
+        }
+        *self
+            .seals
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = seals;
+        *self
+            .revoked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = revoked;
+        Ok(())
+    }
+
+    fn credential(&self, o: &PkiObject) -> Result<Credential, AppError> {
+        open_credential(&self.master, o)
+    }
+
+    /// The seal of a registry, if it has one.
+    pub fn seal(&self, registry_id: &str) -> Option<Arc<Credential>> {
+        self.seals
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(registry_id)
+            .cloned()
+    }
+
+    /// Gives every registry without a seal a new one issued by the internal CA.
+    pub fn ensure_seals(
+        &self,
+        store: &dyn Store,
+        registries: &[Registry],
+        administration_name: impl Fn(&Registry) -> String,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let mut created = false;
+        for r in registries {
+            if self.seal(&r.id).is_some() {
+                continue;
+            }
+            let names = Names {
+                common_name: format!("{} ({})", r.name_fr, r.code),
+                common_name_ar: Some(r.name_ar.clone()).filter(|n| !n.trim().is_empty()),
+                organization: Some(administration_name(r)),
+                organizational_unit: Some(r.code.to_string()),
+                country: Some(self.settings.country.clone()),
+            };
+            let slot = format!("seal:{}", r.id);
+            let result = ensure(store, &self.master, &slot, "seal", Some(&r.id), now, |_| {
+                let key = SigningKey::generate_p256()?;
+                let profile = Profile::Seal {
+                    crl_url: Some(format!(
+                        "{}/api/v1/pki/issuing.crl",
+                        self.settings.public_url
+                    )),
+                };
+                let cert = diwan_pki::issue(
+                    &profile,
+                    &names,
+                    &key.public_key_der(),
+                    &self.issuing.certificate,
+                    &self.issuing.key,
+                    now,
+                )?;
+                Ok((key, cert, vec![self.issuing.certificate.clone()]))
+            });
+            match result {
+                Ok(_) => created = true,
+                // A name the CA refuses (e.g. mixed scripts) must not stop the others.
+                Err(e) => {
+                    tracing::error!(registry = %r.code, error = %e, "cannot create the registry's seal")
+                }
+            }
+        }
+        if created {
+            self.reload(store)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a registry's seal by an external certificate and key (its chain must be
+    /// given; it need not lead to the internal root).
+    pub fn import_seal(
+        &self,
+        store: &dyn Store,
+        registry_id: &str,
+        key: SigningKey,
+        chain: Vec<Certificate>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let Some((certificate, above)) = chain.split_first() else {
+            return Err(AppError::unprocessable(
+                "bad_certificate",
+                "no certificate given",
+            ));
+        };
+        if !certificate.public_key_matches(&key) {
+            return Err(AppError::unprocessable(
+                "bad_certificate",
+                "the key does not belong to the certificate",
+            ));
+        }
+        if certificate.not_after() < now {
+            return Err(AppError::unprocessable(
+                "bad_certificate",
+                "the certificate has expired",
+            ));
+        }
+        let object = sealed_object(
+            &self.master,
+            &format!("seal:{registry_id}"),
+            "seal",
+            Some(registry_id),
+            &key,
+            certificate,
+            above,
+            now,
+        )
+        .map_err(pki_error)?;
+        store.replace_pki_object(&object.slot, &object)?;
+        self.reload(store)
+    }
+
+    /// The trust anchor, PEM.
+    pub fn root_pem(&self) -> String {
+        self.root.to_pem()
+    }
+
+    /// A fresh CRL (DER) of the root (`root`) or of the issuing CA (`issuing`).
+    pub fn crl(
+        &self,
+        which: &str,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, AppError> {
+        self.reload(store)?;
+        let (issuer, key) = match which {
+            "root" => {
+                let o = store
+                    .pki_objects()?
+                    .into_iter()
+                    .find(|o| o.slot == "root")
+                    .ok_or_else(|| AppError::internal("the root is missing"))?;
+                let c = self.credential(&o)?;
+                (c.certificate, c.key)
+            }
+            _ => (
+                self.issuing.certificate.clone(),
+                Arc::clone(&self.issuing.key),
+            ),
+        };
+        let revoked: Vec<(String, DateTime<Utc>)> = self
+            .revoked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(i, _, _)| *i == issuer.subject())
+            .map(|(_, s, at)| (s.clone(), *at))
+            .collect();
+        let number = u64::try_from(now.timestamp()).unwrap_or(0);
+        diwan_pki::crl(
+            &issuer,
+            &key,
+            number,
+            &revoked,
+            now,
+            now + chrono::Duration::days(1),
+        )
+        .map_err(pki_error)
+    }
+
+    /// The CRLs, made at most once a minute.
+    pub fn cached_crls(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Vec<Vec<u8>>>, AppError> {
+        let mut cache = self
+            .crl_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, crls)) = cache.as_ref()
+            && now >= *at
+            && now - *at < chrono::Duration::minutes(1)
+        {
+            return Ok(Arc::clone(crls));
+        }
+        let crls = Arc::new(self.crls(store, now)?);
+        *cache = Some((now, Arc::clone(&crls)));
+        Ok(crls)
+    }
+
+    /// Forgets the cached CRLs (after a revocation).
+    pub fn forget_crls(&self) {
+        *self
+            .crl_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// The CRLs a validation at `now` needs (root's and issuing CA's).
+    pub fn crls(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<Vec<Vec<u8>>, AppError> {
+        Ok(vec![
+            self.crl("root", store, now)?,
+            self.crl("issuing", store, now)?,
+        ])
+    }
+}
+
+fn certificate(pem: &str) -> Result<Certificate, AppError> {
+    Certificate::from_pem(pem)
+        .map_err(pki_error)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::internal("a stored certificate is empty"))
+}
+
+fn open_credential(master: &MasterKey, o: &PkiObject) -> Result<Credential, AppError> {
+    let cert = certificate(&o.certificate)?;
+    let chain = if o.chain.trim().is_empty() {
+        Vec::new()
+    } else {
+        Certificate::from_pem(&o.chain).map_err(pki_error)?
+    };
+    let sealed = b64()
+        .decode(&o.sealed_key)
+        .map_err(|_| AppError::internal("a stored key is not base64"))?;
+    let pkcs8 = master.open(&sealed, o.serial.as_bytes()).map_err(|_| {
+        AppError::internal(
+            "a stored key cannot be opened: the master secret is not the one it was sealed with",
+        )
+    })?;
+    let key = SigningKey::from_pkcs8(&pkcs8).map_err(pki_error)?;
+    Credential::new(key, cert, chain).map_err(pki_error)
+}
+
+#[expect(clippy::too_many_arguments, reason = "one object's fields")]
+fn sealed_object(
+    master: &MasterKey,
+    slot: &str,
+    role: &str,
+    registry_id: Option<&str>,
+    key: &SigningKey,
+    certificate: &Certificate,
+    chain: &[Certificate],
+    now: DateTime<Utc>,
+) -> Result<PkiObject, PkiError> {
+    let serial = certificate.serial_hex();
+    let sealed = master.seal(key.pkcs8_der(), serial.as_bytes())?;
+    Ok(PkiObject {
+        slot: slot.to_owned(),
+        role: role.to_owned(),
+        registry_id: registry_id.map(str::to_owned),
+        serial,
+        certificate: certificate.to_pem(),
+        chain: pem_chain(chain),
+        sealed_key: b64().encode(sealed),
+        created_at: now,
+        revoked_at: None,
+    })
+}
+
+type Made = (SigningKey, Certificate, Vec<Certificate>);
+
+/// The credential in `slot`, made by `make` and stored if the slot is empty.
+fn ensure(
+    store: &dyn Store,
+    master: &MasterKey,
+    slot: &str,
+    role: &str,
+    registry_id: Option<&str>,
+    now: DateTime<Utc>,
+    make: impl FnOnce(()) -> Result<Made, PkiError>,
+) -> Result<Credential, AppError> {
+    let find = || -> Result<Option<PkiObject>, AppError> {
+        Ok(store.pki_objects()?.into_iter().find(|o| o.slot == slot))
+    };
+    if let Some(o) = find()? {
+        return open_credential(master, &o);
+    }
+    let (key, cert, chain) = make(()).map_err(pki_error)?;
+    let object = sealed_object(master, slot, role, registry_id, &key, &cert, &chain, now)
+        .map_err(pki_error)?;
+    if store.insert_pki_object(&object)? {
+        tracing::info!(slot, subject = %cert.subject(), "certificate created");
+        return Credential::new(key, cert, chain).map_err(pki_error);
+    }
+    // Another process was quicker: use its object.
+    let o = find()?.ok_or_else(|| AppError::internal(format!("PKI slot {slot} vanished")))?;
+    open_credential(master, &o)
+}

@@ -1,0 +1,86 @@
+//! The register log's entries, built from rows. The same functions serve when an entry is
+//! written and when `diwan audit verify` rebuilds it, so both see the same bytes.
+
+use diwan_app::log::{LogEntry, LogKind};
+
+use crate::rows::{ConcernRow, CorrespondenceRow, EventRow, FileRow};
+
+fn event_fields(e: &mut LogEntry, event: &EventRow) {
+    e.field("event.id", Some(&event.id))
+        .field("event.correspondence_id", Some(&event.correspondence_id))
+        .field("event.at", Some(&event.at))
+        .field("event.kind", Some(&event.kind))
+        .field("event.actor_id", event.actor_id.as_deref())
+        .field("event.detail", Some(&event.detail));
+}
+
+/// A registration: the correspondence as registered (every column but the derived search
+/// text and the annulment), its files in order, its concerned units, its first history line.
+pub fn registration_entry(
+    c: &CorrespondenceRow,
+    files: &[&FileRow],
+    concerns: &[&ConcernRow],
+    event: &EventRow,
+) -> LogEntry {
+    let mut e = LogEntry::new(LogKind::Registration, &c.id, &event.id);
+    let year = c.year.to_string();
+    let seq = c.seq.to_string();
+    e.field("id", Some(&c.id))
+        .field("registry_id", Some(&c.registry_id))
+        .field("direction", Some(&c.direction))
+        .field("year", Some(&year))
+        .field("seq", Some(&seq))
+        .field("registration_number", Some(&c.registration_number))
+        .field("channel", Some(&c.channel))
+        .field("subject", Some(&c.subject))
+        .field("sender", Some(&c.sender))
+        .field("recipient", Some(&c.recipient))
+        .field("sender_name", Some(&c.sender_name))
+        .field("recipient_name", Some(&c.recipient_name))
+        .field("confidentiality", Some(&c.confidentiality))
+        .field("priority", Some(&c.priority))
+        .field("category", c.category.as_deref())
+        .field("sender_reference", c.sender_reference.as_deref())
+        .field("sender_date", c.sender_date.as_deref())
+        .field("received_at", Some(&c.received_at))
+        .field("registered_at", Some(&c.registered_at))
+        .field("registered_by", Some(&c.registered_by))
+        .field("tracking_hash", Some(&c.tracking_hash));
+    let mut files: Vec<&FileRow> = files.to_vec();
+    files.sort_by_key(|f| f.position);
+    let count = files.len().to_string();
+    e.field("files", Some(&count));
+    for f in files {
+        let (position, size) = (f.position.to_string(), f.size.to_string());
+        e.field("file.id", Some(&f.id))
+            .field("file.correspondence_id", Some(&f.correspondence_id))
+            .field("file.position", Some(&position))
+            .field("file.name", Some(&f.name))
+            .field("file.media_type", Some(&f.media_type))
+            .field("file.size", Some(&size))
+            .field("file.sha256", Some(&f.sha256));
+    }
+    let mut concerns: Vec<&ConcernRow> = concerns.to_vec();
+    concerns.sort_by(|a, b| (&a.unit_id, &a.concern).cmp(&(&b.unit_id, &b.concern)));
+    let count = concerns.len().to_string();
+    e.field("units", Some(&count));
+    for u in concerns {
+        e.field("unit.correspondence_id", Some(&u.correspondence_id))
+            .field("unit.id", Some(&u.unit_id))
+            .field("unit.concern", Some(&u.concern));
+    }
+    event_fields(&mut e, event);
+    e
+}
+
+/// An annulment: the annulment columns and the history line it added.
+pub fn annulment_entry(c: &CorrespondenceRow, event: &EventRow) -> LogEntry {
+    let mut e = LogEntry::new(LogKind::Annulment, &c.id, &event.id);
+    e.field("id", Some(&c.id))
+        .field("registration_number", Some(&c.registration_number))
+        .field("annulled_at", c.annulled_at.as_deref())
+        .field("annulled_by", c.annulled_by.as_deref())
+        .field("annul_reason", c.annul_reason.as_deref());
+    event_fields(&mut e, event);
+    e
+}

@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+
+mod page;
+mod read;
+mod receipt;
+mod seal;
+mod syntax;
+mod text;
+
+pub use read::{PdfSignature, catalog_text, signatures};
+pub use receipt::{AnnulmentLines, FileLine, ReceiptView, render_receipt};
+pub use seal::{CONTENTS_RESERVED_BYTES, SealInfo, seal};
+
+/// Everything that can go wrong while rendering, sealing or reading a PDF.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// A shipped font could not be loaded.
+    #[error("font: {0}")]
+    Font(String),
+    /// krilla refused to produce the document (for example a PDF/A violation).
+    #[error("rendering: {0}")]
+    Render(String),
+    /// The input is too large to be handled.
+    #[error("input too large: {0}")]
+    TooLarge(&'static str),
+    /// The input is not a PDF this crate can read.
+    #[error("malformed PDF: {0}")]
+    Malformed(String),
+    /// The signer callback failed.
+    #[error("signer: {0}")]
+    Signer(String),
+    /// The signature does not fit in the space reserved for it.
+    #[error("signature of {size} bytes exceeds the {reserved} bytes reserved")]
+    SignatureTooLarge { size: usize, reserved: usize },
+}
