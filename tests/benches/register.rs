@@ -1,5 +1,9 @@
 //! Registration throughput over HTTP: 16 concurrent clients, one 100 KiB PDF per registration,
-//! on SQLite and (when reachable) PostgreSQL. Prints registrations/s and latency percentiles.
+//! on SQLite and (when reachable) PostgreSQL. Every registration is answered with its signed
+//! JSON receipt (JWS), its log entry and signed tree head. Prints registrations/s and latency
+//! percentiles; then, in process, sealed PDF receipts made per second and JSON receipt
+//! verifications per second (both with every core busy), and how long the PDF workers take to
+//! catch up with the registrations of the run.
 //!
 //! `cargo bench -p diwan-tests --bench register` (DIWAN_BENCH_SECONDS, DIWAN_BENCH_CLIENTS,
 //! DIWAN_BENCH_BACKENDS=sqlite,postgres and DIWAN_TEST_PG_URL to change the defaults).
@@ -59,7 +63,16 @@ fn main() {
 }
 
 fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
-    let app = TestApp::spawn_on(Sandbox::on(backend), &[("DIWAN__LOG__LEVEL", "warn")]);
+    // Registration alone: PDFs made on demand, no e-mail sent, so the figure is that of the
+    // registration path (with its signed JSON receipt).
+    let app = TestApp::spawn_on(
+        Sandbox::on(backend),
+        &[
+            ("DIWAN__LOG__LEVEL", "warn"),
+            ("DIWAN__RECEIPTS__PDF_WORKERS", "0"),
+            ("DIWAN__MAIL__SEND", "false"),
+        ],
+    );
     let token = app.login("registrar@demo.diwan");
     let meta = letter("CENTRAL", "طلب — benchmark").to_string();
     let template = pdf(FILE_BYTES);
@@ -110,12 +123,75 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
         lat.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
-        "{name}: {:.0} registrations/s ({} in {:.1} s, {errors} errors), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{name}: {:.0} registrations/s with signed JSON receipts ({} in {:.1} s, {errors} errors), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         lat.len() as f64 / elapsed.as_secs_f64(),
         lat.len(),
         elapsed.as_secs_f64(),
         pct(0.50),
         pct(0.99),
         pct(1.0),
+    );
+    receipts(name, &app);
+}
+
+/// In process, on the receipts the run issued: sealed PDFs per second, then JSON receipt
+/// verifications per second (signature, chain with CRLs, register and log lookups), with one
+/// thread per core.
+fn receipts(name: &str, app: &TestApp) {
+    let s = &app.inst.services;
+    let pending = s.store.receipts_without_pdf(100_000).unwrap();
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let take = pending.len().min(2_000);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= take {
+                        break;
+                    }
+                    let (id, kind) = &pending[i];
+                    diwan_app::receipts::pdf::ensure_pdf(s, id, *kind).unwrap();
+                }
+            });
+        }
+    });
+    let pdf_elapsed = started.elapsed();
+    println!(
+        "{name}: {:.0} sealed PDF receipts/s ({take} drawn, sealed and stored in {:.1} s, {threads} threads; {} waiting when the registrations stopped)",
+        take as f64 / pdf_elapsed.as_secs_f64(),
+        pdf_elapsed.as_secs_f64(),
+        pending.len(),
+    );
+    let jws: Vec<String> = pending
+        .iter()
+        .take(2_000)
+        .map(|(id, kind)| s.store.receipt(id, *kind).unwrap().unwrap().receipt.jws)
+        .collect();
+    let rounds = 5;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let total = jws.len() * rounds;
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let r = diwan_app::receipts::verify(s, jws[i % jws.len()].as_bytes()).unwrap();
+                    assert!(r.valid, "{:?}", r.problems);
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    println!(
+        "{name}: {:.0} JSON receipt verifications/s ({total} in {:.1} s, {threads} threads, online: signature, chain and CRLs, register and log)",
+        total as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
 }

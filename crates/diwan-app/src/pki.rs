@@ -76,6 +76,8 @@ pub struct Pki {
     revoked: RwLock<Vec<(String, String, DateTime<Utc>)>>,
     /// The CRLs last made, and when.
     crl_cache: std::sync::Mutex<Option<CachedCrls>>,
+    /// Chains already validated, for verification.
+    pub chain_cache: crate::receipts::verify::ChainCache,
 }
 
 impl std::fmt::Debug for Pki {
@@ -158,6 +160,7 @@ impl Pki {
             seals: RwLock::default(),
             revoked: RwLock::default(),
             crl_cache: std::sync::Mutex::default(),
+            chain_cache: crate::receipts::verify::ChainCache::default(),
         };
         pki.reload(store)?;
         Ok(pki)
@@ -189,6 +192,16 @@ impl Pki {
 
     fn credential(&self, o: &PkiObject) -> Result<Credential, AppError> {
         open_credential(&self.master, o)
+    }
+
+    /// Serials of every revoked certificate.
+    pub fn revoked_serials(&self) -> Vec<String> {
+        self.revoked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(_, s, _)| s.clone())
+            .collect()
     }
 
     /// The seal of a registry, if it has one.

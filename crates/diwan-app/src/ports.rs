@@ -217,7 +217,7 @@ pub trait BlobSink: Send {
 }
 
 /// A complete, synced file in the staging area. Dropping it before `promote` removes it.
-pub trait StagedBlob: Send + Debug {
+pub trait StagedBlob: Send + Sync + Debug {
     fn sha256(&self) -> &Sha256Digest;
     fn size(&self) -> u64;
     fn media_type(&self) -> &str;

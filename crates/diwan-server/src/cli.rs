@@ -285,6 +285,8 @@ fn verify(
         anchors: &anchors,
         crls: &crls,
         services: None,
+        cache: None,
+        revoked_serials: &[],
     };
     let report = diwan_app::receipts::verify::verify(&ctx, &input);
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -73,10 +73,14 @@ impl Installation {
     pub fn start(&self, settings: &Settings, workers: bool) -> anyhow::Result<()> {
         diwan_app::org::ensure_seals(&self.services, &self.pki)?;
         let (pdf_queue, mail_wake) = if workers {
-            let queue = diwan_app::receipts::pdf::start_workers(
-                &self.services,
-                settings.receipts.pdf_workers,
-            )?;
+            let queue = (settings.receipts.pdf_workers > 0)
+                .then(|| {
+                    diwan_app::receipts::pdf::start_workers(
+                        &self.services,
+                        settings.receipts.pdf_workers,
+                    )
+                })
+                .transpose()?;
             let wake = if settings.mail.send {
                 let sender = Arc::new(mail::Sender::new(settings)?);
                 Some(diwan_app::receipts::mail::start_worker(
@@ -87,7 +91,7 @@ impl Installation {
             } else {
                 None
             };
-            (Some(queue), wake)
+            (queue, wake)
         } else {
             (None, None)
         };

@@ -128,10 +128,13 @@ pub fn verify(s: &Services, input: &[u8]) -> Result<verify::Report, AppError> {
     let pki = pki(s)?;
     let crls = pki.cached_crls(s.store.as_ref(), s.clock.now())?;
     let anchors = [pki.root.clone()];
+    let revoked = pki.revoked_serials();
     let ctx = verify::Context {
         anchors: &anchors,
         crls: &crls,
         services: Some(s),
+        cache: Some(&pki.chain_cache),
+        revoked_serials: &revoked,
     };
     Ok(verify::verify(&ctx, input))
 }

@@ -40,6 +40,9 @@ impl ReceiptNotary {
     }
 }
 
+/// A receipt issued, and the e-mail it asks for (correspondence, kind, recipient).
+type Issued = (IssuedReceipt, Option<(String, ReceiptKind, String)>);
+
 fn failed(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("{what}: {e}"))
 }
@@ -74,12 +77,11 @@ impl Notary for ReceiptNotary {
             issued_at: now,
             jws: head_jws.clone(),
         };
-        let mut receipts = Vec::with_capacity(batch.len());
-        let mut mails = Vec::new();
-        for (item, (leaf, (index, path))) in batch
-            .iter()
-            .zip(leaf_hashes.iter().zip(grown.proofs.iter()))
-        {
+        let issue = |item: &Notarize<'_>,
+                     leaf: &[u8; 32],
+                     index: &u64,
+                     path: &Vec<[u8; 32]>|
+         -> Result<Issued, StoreError> {
             let proof = json!({
                 "leaf_index": index,
                 "leaf_hash": hex(leaf),
@@ -141,16 +143,56 @@ impl Notary for ReceiptNotary {
                 .sign(&diwan_pki::canonical_json(&payload))
                 .map_err(|e| failed("signing a receipt", e))?;
             let correspondence_id = item.entry.correspondence_id.clone();
-            if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
-                mails.push((correspondence_id.clone(), kind, email));
-            }
-            receipts.push(IssuedReceipt {
-                correspondence_id,
-                kind,
-                leaf_index: *index,
-                issued_at: now,
-                jws,
-            });
+            let mail = email
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| (correspondence_id.clone(), kind, e));
+            Ok((
+                IssuedReceipt {
+                    correspondence_id,
+                    kind,
+                    leaf_index: *index,
+                    issued_at: now,
+                    jws,
+                },
+                mail,
+            ))
+        };
+        let work: Vec<_> = batch
+            .iter()
+            .zip(leaf_hashes.iter().zip(grown.proofs.iter()))
+            .collect();
+        // Receipts are built and signed on two threads when the batch is large enough to pay
+        // for it: the transaction (and every registration waiting for it) is held meanwhile.
+        let issued: Vec<Result<_, StoreError>> = if work.len() >= 8 {
+            let (left, right) = work.split_at(work.len() / 2);
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| {
+                    right
+                        .iter()
+                        .map(|(item, (leaf, (index, path)))| issue(item, leaf, index, path))
+                        .collect::<Vec<_>>()
+                });
+                let mut mine: Vec<_> = left
+                    .iter()
+                    .map(|(item, (leaf, (index, path)))| issue(item, leaf, index, path))
+                    .collect();
+                match other.join() {
+                    Ok(theirs) => mine.extend(theirs),
+                    Err(_) => mine.push(Err(StoreError::Other("a signing thread failed".into()))),
+                }
+                mine
+            })
+        } else {
+            work.iter()
+                .map(|(item, (leaf, (index, path)))| issue(item, leaf, index, path))
+                .collect()
+        };
+        let mut receipts = Vec::with_capacity(batch.len());
+        let mut mails = Vec::new();
+        for r in issued {
+            let (receipt, mail) = r?;
+            receipts.push(receipt);
+            mails.extend(mail);
         }
         Ok(Notarized {
             frontier: grown.frontier,

@@ -90,6 +90,65 @@ pub struct Context<'a> {
     pub crls: &'a [Vec<u8>],
     /// The register, when verifying online.
     pub services: Option<&'a Services>,
+    /// Chains already validated (online, against this installation's root).
+    pub cache: Option<&'a ChainCache>,
+    /// Serials of every revoked certificate: chains holding one are never taken from the
+    /// cache.
+    pub revoked_serials: &'a [String],
+}
+
+/// Chains validated once, reused while the validation time falls inside every certificate's
+/// validity (and none of them is revoked). Bounded: cleared when full.
+#[derive(Debug, Default)]
+pub struct ChainCache {
+    map: std::sync::Mutex<std::collections::HashMap<Vec<u8>, CachedChain>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedChain {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    report: ChainReport,
+}
+
+const CHAIN_CACHE_MAX: usize = 4096;
+
+impl ChainCache {
+    fn key(leaf: &Certificate, others: &[Certificate]) -> Vec<u8> {
+        let mut k = leaf.sha256_fingerprint().to_vec();
+        for c in others {
+            k.extend_from_slice(&c.sha256_fingerprint());
+        }
+        k
+    }
+
+    fn get(&self, key: &[u8], at: DateTime<Utc>) -> Option<ChainReport> {
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key)
+            .filter(|c| c.from <= at && at <= c.until)
+            .map(|c| c.report.clone())
+    }
+
+    fn put(&self, key: Vec<u8>, from: DateTime<Utc>, until: DateTime<Utc>, report: &ChainReport) {
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= CHAIN_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(
+            key,
+            CachedChain {
+                from,
+                until,
+                report: report.clone(),
+            },
+        );
+    }
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -126,24 +185,37 @@ fn chain_report(
     others: &[Certificate],
     at: DateTime<Utc>,
 ) -> ChainReport {
+    let cacheable = ctx.cache.filter(|_| {
+        std::iter::once(leaf)
+            .chain(others)
+            .all(|c| !ctx.revoked_serials.contains(&c.serial_hex()))
+    });
+    let key = cacheable.map(|_| ChainCache::key(leaf, others));
+    if let (Some(cache), Some(key)) = (cacheable, key.as_deref())
+        && let Some(mut hit) = cache.get(key, at)
+    {
+        hit.at = Some(super::content::time_text(&at));
+        return hit;
+    }
     let mut report = ChainReport {
         at: Some(super::content::time_text(&at)),
         ..ChainReport::default()
     };
-    match diwan_pki::validate_chain(leaf, others, ctx.anchors, at, ctx.crls) {
-        Ok(r) => {
-            report.trusted = true;
-            report.anchor = Some(r.anchor_subject);
-            report.anchor_sha256 = Some(hex(&r.anchor_sha256));
-            report.path = r.chain_subjects;
-            report.revocation_checked = r.revocation_checked;
-            report.status = if r.revocation_checked {
-                "good"
-            } else {
-                "unknown"
-            }
-            .into();
-        }
+    let validated = diwan_pki::validate_chain(leaf, others, ctx.anchors, at, ctx.crls);
+    if let (Some(cache), Some(key), Ok(_)) = (cacheable, key, &validated) {
+        let certs = std::iter::once(leaf).chain(others).chain(ctx.anchors);
+        let from = certs
+            .clone()
+            .map(Certificate::not_before)
+            .max()
+            .unwrap_or(at);
+        let until = certs.map(Certificate::not_after).min().unwrap_or(at);
+        let mut good = ChainReport::default();
+        fill(&mut good, validated.as_ref().ok());
+        cache.put(key, from, until, &good);
+    }
+    match validated {
+        Ok(r) => fill(&mut report, Some(&r)),
         Err(PkiError::Revoked { .. }) => {
             report.status = "revoked".into();
             report.error = Some("a certificate of the chain was revoked at signing time".into());
@@ -155,6 +227,21 @@ fn chain_report(
         }
     }
     report
+}
+
+fn fill(report: &mut ChainReport, r: Option<&diwan_pki::ChainReport>) {
+    let Some(r) = r else { return };
+    report.trusted = true;
+    report.anchor = Some(r.anchor_subject.clone());
+    report.anchor_sha256 = Some(hex(&r.anchor_sha256));
+    report.path = r.chain_subjects.clone();
+    report.revocation_checked = r.revocation_checked;
+    report.status = if r.revocation_checked {
+        "good"
+    } else {
+        "unknown"
+    }
+    .into();
 }
 
 /// Checks a compact JWS receipt; fills the report's signature, chain, receipt, registration
@@ -233,9 +320,10 @@ fn check_log(ctx: &Context<'_>, payload: &Value, at: DateTime<Utc>) -> LogReport
         let head_payload: Value = serde_json::from_slice(&v.payload).unwrap_or(Value::Null);
         let same = head_payload["tree_size"].as_u64() == Some(size)
             && head_payload["root_hash"].as_str() == Some(hex(&root).as_str());
-        let chained = v.chain.split_first().is_some_and(|(l, o)| {
-            diwan_pki::validate_chain(l, o, ctx.anchors, at, ctx.crls).is_ok()
-        });
+        let chained = v
+            .chain
+            .split_first()
+            .is_some_and(|(l, o)| chain_report(ctx, l, o, at).trusted);
         r.head_signed = same && chained;
     }
     if let Some(s) = ctx.services {
