@@ -35,12 +35,10 @@ pub struct RegistrationOutcome {
     pub registered_at: DateTime<Utc>,
     pub files: Vec<FileRecord>,
     pub tracking_code: String,
-    /// The signed JSON receipt (compact JWS).
+    /// The signed JSON receipt (compact JWS); its payload is also served, decoded, by
+    /// `GET /api/v1/receipts/{id}`.
     #[serde(rename = "jws")]
     pub receipt_jws: Option<String>,
-    /// Its payload, for display.
-    #[serde(rename = "content")]
-    pub receipt: Option<serde_json::Value>,
 }
 
 /// How far in the future a declared reception time may be (clock skew between machines).
@@ -118,10 +116,6 @@ pub fn register(
     let notary = crate::receipts::notary(s)?;
     promote(&mut new)?;
     let (registered, issued) = s.store.register(new, notary)?;
-    let receipt = match &issued {
-        Some(r) => Some(crate::receipts::payload_of(&r.jws)?),
-        None => None,
-    };
     if let Some(rt) = s.runtime.get() {
         if let Some(q) = &rt.pdf_queue {
             q.push(&id, crate::model::ReceiptKind::Receipt);
@@ -143,7 +137,6 @@ pub fn register(
         files: file_records,
         tracking_code,
         receipt_jws: issued.map(|r| r.jws),
-        receipt,
     })
 }
 
