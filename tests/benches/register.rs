@@ -77,14 +77,17 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
     let meta = letter("CENTRAL", "طلب — benchmark").to_string();
     let template = pdf(FILE_BYTES);
     let url = app.url("/api/v1/correspondences");
-    let run = |duration: Duration| {
+    let pdf_waits = Mutex::new(Vec::new());
+    let run = |duration: Duration, probe: bool| {
         let latencies = Mutex::new(Vec::new());
         let errors = Mutex::new(0u64);
         let started = Instant::now();
         std::thread::scope(|scope| {
             for client in 0..clients {
-                let (latencies, errors, meta, template, url, token) =
-                    (&latencies, &errors, &meta, &template, &url, &token);
+                let (latencies, errors, meta, template, url, token, pdf_waits) = (
+                    &latencies, &errors, &meta, &template, &url, &token, &pdf_waits,
+                );
+                let base = &app.base;
                 scope.spawn(move || {
                     let mut mine = Vec::new();
                     let mut n = 0u64;
@@ -101,6 +104,17 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
                         let r = send("POST", url, Some(token), &ct, &body);
                         if r.status == 201 {
                             mine.push(t.elapsed());
+                            // One client asks for every receipt's PDF as soon as it has its
+                            // number: how long until the sealed PDF is in hand, under load.
+                            if probe && client == 0 {
+                                let id = r.json()["id"].as_str().unwrap().to_owned();
+                                let p = diwan_tests::get(
+                                    &format!("{base}/api/v1/receipts/{id}/pdf"),
+                                    Some(token),
+                                );
+                                assert_eq!(p.status, 200);
+                                pdf_waits.lock().unwrap().push(t.elapsed());
+                            }
                         } else {
                             *errors.lock().unwrap() += 1;
                         }
@@ -115,8 +129,8 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
             started.elapsed(),
         )
     };
-    run(Duration::from_secs(2));
-    let (mut lat, errors, elapsed) = run(Duration::from_secs(seconds));
+    run(Duration::from_secs(2), false);
+    let (mut lat, errors, elapsed) = run(Duration::from_secs(seconds), false);
     lat.sort_unstable();
     let pct = |p: f64| {
         let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
@@ -130,6 +144,21 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
         pct(0.50),
         pct(0.99),
         pct(1.0),
+    );
+    // A second run where one client also fetches each of its receipts' PDF at once.
+    run(Duration::from_secs(seconds.min(8)), true);
+    let mut waits = pdf_waits.into_inner().unwrap();
+    waits.sort_unstable();
+    let at = |p: f64| {
+        let i = ((waits.len() as f64 - 1.0) * p).round() as usize;
+        waits.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "{name}: sealed PDF in hand after registering, under the same load (a second run): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} receipts)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        waits.len()
     );
     receipts(name, &app);
 }
