@@ -77,9 +77,30 @@ pub struct Caches {
     login_failures: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
     org: Mutex<Option<(DateTime<Utc>, Arc<OrgSnapshot>)>>,
     tokens: Mutex<HashMap<String, CachedActor>>,
+    /// Root hashes of signed tree heads by tree size (heads never change once written).
+    heads: Mutex<HashMap<u64, [u8; 32]>>,
 }
 
+/// Most tree heads remembered.
+const HEADS_MAX: usize = 16_384;
+
 impl Caches {
+    pub fn head_root(&self, size: u64) -> Option<[u8; 32]> {
+        self.heads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&size)
+            .copied()
+    }
+
+    pub fn put_head_root(&self, size: u64, root: [u8; 32]) {
+        let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
+        if heads.len() >= HEADS_MAX {
+            heads.clear();
+        }
+        heads.insert(size, root);
+    }
+
     pub fn org(&self, now: DateTime<Utc>) -> Option<Arc<OrgSnapshot>> {
         let guard = self.org.lock().unwrap_or_else(PoisonError::into_inner);
         guard

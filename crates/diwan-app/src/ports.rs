@@ -92,6 +92,9 @@ pub trait Store: Send + Sync {
         notary: Arc<dyn Notary>,
     ) -> StoreResult<(Registered, Option<IssuedReceipt>)>;
     fn correspondence(&self, id: &str) -> StoreResult<Option<Correspondence>>;
+    /// The correspondence and its files only (no concerned units, no history): for checks
+    /// that need no more, such as receipt verification.
+    fn correspondence_with_files(&self, id: &str) -> StoreResult<Option<Correspondence>>;
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>>;
     /// Annuls a correspondence and appends the history line; `false` if it was already annulled.
     /// Logged and notarised like a registration; `None` if it was already annulled.

@@ -77,6 +77,7 @@ pub trait Queries {
     fn tokens_of(&mut self, agent_id: &str) -> R<Vec<Token>>;
     fn revoke_token(&mut self, agent_id: &str, token_id: &str, at: &str) -> R<bool>;
     fn correspondence(&mut self, id: &str) -> R<Option<Correspondence>>;
+    fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>>;
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
     fn annul(&mut self, id: &str, a: &Annulment, notary: &dyn Notary) -> R<Option<IssuedReceipt>>;
     fn file_referenced(&mut self, sha256: &str) -> R<bool>;
@@ -443,6 +444,22 @@ macro_rules! impl_queries {
                     .select(EventRow::as_select())
                     .load(self))?;
                 crate::store::assemble(row, &registry_code, files, concerned, events).map(Some)
+            }
+
+            fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>> {
+                let found = db(correspondences::table
+                    .inner_join(registries::table)
+                    .filter(correspondences::id.eq(id))
+                    .select((CorrespondenceRow::as_select(), registries::code))
+                    .first::<(CorrespondenceRow, String)>(self)
+                    .optional())?;
+                let Some((row, registry_code)) = found else { return Ok(None) };
+                let files = db(correspondence_files::table
+                    .filter(correspondence_files::correspondence_id.eq(id))
+                    .order(correspondence_files::position)
+                    .select(FileRow::as_select())
+                    .load(self))?;
+                crate::store::assemble(row, &registry_code, files, Vec::new(), Vec::new()).map(Some)
             }
 
             fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>> {

@@ -133,6 +133,9 @@ impl Store for DbStore {
     fn correspondence(&self, id: &str) -> StoreResult<Option<Correspondence>> {
         read!(self, |c| Queries::correspondence(c, id))
     }
+    fn correspondence_with_files(&self, id: &str) -> StoreResult<Option<Correspondence>> {
+        read!(self, |c| Queries::correspondence_with_files(c, id))
+    }
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>> {
         read!(self, |c| Queries::list(c, filter))
     }

@@ -328,10 +328,13 @@ fn check_log(ctx: &Context<'_>, payload: &Value, at: DateTime<Utc>) -> LogReport
     }
     if let Some(s) = ctx.services {
         let stored_leaf = s.store.leaf_hashes(index, index + 1).ok();
-        let stored_head = s.store.head(size).ok().flatten();
+        let stored_root = s.caches.head_root(size).or_else(|| {
+            let h = s.store.head(size).ok().flatten()?;
+            s.caches.put_head_root(size, h.root_hash);
+            Some(h.root_hash)
+        });
         r.matches_register = Some(
-            stored_leaf.is_some_and(|l| l.first() == Some(&leaf))
-                && stored_head.is_some_and(|h| h.root_hash == root),
+            stored_leaf.is_some_and(|l| l.first() == Some(&leaf)) && stored_root == Some(root),
         );
     }
     r
@@ -345,7 +348,7 @@ fn check_registration(s: &Services, payload: &Value) -> RegistrationReport {
     let Some(id) = payload["id"].as_str() else {
         return r;
     };
-    let Ok(Some(c)) = s.store.correspondence(id) else {
+    let Ok(Some(c)) = s.store.correspondence_with_files(id) else {
         return r;
     };
     r.found = true;
