@@ -102,6 +102,10 @@ pub struct Context<'a> {
 #[derive(Debug, Default)]
 pub struct ChainCache {
     map: std::sync::Mutex<std::collections::HashMap<Vec<u8>, CachedChain>>,
+    /// Tree heads whose signature verified.
+    heads: std::sync::Mutex<
+        std::collections::HashMap<[u8; 32], std::sync::Arc<diwan_pki::jws::Verified>>,
+    >,
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +296,34 @@ fn verify_jws(ctx: &Context<'_>, jws: &str, report: &mut Report) {
     report.receipt = Some(payload);
 }
 
+/// A tree head's JWS with its signature checked; a batch's receipts share one head, so heads
+/// already checked are remembered (by the SHA-256 of their text).
+fn verified_head(ctx: &Context<'_>, head: &str) -> Option<std::sync::Arc<diwan_pki::jws::Verified>> {
+    let Some(cache) = ctx.cache else {
+        return diwan_pki::jws::verify_signature(head).ok().map(std::sync::Arc::new);
+    };
+    let key = ring::digest::digest(&ring::digest::SHA256, head.as_bytes());
+    let key: [u8; 32] = key.as_ref().try_into().ok()?;
+    if let Some(v) = cache
+        .heads
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
+        return Some(std::sync::Arc::clone(v));
+    }
+    let v = std::sync::Arc::new(diwan_pki::jws::verify_signature(head).ok()?);
+    let mut heads = cache
+        .heads
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if heads.len() >= CHAIN_CACHE_MAX {
+        heads.clear();
+    }
+    heads.insert(key, std::sync::Arc::clone(&v));
+    Some(v)
+}
+
 fn check_log(ctx: &Context<'_>, payload: &Value, at: DateTime<Utc>) -> LogReport {
     let log = &payload["log"];
     let mut r = LogReport {
@@ -315,7 +347,7 @@ fn check_log(ctx: &Context<'_>, payload: &Value, at: DateTime<Utc>) -> LogReport
     r.included = verify_inclusion(&Sha256Tree, index, size, &leaf, &path, &root);
     // The tree head: signed by the log's certificate, for this size and root.
     if let Some(head) = log["tree_head"].as_str()
-        && let Ok(v) = diwan_pki::jws::verify_signature(head)
+        && let Some(v) = verified_head(ctx, head)
     {
         let head_payload: Value = serde_json::from_slice(&v.payload).unwrap_or(Value::Null);
         let same = head_payload["tree_size"].as_u64() == Some(size)
