@@ -298,9 +298,14 @@ fn verify_jws(ctx: &Context<'_>, jws: &str, report: &mut Report) {
 
 /// A tree head's JWS with its signature checked; a batch's receipts share one head, so heads
 /// already checked are remembered (by the SHA-256 of their text).
-fn verified_head(ctx: &Context<'_>, head: &str) -> Option<std::sync::Arc<diwan_pki::jws::Verified>> {
+fn verified_head(
+    ctx: &Context<'_>,
+    head: &str,
+) -> Option<std::sync::Arc<diwan_pki::jws::Verified>> {
     let Some(cache) = ctx.cache else {
-        return diwan_pki::jws::verify_signature(head).ok().map(std::sync::Arc::new);
+        return diwan_pki::jws::verify_signature(head)
+            .ok()
+            .map(std::sync::Arc::new);
     };
     let key = ring::digest::digest(&ring::digest::SHA256, head.as_bytes());
     let key: [u8; 32] = key.as_ref().try_into().ok()?;
