@@ -447,18 +447,18 @@ macro_rules! impl_queries {
             }
 
             fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>> {
-                let found = db(correspondences::table
+                // One query: a registered correspondence always has at least one file.
+                let rows = db(correspondences::table
                     .inner_join(registries::table)
+                    .inner_join(correspondence_files::table)
                     .filter(correspondences::id.eq(id))
-                    .select((CorrespondenceRow::as_select(), registries::code))
-                    .first::<(CorrespondenceRow, String)>(self)
-                    .optional())?;
-                let Some((row, registry_code)) = found else { return Ok(None) };
-                let files = db(correspondence_files::table
-                    .filter(correspondence_files::correspondence_id.eq(id))
                     .order(correspondence_files::position)
-                    .select(FileRow::as_select())
-                    .load(self))?;
+                    .select((CorrespondenceRow::as_select(), registries::code, FileRow::as_select()))
+                    .load::<(CorrespondenceRow, String, FileRow)>(self))?;
+                let mut rows = rows.into_iter();
+                let Some((row, registry_code, first)) = rows.next() else { return Ok(None) };
+                let mut files = vec![first];
+                files.extend(rows.map(|(_, _, f)| f));
                 crate::store::assemble(row, &registry_code, files, Vec::new(), Vec::new()).map(Some)
             }
 
