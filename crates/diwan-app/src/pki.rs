@@ -72,6 +72,9 @@ pub struct Pki {
     pub issuing: Credential,
     pub log: Credential,
     seals: RwLock<HashMap<String, Arc<Credential>>>,
+    /// Roots of imported seals' chains (self-signed certificates given with them): trusted
+    /// beside the installation's root when this installation verifies receipts.
+    imported_anchors: RwLock<Vec<Certificate>>,
     /// Revoked certificates (serial, time) per issuer subject, for the CRLs.
     revoked: RwLock<Vec<(String, String, DateTime<Utc>)>>,
     /// The CRLs last made, and when.
@@ -158,6 +161,7 @@ impl Pki {
             issuing,
             log,
             seals: RwLock::default(),
+            imported_anchors: RwLock::default(),
             revoked: RwLock::default(),
             crl_cache: std::sync::Mutex::default(),
             chain_cache: crate::receipts::verify::ChainCache::default(),
@@ -170,15 +174,31 @@ impl Pki {
     pub fn reload(&self, store: &dyn Store) -> Result<(), AppError> {
         let mut seals = HashMap::new();
         let mut revoked = Vec::new();
+        let mut anchors: Vec<Certificate> = Vec::new();
         for o in store.pki_objects()? {
             if let Some(at) = o.revoked_at {
                 let cert = certificate(&o.certificate)?;
                 revoked.push((cert.issuer(), o.serial.clone(), at));
             }
+            if o.role == "seal" && !o.chain.trim().is_empty() {
+                for c in Certificate::from_pem(&o.chain).map_err(pki_error)? {
+                    if c.is_ca()
+                        && c.subject() == c.issuer()
+                        && c != self.root
+                        && !anchors.contains(&c)
+                    {
+                        anchors.push(c);
+                    }
+                }
+            }
             if let Some(registry_id) = o.slot.strip_prefix("seal:") {
                 seals.insert(registry_id.to_owned(), Arc::new(self.credential(&o)?));
             }
         }
+        *self
+            .imported_anchors
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = anchors;
         *self
             .seals
             .write()
@@ -294,6 +314,28 @@ impl Pki {
                 "the certificate has expired",
             ));
         }
+        if !certificate
+            .key_usage()
+            .is_some_and(|k| k.digital_signature || k.non_repudiation)
+        {
+            return Err(AppError::unprocessable(
+                "bad_certificate",
+                "a seal certificate needs the digitalSignature or nonRepudiation key usage",
+            ));
+        }
+        // The chain must lead to a root given with it, or to this installation's root.
+        let mut anchors: Vec<Certificate> = above
+            .iter()
+            .filter(|c| c.is_ca() && c.subject() == c.issuer())
+            .cloned()
+            .collect();
+        anchors.push(self.root.clone());
+        diwan_pki::validate_chain(certificate, above, &anchors, now, &[]).map_err(|e| {
+            AppError::unprocessable(
+                "bad_certificate",
+                format!("the chain does not lead to a root given with it: {e}"),
+            )
+        })?;
         let object = sealed_object(
             &self.master,
             &format!("seal:{registry_id}"),
@@ -307,6 +349,20 @@ impl Pki {
         .map_err(pki_error)?;
         store.replace_pki_object(&object.slot, &object)?;
         self.reload(store)
+    }
+
+    /// The anchors this installation verifies against: its root, then the roots given with
+    /// imported seals.
+    pub fn anchors(&self) -> Vec<Certificate> {
+        let mut out = vec![self.root.clone()];
+        out.extend(
+            self.imported_anchors
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned(),
+        );
+        out
     }
 
     /// The trust anchor, PEM.

@@ -654,3 +654,224 @@ fn the_receipt_email_reaches_smtp_once_even_across_restarts_and_never_for_a_fail
     assert!(text.contains("application/pdf"), "the PDF is attached");
     assert!(text.contains(&number.replace('/', "-")) || text.contains(&number));
 }
+
+#[test]
+fn an_imported_pkcs12_seal_signs_receipts_that_verify_against_its_own_root() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.data_dir.join("external-ca");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    let ext = d("leaf.ext");
+    std::fs::write(
+        &ext,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+    )
+    .unwrap();
+    let steps: Vec<Vec<String>> = vec![
+        vec![
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &d("ca.key"),
+        ],
+        vec![
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &d("ca.key"),
+            "-sha256",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=Agence externe de certification/O=Externe/C=MA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            &d("ca.pem"),
+        ],
+        vec![
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &d("leaf.key"),
+        ],
+        vec![
+            "req",
+            "-new",
+            "-key",
+            &d("leaf.key"),
+            "-subj",
+            "/CN=Cachet du bureau central/O=Externe/C=MA",
+            "-out",
+            &d("leaf.csr"),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &d("leaf.csr"),
+            "-CA",
+            &d("ca.pem"),
+            "-CAkey",
+            &d("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            &ext,
+            "-out",
+            &d("leaf.pem"),
+        ],
+        vec![
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &d("leaf.key"),
+            "-in",
+            &d("leaf.pem"),
+            "-certfile",
+            &d("ca.pem"),
+            "-passout",
+            "pass:mot-de-passe",
+            "-out",
+            &d("seal.p12"),
+        ],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(str::to_owned).collect())
+    .collect();
+    for step in &steps {
+        let args: Vec<&str> = step.iter().map(String::as_str).collect();
+        let (ok, out) = run_tool("openssl", &args);
+        assert!(ok, "openssl {args:?}: {out}");
+    }
+    let diwan = |args: &[&str], stdin: &str| {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(BIN)
+            .args(args)
+            .env("DIWAN__DATABASE__URL", &sandbox.database_url)
+            .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
+            .env("DIWAN__LOG__LEVEL", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = diwan(&["org", "import", "../config/demo-org.toml"], "");
+    assert!(ok, "{out}");
+    // A wrong password is refused; the right one replaces the seal.
+    let (ok, _) = diwan(
+        &[
+            "pki",
+            "import-seal",
+            "--registry",
+            "CENTRAL",
+            "--p12",
+            &d("seal.p12"),
+        ],
+        "wrong\n",
+    );
+    assert!(!ok, "a wrong PKCS#12 password is accepted");
+    let (ok, out) = diwan(
+        &[
+            "pki",
+            "import-seal",
+            "--registry",
+            "CENTRAL",
+            "--p12",
+            &d("seal.p12"),
+        ],
+        "mot-de-passe\n",
+    );
+    assert!(ok, "{out}");
+
+    let (_server, base) = start_server(BIN, &sandbox, &[]);
+    let token = diwan_tests::post_json(
+        &format!("{base}/api/v1/auth/login"),
+        None,
+        &json!({"email": "registrar@demo.diwan", "password": diwan_server::demo::DEMO_PASSWORD}),
+    )
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = register(&base, &token, &letter("CENTRAL", "ختم خارجي"), &pdf(4096));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    let jws = created["receipt"]["jws"].as_str().unwrap();
+    let report = verify_remote(&base, jws.as_bytes());
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert!(
+        report["signature"]["signer"]
+            .as_str()
+            .unwrap()
+            .contains("Cachet du bureau central"),
+        "{report:#}"
+    );
+    assert!(
+        report["chain"]["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("Agence externe")
+    );
+    // The sealed PDF, judged by pyHanko with the external root as the only anchor.
+    let id = created["id"].as_str().unwrap();
+    let pdf_bytes = get(&format!("{base}/api/v1/receipts/{id}/pdf"), Some(&token)).body;
+    std::fs::write(d("receipt.pdf"), &pdf_bytes).unwrap();
+    let (ok, out) = run_tool(
+        "pyhanko",
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            &d("ca.pem"),
+            "--trust-replace",
+            "--no-revocation-check",
+            &d("receipt.pdf"),
+        ],
+    );
+    assert!(
+        ok,
+        "pyHanko rejects a receipt sealed by the imported seal:\n{out}"
+    );
+    // Another registry keeps its internal seal.
+    let r = register(&base, &token, &letter("DR-RSK", "ختم داخلي"), &pdf(4096));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let report = verify_remote(
+        &base,
+        r.json()["receipt"]["jws"].as_str().unwrap().as_bytes(),
+    );
+    assert_eq!(report["valid"], true);
+    assert!(
+        report["chain"]["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("Diwan Root CA")
+    );
+}

@@ -127,7 +127,7 @@ pub fn get(
 pub fn verify(s: &Services, input: &[u8]) -> Result<verify::Report, AppError> {
     let pki = pki(s)?;
     let crls = pki.cached_crls(s.store.as_ref(), s.clock.now())?;
-    let anchors = [pki.root.clone()];
+    let anchors = pki.anchors();
     let revoked = pki.revoked_serials();
     let ctx = verify::Context {
         anchors: &anchors,
