@@ -769,8 +769,10 @@ macro_rules! impl_queries {
             fn notarize(&mut self, notary: &dyn Notary, batch: &[Notarize<'_>]) -> Result<Notarized, TxError> {
                 // Writing the log's row first takes its lock until commit (PostgreSQL; SQLite's
                 // write transactions are exclusive anyway).
-                diesel::update(log_state::table.find(1)).set(log_state::size.eq(log_state::size)).execute(self)?;
-                let (size, frontier): (i64, String) = log_state::table.find(1).select((log_state::size, log_state::frontier)).first(self)?;
+                let (size, frontier): (i64, String) = diesel::update(log_state::table.find(1))
+                    .set(log_state::size.eq(log_state::size))
+                    .returning((log_state::size, log_state::frontier))
+                    .get_result(self)?;
                 let size = index(size).map_err(TxError::Store)?;
                 let frontier = diwan_app::log::frontier_from_text(size, &frontier).ok_or_else(|| TxError::Store(corrupt("log state")))?;
                 let out = notary.notarize(&frontier, batch).map_err(TxError::Store)?;
