@@ -402,6 +402,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The `diwan` binary `bin` (tests pass `env!("CARGO_BIN_EXE_diwan-under-test")`) set up to
+/// use the sandbox's database and data directory.
+pub fn diwan_command(bin: &str, sandbox: &Sandbox) -> std::process::Command {
+    let mut c = std::process::Command::new(bin);
+    c.env("DIWAN__DATABASE__URL", &sandbox.database_url)
+        .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
+        .env("DIWAN__LOG__LEVEL", "warn");
+    c
+}
+
 /// Starts `diwan serve --demo` on the sandbox's database, with extra `DIWAN__…` settings, and
 /// waits until it is ready.
 pub fn start_server(
@@ -410,13 +420,10 @@ pub fn start_server(
     extra: &[(&str, &str)],
 ) -> (ServerProcess, String) {
     let port = free_port();
-    let mut cmd = std::process::Command::new(bin);
+    let mut cmd = diwan_command(bin, sandbox);
     cmd.args(["serve", "--demo"])
         .env("DIWAN__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("DIWAN__SERVER__WORKERS", "2")
-        .env("DIWAN__DATABASE__URL", &sandbox.database_url)
-        .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
-        .env("DIWAN__LOG__LEVEL", "warn")
         .stdout(std::process::Stdio::null());
     for (k, v) in extra {
         cmd.env(k, v);

@@ -370,49 +370,6 @@ impl Pki {
         self.root.to_pem()
     }
 
-    /// A fresh CRL (DER) of the root (`root`) or of the issuing CA (`issuing`).
-    pub fn crl(
-        &self,
-        which: &str,
-        store: &dyn Store,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<u8>, AppError> {
-        self.reload(store)?;
-        let (issuer, key) = match which {
-            "root" => {
-                let o = store
-                    .pki_objects()?
-                    .into_iter()
-                    .find(|o| o.slot == "root")
-                    .ok_or_else(|| AppError::internal("the root is missing"))?;
-                let c = self.credential(&o)?;
-                (c.certificate, c.key)
-            }
-            _ => (
-                self.issuing.certificate.clone(),
-                Arc::clone(&self.issuing.key),
-            ),
-        };
-        let revoked: Vec<(String, DateTime<Utc>)> = self
-            .revoked
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .filter(|(i, _, _)| *i == issuer.subject())
-            .map(|(_, s, at)| (s.clone(), *at))
-            .collect();
-        let number = u64::try_from(now.timestamp()).unwrap_or(0);
-        diwan_pki::crl(
-            &issuer,
-            &key,
-            number,
-            &revoked,
-            now,
-            now + chrono::Duration::days(1),
-        )
-        .map_err(pki_error)
-    }
-
     /// The CRLs, made at most once a minute.
     pub fn cached_crls(
         &self,
@@ -434,20 +391,46 @@ impl Pki {
         Ok(crls)
     }
 
-    /// Forgets the cached CRLs (after a revocation).
-    pub fn forget_crls(&self) {
-        *self
-            .crl_cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-
-    /// The CRLs a validation at `now` needs (root's and issuing CA's).
+    /// Fresh CRLs (DER) of the root and of the issuing CA, in that order, from the
+    /// revocations stored now.
     pub fn crls(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<Vec<Vec<u8>>, AppError> {
-        Ok(vec![
-            self.crl("root", store, now)?,
-            self.crl("issuing", store, now)?,
-        ])
+        let objects = store.pki_objects()?;
+        let mut revoked = Vec::new();
+        for o in &objects {
+            let Some(at) = o.revoked_at else { continue };
+            revoked.push((certificate(&o.certificate)?.issuer(), o.serial.clone(), at));
+        }
+        let root = objects
+            .iter()
+            .find(|o| o.slot == "root")
+            .ok_or_else(|| AppError::internal("the root is missing"))?;
+        let root = self.credential(root)?;
+        let crl = |issuer: &Certificate, key: &SigningKey| {
+            let listed: Vec<(String, DateTime<Utc>)> = revoked
+                .iter()
+                .filter(|(i, _, _)| *i == issuer.subject())
+                .map(|(_, s, at)| (s.clone(), *at))
+                .collect();
+            let number = u64::try_from(now.timestamp()).unwrap_or(0);
+            diwan_pki::crl(
+                issuer,
+                key,
+                number,
+                &listed,
+                now,
+                now + chrono::Duration::days(1),
+            )
+            .map_err(pki_error)
+        };
+        let crls = vec![
+            crl(&root.certificate, &root.key)?,
+            crl(&self.issuing.certificate, &self.issuing.key)?,
+        ];
+        *self
+            .revoked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = revoked;
+        Ok(crls)
     }
 }
 

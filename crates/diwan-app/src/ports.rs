@@ -157,7 +157,6 @@ pub trait Store: Send + Sync {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
-    fn mail_of(&self, correspondence_id: &str) -> StoreResult<Vec<OutboxMail>>;
 }
 
 /// Logs entries and issues receipts inside the store's transactions.

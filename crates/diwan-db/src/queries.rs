@@ -130,7 +130,6 @@ pub trait Queries {
     fn lease_mail(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<OutboxMail>>;
     fn mail_sent(&mut self, id: &str, at: &str) -> R<()>;
     fn mail_failed(&mut self, id: &str, error: &str, retry_at: Option<&str>) -> R<()>;
-    fn mail_of(&mut self, correspondence_id: &str) -> R<Vec<OutboxMail>>;
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -1068,18 +1067,6 @@ macro_rules! impl_queries {
                     ))
                     .execute(self))
                 .map(|_| ())
-            }
-
-            fn mail_of(&mut self, correspondence_id: &str) -> R<Vec<OutboxMail>> {
-                use mail_outbox as m;
-                db(m::table
-                    .filter(m::correspondence_id.eq(correspondence_id))
-                    .order(m::created_at)
-                    .select((m::id, m::correspondence_id, m::receipt_kind, m::recipient, m::status, m::attempts, m::sent_at, m::last_error))
-                    .load::<OutboxRow>(self))?
-                .into_iter()
-                .map(outbox_row)
-                .collect()
             }
 
         }

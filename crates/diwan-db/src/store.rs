@@ -218,9 +218,6 @@ impl Store for DbStore {
         let retry = retry_at.as_ref().map(to_text);
         read!(self, |c| c.mail_failed(id, error, retry.as_deref()))
     }
-    fn mail_of(&self, correspondence_id: &str) -> StoreResult<Vec<OutboxMail>> {
-        read!(self, |c| Queries::mail_of(c, correspondence_id))
-    }
 }
 
 /// The rows one registration writes.

@@ -6,11 +6,7 @@ use std::process::{Command, Stdio};
 use diwan_tests::{Sandbox, TestApp, get};
 
 fn diwan(sandbox: &Sandbox) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_diwan-under-test"));
-    c.env("DIWAN__DATABASE__URL", &sandbox.database_url)
-        .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
-        .env("DIWAN__LOG__LEVEL", "warn");
-    c
+    diwan_tests::diwan_command(env!("CARGO_BIN_EXE_diwan-under-test"), sandbox)
 }
 
 #[test]

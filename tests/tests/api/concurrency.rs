@@ -1,58 +1,10 @@
 //! 200 concurrent registrations into one register: exactly the numbers 1..200.
 //! On PostgreSQL they go through two `diwan serve` processes sharing the database.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use diwan_tests::{Backend, Sandbox, TestApp, get, letter, pdf, register};
+use diwan_tests::{Backend, TestApp, get, letter, pdf, register, start_server};
 
 const TOTAL: usize = 200;
 const CLIENTS: usize = 20;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_process(sandbox: &Sandbox, port: u16) -> (Server, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_diwan-under-test"))
-        .arg("serve")
-        .env("DIWAN__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("DIWAN__SERVER__WORKERS", "2")
-        .env("DIWAN__DATABASE__URL", &sandbox.database_url)
-        .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
-        .env("DIWAN__LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = std::panic::catch_unwind(|| get(&format!("{base}/readyz"), None).status == 200)
-            .unwrap_or(false);
-        if ready {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "diwan serve on port {port} did not become ready"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Server(child), base)
-}
 
 fn hammer(bases: &[String], token: &str) -> Vec<u64> {
     let numbers = std::sync::Mutex::new(Vec::with_capacity(TOTAL));
@@ -89,8 +41,9 @@ fn concurrent_registrations_are_gapless_and_unique() {
     let numbers = match &app.sandbox.backend {
         Backend::Sqlite => hammer(std::slice::from_ref(&app.base), &token),
         Backend::Postgres { .. } => {
-            let (_a, base_a) = start_process(&app.sandbox, free_port());
-            let (_b, base_b) = start_process(&app.sandbox, free_port());
+            let bin = env!("CARGO_BIN_EXE_diwan-under-test");
+            let (_a, base_a) = start_server(bin, &app.sandbox, &[]);
+            let (_b, base_b) = start_server(bin, &app.sandbox, &[]);
             hammer(&[base_a, base_b], &token)
         }
     };

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use diwan_tests::{
-    Sandbox, TestApp, free_port, get, letter, pdf, register, run_tool, send, start_server,
+    Sandbox, TestApp, diwan_command, free_port, get, letter, pdf, register, run_tool, send,
+    start_server,
 };
 use serde_json::{Value, json};
 
@@ -367,11 +368,8 @@ fn audit_verify_passes_then_finds_each_kind_of_edit() {
 
     // The command line says the same (exit status 0).
     let cli = |app: &TestApp| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_diwan-under-test"))
+        diwan_command(BIN, &app.sandbox)
             .args(["audit", "verify"])
-            .env("DIWAN__DATABASE__URL", &app.sandbox.database_url)
-            .env("DIWAN__STORAGE__DATA_DIR", &app.sandbox.data_dir)
-            .env("DIWAN__LOG__LEVEL", "warn")
             .output()
             .unwrap()
     };
@@ -757,11 +755,8 @@ fn an_imported_pkcs12_seal_signs_receipts_that_verify_against_its_own_root() {
     }
     let diwan = |args: &[&str], stdin: &str| {
         use std::io::Write as _;
-        let mut child = std::process::Command::new(BIN)
+        let mut child = diwan_command(BIN, &sandbox)
             .args(args)
-            .env("DIWAN__DATABASE__URL", &sandbox.database_url)
-            .env("DIWAN__STORAGE__DATA_DIR", &sandbox.data_dir)
-            .env("DIWAN__LOG__LEVEL", "warn")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -198,14 +198,17 @@ pub async fn crl(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let which = match path.into_inner().as_str() {
-        "root.crl" => "root",
-        "issuing.crl" => "issuing",
+        "root.crl" => 0,
+        "issuing.crl" => 1,
         _ => return Err(diwan_app::AppError::not_found("CRL").into()),
     };
     let s = s.into_inner();
     let der = blocking(move || {
         let pki = diwan_app::receipts::pki(&s)?;
-        pki.crl(which, s.store.as_ref(), s.clock.now())
+        let crls = pki.cached_crls(s.store.as_ref(), s.clock.now())?;
+        crls.get(which)
+            .cloned()
+            .ok_or_else(|| diwan_app::AppError::internal("a CRL is missing"))
     })
     .await?;
     Ok(HttpResponse::Ok()

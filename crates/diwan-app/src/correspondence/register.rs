@@ -113,7 +113,7 @@ pub fn register(
         new.tracking_code.clone(),
         new.request.direction,
     );
-    let notary = crate::receipts::notary(s)?;
+    let notary = crate::receipts::notary_with(s, org)?;
     promote(&mut new)?;
     let (registered, issued) = s.store.register(new, notary)?;
     if let Some(rt) = s.runtime.get() {

@@ -1,13 +1,15 @@
 //! What a receipt says: the JSON payload signed into the JWS. The PDF is drawn from the same
 //! payload, so both always agree.
 
-use chrono::{DateTime, Datelike as _, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use diwan_domain::hijri;
 use serde_json::{Value, json};
 
 use crate::Settings;
 use crate::cache::OrgSnapshot;
-use crate::model::{Annulment, Correspondence, NewCorrespondence, Registered, Unit};
+use crate::model::{
+    Annulment, Concern, ConcernedUnit, Correspondence, NewCorrespondence, Registered, Unit,
+};
 
 /// Receipt payload types.
 pub const RECEIPT_TYPE: &str = "diwan-receipt/1";
@@ -47,12 +49,17 @@ fn unit_json(u: Option<&Unit>) -> Value {
     }
 }
 
-/// The registry, its administration and the unit in charge.
+/// The registry, its administration and the unit in charge: the recipient unit when the
+/// letter names one, else the registry's own unit.
 fn org_json(
     org: &OrgSnapshot,
     registry_id: &str,
-    in_charge: Option<&str>,
+    concerned: &[ConcernedUnit],
 ) -> (Value, Value, Value) {
+    let in_charge = concerned
+        .iter()
+        .find(|c| c.concern == Concern::Recipient)
+        .map(|c| c.unit_id.as_str());
     let registry = org.registry(registry_id);
     let registry_unit = registry.and_then(|r| org.unit(&r.unit_id));
     let administration = registry_unit.and_then(|u| org.administration(&u.administration_id));
@@ -102,12 +109,7 @@ pub fn registration_payload(
     log: Value,
 ) -> Value {
     let r = &new.request;
-    let in_charge = new
-        .concerned_units
-        .iter()
-        .find(|c| c.concern == crate::model::Concern::Recipient)
-        .map(|c| c.unit_id.as_str());
-    let (registry, administration, unit) = org_json(org, &new.registry.id, in_charge);
+    let (registry, administration, unit) = org_json(org, &new.registry.id, &new.concerned_units);
     let files: Vec<Value> = new
         .files
         .iter()
@@ -149,12 +151,7 @@ pub fn annulment_payload(
     now: DateTime<Utc>,
     log: Value,
 ) -> Value {
-    let in_charge = c
-        .concerned_units
-        .iter()
-        .find(|u| u.concern == crate::model::Concern::Recipient)
-        .map(|u| u.unit_id.as_str());
-    let (registry, administration, unit) = org_json(org, &c.registry_id, in_charge);
+    let (registry, administration, unit) = org_json(org, &c.registry_id, &c.concerned_units);
     json!({
         "typ": ANNULMENT_TYPE,
         "id": c.id,
@@ -177,9 +174,4 @@ pub fn annulment_payload(
         "issued_at": time_text(&now),
         "log": log,
     })
-}
-
-/// The year of a date in the installation's zone (used by tests and views).
-pub fn local_year(s: &Settings, at: &DateTime<Utc>) -> i32 {
-    at.with_timezone(&s.time_zone).year()
 }

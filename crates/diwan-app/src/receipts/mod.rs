@@ -76,7 +76,14 @@ pub fn pki(s: &Services) -> Result<Arc<Pki>, AppError> {
 
 /// The notary for a use case's write.
 pub fn notary(s: &Services) -> Result<Arc<ReceiptNotary>, AppError> {
-    let org = crate::org::snapshot(s)?;
+    notary_with(s, crate::org::snapshot(s)?)
+}
+
+/// The same, with the organisation the use case already read.
+pub fn notary_with(
+    s: &Services,
+    org: Arc<crate::cache::OrgSnapshot>,
+) -> Result<Arc<ReceiptNotary>, AppError> {
     Ok(Arc::new(ReceiptNotary::new(s, pki(s)?, org)))
 }
 

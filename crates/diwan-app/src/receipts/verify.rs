@@ -3,7 +3,6 @@
 //! certificates' status, and — when the register is at hand — the registration and its log
 //! entry.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use diwan_domain::merkle::verify_inclusion;
 use diwan_pki::{Certificate, PkiError};
@@ -582,9 +581,4 @@ fn verify_pdf(ctx: &Context<'_>, pdf: &[u8], report: &mut Report) {
                 .push("the PDF and the receipt inside it have different signers".into());
         }
     }
-}
-
-/// The base64 of a DER (for reports).
-pub fn b64(der: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(der)
 }
