@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod openapi;
+mod pages;
 mod routes;
 pub mod server;
 
@@ -35,7 +36,7 @@ pub fn configure(services: Services) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/healthz", web::get().to(routes::health::live))
             .route("/readyz", web::get().to(routes::health::ready))
-            .route("/verify/{code}", web::get().to(routes::pages::verify))
+            .configure(crate::pages::configure)
             .service(
                 web::scope("/api/v1")
                     .wrap(

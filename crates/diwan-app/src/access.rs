@@ -38,6 +38,10 @@ impl Actor {
     }
 
     /// The units on which the actor holds any role.
+    pub fn unit_ids(&self) -> impl Iterator<Item = &str> {
+        self.units()
+    }
+
     fn units(&self) -> impl Iterator<Item = &str> {
         self.grants.iter().filter_map(|g| g.unit_id.as_deref())
     }
@@ -100,6 +104,21 @@ impl RegisterPermit {
 /// A registrar registers only into the registries of the units they are registrar of.
 pub fn may_register(actor: &Actor, registry: Registry) -> Result<RegisterPermit, AppError> {
     if actor.has(Role::Registrar, &registry.unit_id) {
+        Ok(RegisterPermit { registry })
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// The citizen portal registers only incoming letters deposited through it, into any registry
+/// (the depositor chose the service; their e-mail was confirmed before this is asked).
+pub(crate) fn portal_permit(
+    registry: Registry,
+    request: &diwan_domain::RegistrationRequest,
+) -> Result<RegisterPermit, AppError> {
+    if request.channel == diwan_domain::Channel::Portal
+        && request.direction == diwan_domain::Direction::Incoming
+    {
         Ok(RegisterPermit { registry })
     } else {
         Err(AppError::forbidden())
@@ -218,6 +237,7 @@ mod tests {
             level: UnitLevel::Central,
             territory_code: None,
             contact: None,
+            name_en: None,
         }
     }
 

@@ -29,6 +29,19 @@ pub fn new_id() -> Result<String, AppError> {
     ))
 }
 
+/// `digits` random decimal digits (a one-time code), uniformly drawn.
+pub fn new_numeric_code(digits: usize) -> Result<String, AppError> {
+    let mut out = String::with_capacity(digits);
+    while out.len() < digits {
+        let [b]: [u8; 1] = random()?;
+        // 250 = 25 × 10: rejecting 250..=255 keeps every digit equally likely.
+        if b < 250 {
+            out.push(char::from(b'0' + b % 10));
+        }
+    }
+    Ok(out)
+}
+
 /// Whether `value` looks like an id made by [`new_id`]; lets callers refuse garbage early.
 pub fn is_id(value: &str) -> bool {
     value.len() == 36

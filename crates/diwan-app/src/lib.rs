@@ -13,6 +13,7 @@ pub mod merkle;
 pub mod model;
 pub mod org;
 pub mod pki;
+pub mod portal;
 pub mod ports;
 pub mod receipts;
 pub mod transparency;
@@ -33,11 +34,12 @@ pub struct Services {
 }
 
 /// The parts of the application that need the store to exist first.
-#[derive(Debug)]
 pub struct Runtime {
     pub pki: std::sync::Arc<pki::Pki>,
     pub pdf_queue: Option<receipts::pdf::PdfQueue>,
     pub mail_wake: Option<receipts::mail::MailWake>,
+    /// Sends e-mails that cannot wait for the outbox (confirmation codes).
+    pub mailer: Option<std::sync::Arc<dyn receipts::mail::MailSender>>,
 }
 
 impl Services {
@@ -55,6 +57,17 @@ impl Services {
             caches: std::sync::Arc::default(),
             runtime: std::sync::Arc::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("pki", &self.pki)
+            .field("pdf_queue", &self.pdf_queue)
+            .field("mail_wake", &self.mail_wake)
+            .field("mailer", &self.mailer.is_some())
+            .finish()
     }
 }
 

@@ -13,6 +13,9 @@ pub struct Administration {
     pub code: Code,
     pub name_ar: String,
     pub name_fr: String,
+    /// For finding it in English; French is shown where it is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +29,8 @@ pub struct Unit {
     pub level: UnitLevel,
     pub territory_code: Option<String>,
     pub contact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -339,4 +344,31 @@ pub struct AuditLeftovers {
     pub unlogged_events: Vec<(String, String, String)>,
     /// Correspondences with no registration entry.
     pub unlogged_correspondences: Vec<String>,
+}
+
+/// A one-time code sent to confirm an e-mail address before a portal deposit.
+#[derive(Debug, Clone)]
+pub struct EmailChallenge {
+    pub id: String,
+    /// Lower-cased.
+    pub email: String,
+    /// `secret_hash("{id}:{code}")`: the code itself is never stored.
+    pub code_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Wrong codes tried so far.
+    pub attempts: u32,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A line of a unit's inbox: a letter addressed to one of the agent's units, or registered by
+/// its registry.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    pub summary: CorrespondenceSummary,
+    pub received_at: DateTime<Utc>,
+    pub category: Option<String>,
+    /// The unit concerned, and how.
+    pub unit_id: String,
+    pub concern: Concern,
 }

@@ -516,3 +516,15 @@ fn ensure(
     let o = find()?.ok_or_else(|| AppError::internal(format!("PKI slot {slot} vanished")))?;
     open_credential(master, &o)
 }
+
+impl Pki {
+    /// A tag binding `data` to this installation's secret (web form tokens).
+    pub fn tag(&self, data: &[u8]) -> Vec<u8> {
+        self.master.tag(data)
+    }
+
+    /// Whether `tag` was made by [`Pki::tag`] for `data`.
+    pub fn tag_is_valid(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.master.tag_is_valid(data, tag)
+    }
+}

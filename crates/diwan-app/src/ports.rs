@@ -14,7 +14,8 @@ use crate::model::{
     NewCorrespondence, Registered, Registry, Token, Unit,
 };
 use crate::model::{
-    AuditLeftovers, IssuedReceipt, OutboxMail, PkiObject, ReceiptKind, StoredReceipt,
+    AuditLeftovers, EmailChallenge, InboxItem, IssuedReceipt, OutboxMail, PkiObject, ReceiptKind,
+    StoredReceipt,
 };
 
 /// Why the store failed.
@@ -157,6 +158,25 @@ pub trait Store: Send + Sync {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
+
+    /// The live (not annulled) correspondences where one of `unit_ids` is the recipient or the
+    /// registering unit, newest first.
+    fn inbox(&self, unit_ids: &[String], limit: usize) -> StoreResult<Vec<InboxItem>>;
+
+    // --- e-mail confirmation codes (citizen portal) ---
+    fn insert_challenge(&self, challenge: &EmailChallenge) -> StoreResult<()>;
+    fn challenge(&self, id: &str) -> StoreResult<Option<EmailChallenge>>;
+    /// Counts a wrong code. False when the challenge is unknown, used, or had already used up
+    /// its `max` attempts.
+    fn challenge_failed_attempt(&self, id: &str, max: u32) -> StoreResult<bool>;
+    /// Marks the challenge used, once: false when it already was, or its attempts are used up.
+    fn consume_challenge(&self, id: &str, at: DateTime<Utc>, max: u32) -> StoreResult<bool>;
+    /// When codes were sent to `email` since `since`, newest first.
+    fn challenges_since(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
 }
 
 /// Logs entries and issues receipts inside the store's transactions.

@@ -6,9 +6,9 @@ use diesel::sqlite::SqliteConnection;
 use diwan_app::StoreError;
 use diwan_app::log::{LogKind, LogLeaf, SignedHead, hex, unhex};
 use diwan_app::model::{
-    Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary, Grant,
-    IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject, ReceiptKind, Registered,
-    Registry, StoredReceipt, Token, Unit,
+    Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary,
+    EmailChallenge, Grant, IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject,
+    ReceiptKind, Registered, Registry, StoredReceipt, Token, Unit,
 };
 use diwan_app::ports::{Notarize, Notarized, Notary, NotarySubject};
 use diwan_domain::Role;
@@ -130,6 +130,16 @@ pub trait Queries {
     fn lease_mail(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<OutboxMail>>;
     fn mail_sent(&mut self, id: &str, at: &str) -> R<()>;
     fn mail_failed(&mut self, id: &str, error: &str, retry_at: Option<&str>) -> R<()>;
+    fn inbox(
+        &mut self,
+        unit_ids: &[String],
+        limit: usize,
+    ) -> R<Vec<(CorrespondenceRow, String, String)>>;
+    fn insert_challenge(&mut self, c: &EmailChallenge) -> R<()>;
+    fn challenge(&mut self, id: &str) -> R<Option<EmailChallenge>>;
+    fn challenge_failed_attempt(&mut self, id: &str, max: i32) -> R<bool>;
+    fn consume_challenge(&mut self, id: &str, at: &str, max: i32) -> R<bool>;
+    fn challenges_since(&mut self, email: &str, since: &str) -> R<Vec<String>>;
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -258,7 +268,11 @@ macro_rules! impl_queries {
                         .values(&row)
                         .on_conflict(administrations::code)
                         .do_update()
-                        .set((administrations::name_ar.eq(&row.name_ar), administrations::name_fr.eq(&row.name_fr)))
+                        .set((
+                            administrations::name_ar.eq(&row.name_ar),
+                            administrations::name_fr.eq(&row.name_fr),
+                            administrations::name_en.eq(&row.name_en),
+                        ))
                         .execute(c)?;
                     administrations::table
                         .filter(administrations::code.eq(&row.code))
@@ -283,6 +297,7 @@ macro_rules! impl_queries {
                             units::level.eq(&row.level),
                             units::territory_code.eq(&row.territory_code),
                             units::contact.eq(&row.contact),
+                            units::name_en.eq(&row.name_en),
                         ))
                         .execute(c)?;
                     units::table.filter(units::code.eq(&row.code)).select(UnitRow::as_select()).first(c)
@@ -1053,6 +1068,95 @@ macro_rules! impl_queries {
                     .set((m::status.eq("sent"), m::sent_at.eq(at), m::lease_until.eq(None::<String>)))
                     .execute(self))
                 .map(|_| ())
+            }
+
+            fn inbox(&mut self, unit_ids: &[String], limit: usize) -> R<Vec<(CorrespondenceRow, String, String)>> {
+                use correspondences as c;
+                use correspondence_units as u;
+                db(c::table
+                    .inner_join(u::table.on(u::correspondence_id.eq(c::id)))
+                    .filter(u::unit_id.eq_any(unit_ids))
+                    .filter(u::concern.eq_any(["recipient", "registry"]))
+                    .filter(c::annulled_at.is_null())
+                    .select((CorrespondenceRow::as_select(), u::unit_id, u::concern))
+                    .order((c::registered_at.desc(), c::id.desc()))
+                    .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .load(self))
+            }
+
+            fn insert_challenge(&mut self, c: &EmailChallenge) -> R<()> {
+                use email_challenges as e;
+                db(diesel::insert_into(e::table)
+                    .values((
+                        e::id.eq(&c.id),
+                        e::email.eq(&c.email),
+                        e::code_hash.eq(&c.code_hash),
+                        e::created_at.eq(to_text(&c.created_at)),
+                        e::expires_at.eq(to_text(&c.expires_at)),
+                        e::attempts.eq(i32::try_from(c.attempts).unwrap_or(i32::MAX)),
+                        e::used_at.eq(c.used_at.as_ref().map(to_text)),
+                    ))
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn challenge(&mut self, id: &str) -> R<Option<EmailChallenge>> {
+                use email_challenges as e;
+                let row: Option<(String, String, String, String, String, i32, Option<String>)> = db(e::table
+                    .find(id)
+                    .select((e::id, e::email, e::code_hash, e::created_at, e::expires_at, e::attempts, e::used_at))
+                    .first(self)
+                    .optional())?;
+                row.map(|(id, email, code_hash, created, expires, attempts, used)| {
+                    let time = |t: &str| from_text(t).map_err(|_| corrupt("challenge time"));
+                    Ok(EmailChallenge {
+                        id,
+                        email,
+                        code_hash,
+                        created_at: time(&created)?,
+                        expires_at: time(&expires)?,
+                        attempts: u32::try_from(attempts).map_err(|_| corrupt("challenge attempts"))?,
+                        used_at: used.as_deref().map(time).transpose()?,
+                    })
+                })
+                .transpose()
+            }
+
+            fn challenge_failed_attempt(&mut self, id: &str, max: i32) -> R<bool> {
+                use email_challenges as e;
+                db(diesel::update(
+                    e::table
+                        .filter(e::id.eq(id))
+                        .filter(e::used_at.is_null())
+                        .filter(e::attempts.lt(max)),
+                )
+                .set(e::attempts.eq(e::attempts + 1))
+                .execute(self))
+                .map(|n| n == 1)
+            }
+
+            fn consume_challenge(&mut self, id: &str, at: &str, max: i32) -> R<bool> {
+                use email_challenges as e;
+                db(diesel::update(
+                    e::table
+                        .filter(e::id.eq(id))
+                        .filter(e::used_at.is_null())
+                        .filter(e::attempts.lt(max)),
+                )
+                .set(e::used_at.eq(at))
+                .execute(self))
+                .map(|n| n == 1)
+            }
+
+            fn challenges_since(&mut self, email: &str, since: &str) -> R<Vec<String>> {
+                use email_challenges as e;
+                db(e::table
+                    .filter(e::email.eq(email))
+                    .filter(e::created_at.ge(since))
+                    .order(e::created_at.desc())
+                    .select(e::created_at)
+                    .limit(100)
+                    .load(self))
             }
 
             fn mail_failed(&mut self, id: &str, error: &str, retry_at: Option<&str>) -> R<()> {

@@ -33,6 +33,7 @@ pub struct AdministrationRow {
     pub code: String,
     pub name_ar: String,
     pub name_fr: String,
+    pub name_en: Option<String>,
 }
 
 impl AdministrationRow {
@@ -42,6 +43,7 @@ impl AdministrationRow {
             code: a.code.to_string(),
             name_ar: a.name_ar.clone(),
             name_fr: a.name_fr.clone(),
+            name_en: a.name_en.clone(),
         }
     }
 
@@ -51,6 +53,7 @@ impl AdministrationRow {
             id: self.id,
             name_ar: self.name_ar,
             name_fr: self.name_fr,
+            name_en: self.name_en,
         })
     }
 }
@@ -67,6 +70,7 @@ pub struct UnitRow {
     pub level: String,
     pub territory_code: Option<String>,
     pub contact: Option<String>,
+    pub name_en: Option<String>,
 }
 
 impl UnitRow {
@@ -81,6 +85,7 @@ impl UnitRow {
             level: u.level.as_str().to_owned(),
             territory_code: u.territory_code.clone(),
             contact: u.contact.clone(),
+            name_en: u.name_en.clone(),
         }
     }
 
@@ -95,6 +100,7 @@ impl UnitRow {
             name_fr: self.name_fr,
             territory_code: self.territory_code,
             contact: self.contact,
+            name_en: self.name_en,
         })
     }
 }

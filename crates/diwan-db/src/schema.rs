@@ -6,6 +6,7 @@ diesel::table! {
         code -> Text,
         name_ar -> Text,
         name_fr -> Text,
+        name_en -> Nullable<Text>,
     }
 }
 
@@ -20,6 +21,7 @@ diesel::table! {
         level -> Text,
         territory_code -> Nullable<Text>,
         contact -> Nullable<Text>,
+        name_en -> Nullable<Text>,
     }
 }
 
@@ -231,5 +233,17 @@ diesel::table! {
         lease_until -> Nullable<Text>,
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    email_challenges (id) {
+        id -> Text,
+        email -> Text,
+        code_hash -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+        attempts -> Integer,
+        used_at -> Nullable<Text>,
     }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use diwan_app::log::{LogEntry, LogLeaf, SignedHead};
 use diwan_app::model::{
-    Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary, Grant,
-    IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject, ReceiptKind, Registered,
-    Registry, StoredReceipt, Token, Unit,
+    Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary,
+    EmailChallenge, Grant, InboxItem, IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail,
+    PkiObject, ReceiptKind, Registered, Registry, StoredReceipt, Token, Unit,
 };
 use diwan_app::ports::Notary;
 use diwan_app::ports::StoreResult;
@@ -217,6 +217,55 @@ impl Store for DbStore {
     ) -> StoreResult<()> {
         let retry = retry_at.as_ref().map(to_text);
         read!(self, |c| c.mail_failed(id, error, retry.as_deref()))
+    }
+    fn inbox(&self, unit_ids: &[String], limit: usize) -> StoreResult<Vec<InboxItem>> {
+        let rows = read!(self, |c| c.inbox(unit_ids, limit))?;
+        let mut out: Vec<InboxItem> = Vec::with_capacity(rows.len());
+        for (row, unit_id, concern) in rows {
+            if out.iter().any(|i| i.summary.id == row.id) {
+                continue;
+            }
+            let received_at = crate::time::from_text(&row.received_at)
+                .map_err(|_| StoreError::Other("unreadable received_at".into()))?;
+            let category = row.category.clone();
+            out.push(InboxItem {
+                summary: summary(row)?,
+                received_at,
+                category,
+                unit_id,
+                concern: diwan_app::model::Concern::parse(&concern)
+                    .ok_or_else(|| StoreError::Other("unreadable concern".into()))?,
+            });
+        }
+        Ok(out)
+    }
+    fn insert_challenge(&self, challenge: &EmailChallenge) -> StoreResult<()> {
+        read!(self, |c| c.insert_challenge(challenge))
+    }
+    fn challenge(&self, id: &str) -> StoreResult<Option<EmailChallenge>> {
+        read!(self, |c| c.challenge(id))
+    }
+    fn challenge_failed_attempt(&self, id: &str, max: u32) -> StoreResult<bool> {
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        read!(self, |c| c.challenge_failed_attempt(id, max))
+    }
+    fn consume_challenge(&self, id: &str, at: DateTime<Utc>, max: u32) -> StoreResult<bool> {
+        let (at, max) = (to_text(&at), i32::try_from(max).unwrap_or(i32::MAX));
+        read!(self, |c| c.consume_challenge(id, &at, max))
+    }
+    fn challenges_since(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        let since = to_text(&since);
+        let rows = read!(self, |c| c.challenges_since(email, &since))?;
+        rows.iter()
+            .map(|t| {
+                crate::time::from_text(t)
+                    .map_err(|_| StoreError::Other("unreadable challenge time".into()))
+            })
+            .collect()
     }
 }
 

@@ -89,6 +89,9 @@ pub struct Party {
     pub unit: Option<Code>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// A telephone number, as the party gave it (digits, spaces, `+`, `-`, `.`, parentheses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 impl Party {
@@ -107,6 +110,9 @@ impl Party {
         )?;
         if let Some(email) = &self.email {
             text::email(&f("email"), email)?;
+        }
+        if let Some(phone) = &self.phone {
+            text::phone(&f("phone"), phone)?;
         }
         let misplaced = match self.kind {
             PartyKind::Person => self.company_id.is_some().then_some("company_id"),

@@ -14,6 +14,7 @@ pub mod limits {
     pub const REFERENCE: usize = 200;
     pub const IDENTIFIER: usize = 64;
     pub const EMAIL: usize = 254;
+    pub const PHONE: usize = 32;
     pub const CATEGORY: usize = 100;
     pub const FILE_NAME: usize = 255;
     pub const REASON: usize = 2_000;
@@ -80,9 +81,34 @@ pub fn email(field: &str, value: &str) -> Result<(), DomainError> {
     }
 }
 
+/// A telephone number as people write it: at least six digits, and only digits, spaces, `+`
+/// (first), `-`, `.` and parentheses; at most 32 characters.
+pub fn phone(field: &str, value: &str) -> Result<(), DomainError> {
+    line(field, value, limits::PHONE)?;
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value.char_indices().all(|(i, c)| {
+        c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && i == 0)
+    });
+    if allowed && digits >= 6 {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(field, "not a telephone number"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones() {
+        assert!(phone("p", "+212 6 12 34 56 78").is_ok());
+        assert!(phone("p", "(0537) 00-00-00").is_ok());
+        assert!(phone("p", "12345").is_err());
+        assert!(phone("p", "06 12 <b>34</b>").is_err());
+        assert!(phone("p", "06+12345678").is_err());
+        assert!(phone("p", &"1".repeat(40)).is_err());
+    }
 
     #[test]
     fn keeps_arabic_and_markup() {

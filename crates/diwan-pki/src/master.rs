@@ -14,12 +14,16 @@ use crate::PkiError;
 const VERSION_1: u8 = 1;
 const SALT: &[u8] = b"diwan-pki master key salt";
 const INFO: &[u8] = b"diwan-pki master v1 aes-256-gcm";
+const MAC_INFO: &[u8] = b"diwan web tokens v1 hmac-sha256";
 /// The shortest secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
 
 /// AES-256-GCM key derived from the installation secret.
 pub struct MasterKey {
     key: LessSafeKey,
+    /// HMAC-SHA256 key for short-lived tokens (web form tokens), derived from the same secret
+    /// under its own label, so that it never equals the encryption key.
+    mac: ring::hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -40,9 +44,23 @@ impl MasterKey {
         let okm = prk
             .expand(&[INFO], &AES_256_GCM)
             .map_err(|_| PkiError::Crypto)?;
+        let mac = prk
+            .expand(&[MAC_INFO], ring::hmac::HMAC_SHA256)
+            .map_err(|_| PkiError::Crypto)?;
         Ok(Self {
             key: LessSafeKey::new(UnboundKey::from(okm)),
+            mac: ring::hmac::Key::from(mac),
         })
+    }
+
+    /// An HMAC-SHA256 tag of `data` under the secret's MAC key.
+    pub fn tag(&self, data: &[u8]) -> Vec<u8> {
+        ring::hmac::sign(&self.mac, data).as_ref().to_vec()
+    }
+
+    /// Whether `tag` is the tag of `data` (compared in constant time).
+    pub fn tag_is_valid(&self, data: &[u8], tag: &[u8]) -> bool {
+        ring::hmac::verify(&self.mac, data, tag).is_ok()
     }
 
     /// Encrypts `plaintext`, binding it to `aad` (say, the key's id and purpose).
@@ -88,6 +106,18 @@ mod tests {
     use super::*;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn tags_depend_on_data_and_secret() {
+        let key = MasterKey::from_secret(SECRET).unwrap();
+        let other = MasterKey::from_secret(b"another secret of more than 32 bytes").unwrap();
+        let tag = key.tag(b"csrf:abc");
+        assert_eq!(tag.len(), 32);
+        assert!(key.tag_is_valid(b"csrf:abc", &tag));
+        assert!(!key.tag_is_valid(b"csrf:abd", &tag));
+        assert!(!other.tag_is_valid(b"csrf:abc", &tag));
+        assert!(!key.tag_is_valid(b"csrf:abc", &tag[..31]));
+    }
 
     #[test]
     fn seal_then_open() {

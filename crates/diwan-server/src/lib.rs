@@ -72,6 +72,11 @@ impl Installation {
     /// the PDF and e-mail workers. Call once, after any change of clock (tests).
     pub fn start(&self, settings: &Settings, workers: bool) -> anyhow::Result<()> {
         diwan_app::org::ensure_seals(&self.services, &self.pki)?;
+        let mailer: Option<Arc<dyn diwan_app::receipts::mail::MailSender>> = if workers {
+            Some(Arc::new(mail::Sender::new(settings)?))
+        } else {
+            None
+        };
         let (pdf_queue, mail_wake) = if workers {
             let queue = (settings.receipts.pdf_workers > 0)
                 .then(|| {
@@ -81,15 +86,13 @@ impl Installation {
                     )
                 })
                 .transpose()?;
-            let wake = if settings.mail.send {
-                let sender = Arc::new(mail::Sender::new(settings)?);
-                Some(diwan_app::receipts::mail::start_worker(
+            let wake = match (&mailer, settings.mail.send) {
+                (Some(sender), true) => Some(diwan_app::receipts::mail::start_worker(
                     &self.services,
-                    sender,
+                    Arc::clone(sender),
                     std::time::Duration::from_secs(settings.mail.poll_seconds.max(1)),
-                )?)
-            } else {
-                None
+                )?),
+                _ => None,
             };
             (queue, wake)
         } else {
@@ -99,6 +102,7 @@ impl Installation {
             pki: Arc::clone(&self.pki),
             pdf_queue,
             mail_wake,
+            mailer,
         });
         Ok(())
     }

@@ -5,7 +5,6 @@ pub mod auth;
 pub mod correspondences;
 pub mod health;
 pub mod org;
-pub mod pages;
 pub mod receipts;
 
 use actix_web::{HttpResponse, web};

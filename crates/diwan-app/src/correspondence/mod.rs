@@ -3,13 +3,16 @@
 mod annul;
 mod files;
 mod get;
+mod inbox;
 mod list;
 mod register;
 
 pub use annul::annul;
 pub use files::{FileDownload, download};
 pub use get::get;
+pub use inbox::{INBOX_LIMIT, InboxLine, inbox};
 pub use list::{ListQuery, RegisterPage, list};
+pub(crate) use register::{Registrant, check, register_by};
 pub use register::{RegistrationOutcome, Upload, register};
 
 use crate::Services;

@@ -9,7 +9,7 @@ use diwan_domain::{
 use serde::Serialize;
 
 use crate::Services;
-use crate::access::{Actor, may_register};
+use crate::access::{Actor, may_register, portal_permit};
 use crate::error::AppError;
 use crate::ids;
 use crate::model::{Concern, ConcernedUnit, FileRecord, NewCorrespondence, NewFile, Unit};
@@ -44,9 +44,37 @@ pub struct RegistrationOutcome {
 /// How far in the future a declared reception time may be (clock skew between machines).
 const FUTURE_TOLERANCE: chrono::Duration = chrono::Duration::minutes(5);
 
+/// Who registers: an agent (registrar), or the citizen portal for a deposit whose e-mail was
+/// confirmed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Registrant<'a> {
+    Agent(&'a Actor),
+    Portal,
+}
+
 pub fn register(
     s: &Services,
     actor: &Actor,
+    metadata: RegistrationMetadata,
+    uploads: Vec<Upload>,
+) -> Result<RegistrationOutcome, AppError> {
+    register_by(s, Registrant::Agent(actor), metadata, uploads)
+}
+
+/// Checks a registration's metadata and files without registering anything, so that a caller
+/// can refuse bad input before spending something (a one-time code).
+pub(crate) fn check(
+    s: &Services,
+    metadata: &RegistrationMetadata,
+    uploads: &[Upload],
+) -> Result<(), AppError> {
+    RegistrationRequest::parse(metadata.clone())?;
+    check_uploads(s, uploads)
+}
+
+pub(crate) fn register_by(
+    s: &Services,
+    registrant: Registrant<'_>,
     metadata: RegistrationMetadata,
     uploads: Vec<Upload>,
 ) -> Result<RegistrationOutcome, AppError> {
@@ -65,7 +93,13 @@ pub fn register(
                 format!("no registry has the code {}", request.registry),
             )
         })?;
-    let permit = may_register(actor, registry)?;
+    let (permit, registered_by) = match registrant {
+        Registrant::Agent(actor) => (may_register(actor, registry)?, actor.agent_id.clone()),
+        Registrant::Portal => (
+            portal_permit(registry, &request)?,
+            crate::portal::PORTAL_AGENT_ID.to_owned(),
+        ),
+    };
     let now = s.clock.now().trunc_subsecs(6);
     let received_at = request.received_at.unwrap_or(now);
     if received_at > now + FUTURE_TOLERANCE {
@@ -103,7 +137,7 @@ pub fn register(
         request,
         received_at,
         registered_at: now,
-        registered_by: actor.agent_id.clone(),
+        registered_by,
         tracking_code: ids::new_tracking_code()?,
         files,
         concerned_units,

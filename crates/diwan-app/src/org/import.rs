@@ -27,6 +27,8 @@ pub struct AdministrationSpec {
     pub name_ar: String,
     pub name_fr: String,
     #[serde(default)]
+    pub name_en: Option<String>,
+    #[serde(default)]
     pub units: Vec<UnitSpec>,
 }
 
@@ -45,6 +47,8 @@ pub struct UnitSpec {
     pub contact: Option<String>,
     pub name_ar: String,
     pub name_fr: String,
+    #[serde(default)]
+    pub name_en: Option<String>,
     #[serde(default)]
     pub registries: Vec<RegistrySpec>,
 }
@@ -106,6 +110,7 @@ fn import_validated(s: &Services, spec: &OrgSpec) -> Result<ImportReport, AppErr
             code: Code::parse("administration.code", &a.code)?,
             name_ar: a.name_ar.clone(),
             name_fr: a.name_fr.clone(),
+            name_en: a.name_en.clone(),
         })?;
         report.administrations += 1;
         for u in ordered(&a.units)? {
@@ -125,6 +130,7 @@ fn import_validated(s: &Services, spec: &OrgSpec) -> Result<ImportReport, AppErr
                 level: u.level,
                 territory_code: u.territory_code.clone(),
                 contact: u.contact.clone(),
+                name_en: u.name_en.clone(),
             })?;
             unit_ids.insert(u.code.clone(), unit.id.clone());
             report.units += 1;
@@ -156,10 +162,12 @@ fn validate(spec: &OrgSpec) -> Result<(), AppError> {
         Code::parse("administration.code", &a.code)?;
         text::line("administration.name_ar", &a.name_ar, limits::NAME)?;
         text::line("administration.name_fr", &a.name_fr, limits::NAME)?;
+        text::optional_line("administration.name_en", a.name_en.as_deref(), limits::NAME)?;
         for u in &a.units {
             Code::parse("unit.code", &u.code)?;
             text::line("unit.name_ar", &u.name_ar, limits::NAME)?;
             text::line("unit.name_fr", &u.name_fr, limits::NAME)?;
+            text::optional_line("unit.name_en", u.name_en.as_deref(), limits::NAME)?;
             text::optional_line(
                 "unit.territory_code",
                 u.territory_code.as_deref(),

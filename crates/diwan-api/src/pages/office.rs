@@ -1,0 +1,1005 @@
+//! The back office: login, registers, a correspondence with its files and receipt, counter
+//! registration, the unit's inbox, and the organisation with its agents.
+
+use actix_multipart::Multipart;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use diwan_app::AppError;
+use diwan_app::access::Actor;
+use diwan_app::correspondence::ListQuery;
+use diwan_app::model::{Correspondence, ReceiptKind};
+use diwan_app::receipts::ReceiptAccess;
+use diwan_domain::text::{self, limits};
+use diwan_domain::{Channel, Confidentiality, Direction, Party, PartyKind, RegistrationMetadata};
+use fluent_bundle::FluentValue;
+use maud::{Markup, html};
+
+use super::forms::{self, Posted};
+use super::layout::{self, Area, Errors, Input, bdi, csrf, input, page};
+use super::limits::{Form, RateLimits};
+use super::{Ctx, Lang, SESSION_COOKIE, cookie, encode, error_message, run, status_of, when};
+
+/// The logged-in agent, or a redirect to the login page.
+async fn agent(ctx: &Ctx, req: &HttpRequest) -> Result<Actor, HttpResponse> {
+    let Some(token) = cookie(req, SESSION_COOKIE) else {
+        return Err(ctx.see_other("/office/login"));
+    };
+    let s = ctx.services();
+    match run(move || diwan_app::auth::authenticate(&s, &token)).await {
+        Ok(actor) => Ok(actor),
+        Err(AppError::Rejected { .. }) => Err(ctx.see_other("/office/login")),
+        Err(e) => Err(error_page(ctx, None, &e)),
+    }
+}
+
+fn error_page(ctx: &Ctx, actor: Option<&Actor>, e: &AppError) -> HttpResponse {
+    ctx.html(
+        status_of(e),
+        page(
+            ctx,
+            Area::Office,
+            &ctx.t("error-title"),
+            actor.map(|a| a.email.as_str()),
+            layout::notice("error", &error_message(ctx, e)),
+        ),
+    )
+}
+
+fn csrf_refused(ctx: &Ctx, actor: Option<&Actor>) -> HttpResponse {
+    ctx.html(
+        StatusCode::FORBIDDEN,
+        page(
+            ctx,
+            Area::Office,
+            &ctx.t("error-title"),
+            actor.map(|a| a.email.as_str()),
+            layout::notice("error", &ctx.t("error-csrf")),
+        ),
+    )
+}
+
+pub async fn home(ctx: Ctx, req: HttpRequest) -> HttpResponse {
+    match agent(&ctx, &req).await {
+        Ok(_) => ctx.see_other("/office/register"),
+        Err(r) => r,
+    }
+}
+
+// --- login ------------------------------------------------------------------------------------
+
+fn login_page(ctx: &Ctx, email: &str, errors: &Errors) -> Markup {
+    let body = html! {
+        (errors.summary(ctx))
+        form id="login-form" method="post" action="/office/login" novalidate {
+            (csrf(ctx))
+            (input(ctx, Input { kind: "email", required: true, autocomplete: Some("username"), dir: Some("ltr"),
+                maxlength: Some(limits::EMAIL),
+                ..Input::new("email", &ctx.t("field-email"), email) }, errors))
+            (input(ctx, Input { kind: "password", required: true, autocomplete: Some("current-password"), dir: Some("ltr"),
+                maxlength: Some(1024),
+                ..Input::new("password", &ctx.t("field-password"), "") }, errors))
+            button id="login-submit" type="submit" class="primary" { (ctx.t("login-submit")) }
+        }
+    };
+    page(ctx, Area::OfficeLogin, &ctx.t("login-title"), None, body)
+}
+
+pub async fn login_form(ctx: Ctx) -> HttpResponse {
+    ctx.html(StatusCode::OK, login_page(&ctx, "", &Errors::default()))
+}
+
+pub async fn login(
+    ctx: Ctx,
+    req: HttpRequest,
+    limits: web::Data<RateLimits>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let posted = match forms::urlencoded(&body) {
+        Ok(p) => p,
+        Err(e) => return error_page(&ctx, None, &e),
+    };
+    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
+        return csrf_refused(&ctx, None);
+    }
+    let email = posted.text("email");
+    if !limits.allow(req.peer_addr().map(|a| a.ip()), Form::Login) {
+        let mut errors = Errors::default();
+        errors.add("", ctx.t("error-rate-limited"));
+        return ctx.html(
+            StatusCode::TOO_MANY_REQUESTS,
+            login_page(&ctx, &email, &errors),
+        );
+    }
+    let password = diwan_app::auth::SecretString::from(
+        posted.fields.get("password").cloned().unwrap_or_default(),
+    );
+    let s = ctx.services();
+    let address = email.clone();
+    match run(move || diwan_app::auth::login(&s, &address, &password)).await {
+        Ok(issued) => {
+            let max_age = (issued.expires_at - chrono::Utc::now())
+                .num_seconds()
+                .max(0);
+            ctx.response(StatusCode::SEE_OTHER)
+                .insert_header((header::LOCATION, "/office/register"))
+                .append_header((
+                    header::SET_COOKIE,
+                    ctx.session_cookie(Some(&issued.token), max_age),
+                ))
+                .finish()
+        }
+        Err(e) => {
+            let mut errors = Errors::default();
+            errors.add("", error_message(&ctx, &e));
+            ctx.html(status_of(&e), login_page(&ctx, &email, &errors))
+        }
+    }
+}
+
+pub async fn logout(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let posted = match forms::urlencoded(&body) {
+        Ok(p) => p,
+        Err(e) => return error_page(&ctx, None, &e),
+    };
+    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
+        return csrf_refused(&ctx, None);
+    }
+    if let Ok(actor) = agent(&ctx, &req).await {
+        let s = ctx.services();
+        let _ = run(move || diwan_app::auth::revoke_token(&s, &actor, None)).await;
+    }
+    ctx.response(StatusCode::SEE_OTHER)
+        .insert_header((header::LOCATION, "/office/login"))
+        .append_header((header::SET_COOKIE, ctx.session_cookie(None, 0)))
+        .finish()
+}
+
+// --- registers --------------------------------------------------------------------------------
+
+fn name_of(ctx: &Ctx, ar: &str, fr: &str, en: Option<&str>) -> String {
+    match ctx.lang {
+        Lang::Ar => ar.to_owned(),
+        Lang::Fr => fr.to_owned(),
+        Lang::En => en.unwrap_or(fr).to_owned(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RegisterQuery {
+    registry: Option<String>,
+    direction: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn register(
+    ctx: Ctx,
+    req: HttpRequest,
+    query: web::Query<RegisterQuery>,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let org = match run({
+        let s = s.clone();
+        move || diwan_app::org::snapshot(&s)
+    })
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let mine: Vec<&diwan_app::model::Registry> = org
+        .registries
+        .iter()
+        .filter(|r| diwan_app::access::may_list(&actor, &org.tree, r).is_ok())
+        .collect();
+    let registry = query
+        .registry
+        .clone()
+        .filter(|c| !c.is_empty())
+        .or_else(|| mine.first().map(|r| r.code.as_str().to_owned()));
+    let direction = query.direction.clone().filter(|d| !d.is_empty());
+    let q = query.q.clone().unwrap_or_default();
+    let result = match registry.clone() {
+        Some(code) => {
+            let (s, actor2, direction, q2, cursor) = (
+                s.clone(),
+                actor.clone(),
+                direction.clone(),
+                q.clone(),
+                query.cursor.clone(),
+            );
+            Some(
+                run(move || {
+                    diwan_app::correspondence::list(
+                        &s,
+                        &actor2,
+                        ListQuery {
+                            registry: Some(code),
+                            direction,
+                            year: None,
+                            q: Some(q2).filter(|q| !q.trim().is_empty()),
+                            cursor,
+                            limit: Some(50),
+                        },
+                    )
+                })
+                .await,
+            )
+        }
+        None => None,
+    };
+    let next = match &result {
+        Some(Ok(page)) => page.next_cursor.as_ref().map(|c| {
+            format!(
+                "/office/register?registry={}&direction={}&q={}&cursor={}",
+                encode(registry.as_deref().unwrap_or_default()),
+                encode(direction.as_deref().unwrap_or_default()),
+                encode(&q),
+                encode(c)
+            )
+        }),
+        _ => None,
+    };
+    let body = html! {
+        form id="register-filters" class="filters" method="get" action="/office/register" role="search" {
+            div class="field" {
+                label for="registry" { (ctx.t("field-registry")) }
+                select id="registry" name="registry" {
+                    @for r in &mine {
+                        option value=(r.code.as_str()) selected[Some(r.code.as_str()) == registry.as_deref()] {
+                            (name_of(&ctx, &r.name_ar, &r.name_fr, None)) " (" (r.code.as_str()) ")"
+                        }
+                    }
+                }
+            }
+            div class="field" {
+                label for="direction" { (ctx.t("field-direction")) }
+                select id="direction" name="direction" {
+                    option value="" { (ctx.t("direction-all")) }
+                    @for d in ["incoming", "outgoing", "internal"] {
+                        option value=(d) selected[direction.as_deref() == Some(d)] { (ctx.t(&format!("direction-{d}"))) }
+                    }
+                }
+            }
+            div class="field" {
+                label for="q" { (ctx.t("field-search-subject")) }
+                input id="q" name="q" type="search" value=(q) maxlength="200" dir="auto";
+            }
+            button type="submit" class="secondary" { (ctx.t("filter")) }
+        }
+        @match &result {
+            None => { p { (ctx.t("register-none")) } }
+            Some(Err(e)) => { (layout::notice("error", &error_message(&ctx, e))) }
+            Some(Ok(list)) => {
+                @if list.items.is_empty() {
+                    p id="register-empty" { (ctx.t("register-empty")) }
+                } @else {
+                    div class="table-wrap" {
+                        table id="register-table" {
+                            caption { (ctx.t("nav-register")) " — " (registry.as_deref().unwrap_or_default()) }
+                            thead { tr {
+                                th scope="col" { (ctx.t("col-number")) }
+                                th scope="col" { (ctx.t("col-date")) }
+                                th scope="col" { (ctx.t("col-direction")) }
+                                th scope="col" { (ctx.t("col-sender")) }
+                                th scope="col" { (ctx.t("col-recipient")) }
+                                th scope="col" { (ctx.t("col-subject")) }
+                            } }
+                            tbody {
+                                @for item in &list.items {
+                                    @let (greg, _) = when(&ctx, &item.registered_at);
+                                    tr class=[item.annulled.then_some("annulled")] {
+                                        td dir="ltr" { a class="number" href=(format!("/office/correspondences/{}", encode(&item.id))) { (item.registration_number.as_str()) } }
+                                        td dir="ltr" { (greg) }
+                                        td { (ctx.t(&format!("direction-{}", item.direction.as_str()))) }
+                                        td { (bdi(&item.sender_name)) }
+                                        td { (bdi(&item.recipient_name)) }
+                                        td { (bdi(&item.subject)) @if item.annulled { " " span class="badge" { (ctx.t("annulled")) } } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(href) = &next {
+                    p { a id="next-page" href=(href) rel="next" { (ctx.t("next-page")) } }
+                }
+            }
+        }
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.t("register-title"),
+            Some(&actor.email),
+            body,
+        ),
+    )
+}
+
+// --- a correspondence -------------------------------------------------------------------------
+
+fn party(ctx: &Ctx, p: &Party) -> Markup {
+    html! {
+        (bdi(&p.name))
+        " " span class="muted" { "(" (ctx.t(&format!("party-{}", p.kind.as_str()))) ")" }
+        @if let Some(id) = &p.national_id { br; span dir="ltr" { (id) } }
+        @if let Some(e) = &p.email { br; span dir="ltr" { (e) } }
+        @if let Some(ph) = &p.phone { br; span dir="ltr" { (ph) } }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct CorrespondenceQuery {
+    registered: Option<String>,
+}
+
+pub async fn correspondence(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<CorrespondenceQuery>,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let id = id.into_inner();
+    let loaded = run({
+        let (actor, id) = (actor.clone(), id.clone());
+        move || {
+            let c = diwan_app::correspondence::get(&s, &actor, &id)?;
+            let receipt = diwan_app::receipts::get(
+                &s,
+                &ReceiptAccess::Agent(&actor),
+                &id,
+                ReceiptKind::Receipt,
+            )
+            .ok()
+            .map(|d| d.payload);
+            Ok((c, receipt))
+        }
+    })
+    .await;
+    let (c, receipt): (Correspondence, Option<serde_json::Value>) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let base = format!("/office/correspondences/{}", encode(&c.id));
+    let (received, received_hijri) = when(&ctx, &c.received_at);
+    let body = html! {
+        @if query.registered.is_some() { (layout::notice("success", &ctx.t("counter-registered"))) }
+        @if let Some(a) = &c.annulment {
+            (layout::notice("warning", &ctx.ta("correspondence-annulled", &[("reason", FluentValue::from(a.reason.clone()))])))
+        }
+        dl class="details" {
+            dt { (ctx.t("receipt-number")) }
+            dd id="correspondence-number" dir="ltr" { (c.registration_number.as_str()) }
+            dt { (ctx.t("receipt-subject")) }
+            dd id="correspondence-subject" { (bdi(&c.subject)) }
+            dt { (ctx.t("col-sender")) }
+            dd { (party(&ctx, &c.sender)) }
+            dt { (ctx.t("col-recipient")) }
+            dd { (party(&ctx, &c.recipient)) }
+            dt { (ctx.t("receipt-received")) }
+            dd { span dir="ltr" { (received) } " · " span class="hijri" { (received_hijri) } }
+            dt { (ctx.t("col-direction")) }
+            dd { (ctx.t(&format!("direction-{}", c.direction.as_str()))) " · " (ctx.t(&format!("channel-{}", c.channel.as_str()))) }
+            dt { (ctx.t("field-confidentiality")) }
+            dd { (ctx.t(&format!("confidentiality-{}", c.confidentiality.as_str()))) }
+        }
+        h2 { (ctx.t("receipt-files")) }
+        ul id="correspondence-files" class="files" {
+            @for f in &c.files {
+                @let href = format!("{base}/files/{}", encode(&f.id));
+                li {
+                    a href=(href) target="_blank" rel="noopener" { (bdi(&f.name)) }
+                    " · " (layout::size_text(&ctx, f.size)) " · " span dir="ltr" class="digest" { code { (f.sha256.as_str()) } }
+                    @if f.media_type == "application/pdf" {
+                        iframe class="pdf-view" src=(href) title=(ctx.ta("file-view", &[("name", FluentValue::from(f.name.clone()))])) loading="lazy" {}
+                    } @else if f.media_type.starts_with("image/") && f.media_type != "image/tiff" {
+                        img class="image-view" src=(href) alt=(f.name);
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("history")) }
+        ol id="history" class="timeline" {
+            @for e in &c.history {
+                @let (greg, hijri) = when(&ctx, &e.at);
+                li {
+                    strong { (ctx.t(&format!("event-{}", e.kind))) }
+                    br;
+                    time datetime=(e.at.to_rfc3339()) dir="ltr" { (greg) } " · " span class="hijri" { (hijri) }
+                }
+            }
+        }
+        @if let Some(payload) = &receipt {
+            h2 { (ctx.t("receipt-title")) }
+            (super::citizen::receipt_details(&ctx, payload, &format!("{base}/receipt.pdf")))
+        }
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.ta(
+                "correspondence-title",
+                &[(
+                    "number",
+                    FluentValue::from(c.registration_number.as_str().to_owned()),
+                )],
+            ),
+            Some(&actor.email),
+            body,
+        ),
+    )
+}
+
+/// A file of a correspondence: PDFs and images inline (framed by our own pages only), others
+/// as downloads.
+pub async fn file(ctx: Ctx, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (id, file_id) = path.into_inner();
+    let s = ctx.services();
+    let a2 = actor.clone();
+    match run(move || diwan_app::correspondence::download(&s, &a2, &id, &file_id)).await {
+        Ok(d) => {
+            let inline = matches!(
+                d.record.media_type.as_str(),
+                "application/pdf" | "image/jpeg" | "image/png"
+            );
+            let disposition = format!(
+                "{}; filename*=UTF-8''{}",
+                if inline { "inline" } else { "attachment" },
+                encode(&d.record.name)
+            );
+            HttpResponse::Ok()
+                .content_type(d.record.media_type.clone())
+                .insert_header((header::CONTENT_DISPOSITION, disposition))
+                .insert_header((header::CACHE_CONTROL, "private, no-store"))
+                .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+                .insert_header((
+                    header::CONTENT_SECURITY_POLICY,
+                    "frame-ancestors 'self'; script-src 'none'",
+                ))
+                .insert_header((header::REFERRER_POLICY, "no-referrer"))
+                .body(d.bytes)
+        }
+        Err(e) => error_page(&ctx, Some(&actor), &e),
+    }
+}
+
+/// The sealed PDF receipt, to print for a person at the counter.
+pub async fn receipt_pdf(ctx: Ctx, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let id = id.into_inner();
+    let s = ctx.services();
+    let (a2, id2) = (actor.clone(), id.clone());
+    match run(move || {
+        diwan_app::receipts::get_pdf(&s, &ReceiptAccess::Agent(&a2), &id2, ReceiptKind::Receipt)
+    })
+    .await
+    {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"receipt-{}.pdf\"", encode(&id)),
+            ))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "frame-ancestors 'self'; script-src 'none'",
+            ))
+            .body(bytes),
+        Err(e) => error_page(&ctx, Some(&actor), &e),
+    }
+}
+
+// --- counter registration ---------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct CounterValues {
+    registry: String,
+    sender_kind: String,
+    sender_name: String,
+    sender_national_id: String,
+    sender_email: String,
+    sender_phone: String,
+    unit: String,
+    subject: String,
+    category: String,
+    sender_reference: String,
+    confidentiality: String,
+}
+
+impl CounterValues {
+    fn from(p: &Posted) -> Self {
+        Self {
+            registry: p.text("registry"),
+            sender_kind: p.text("sender_kind"),
+            sender_name: p.text("sender_name"),
+            sender_national_id: p.text("sender_national_id"),
+            sender_email: p.text("sender_email"),
+            sender_phone: p.text("sender_phone"),
+            unit: p.text("unit"),
+            subject: p.text("subject"),
+            category: p.text("category"),
+            sender_reference: p.text("sender_reference"),
+            confidentiality: p.text("confidentiality"),
+        }
+    }
+}
+
+async fn counter_page(
+    ctx: &Ctx,
+    actor: &Actor,
+    v: &CounterValues,
+    errors: &Errors,
+    files_lost: bool,
+) -> Markup {
+    let s = ctx.services();
+    let org = run({
+        let s = s.clone();
+        move || diwan_app::org::snapshot(&s)
+    })
+    .await
+    .ok();
+    let services = run(move || diwan_app::portal::services(&s, None))
+        .await
+        .unwrap_or_default();
+    let registries: Vec<diwan_app::model::Registry> = org
+        .as_ref()
+        .map(|o| {
+            o.registries
+                .iter()
+                .filter(|r| diwan_app::access::may_register(actor, (*r).clone()).is_ok())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let settings = &ctx.services().settings;
+    let files_hint = ctx.ta(
+        "files-hint",
+        &[
+            (
+                "max_file",
+                FluentValue::from(layout::size_text(ctx, settings.max_file_bytes)),
+            ),
+            (
+                "max_total",
+                FluentValue::from(layout::size_text(ctx, settings.max_request_bytes)),
+            ),
+            ("max_files", FluentValue::from(settings.max_files)),
+        ],
+    );
+    let select_error = |name: &str| errors.of(name).map(str::to_owned);
+    let body = html! {
+        p { (ctx.t("counter-intro")) }
+        @if files_lost { (layout::notice("warning", &ctx.t("files-choose-again"))) }
+        (errors.summary(ctx))
+        @if registries.is_empty() {
+            (layout::notice("info", &ctx.t("counter-no-registry")))
+        } @else {
+            form id="counter-form" method="post" action="/office/counter" enctype="multipart/form-data" novalidate {
+                (csrf(ctx))
+                fieldset {
+                    legend { (ctx.t("legend-registry")) }
+                    div class="field" {
+                        label for="registry" { (ctx.t("field-registry")) }
+                        select id="registry" name="registry" required {
+                            @for r in &registries {
+                                option value=(r.code.as_str()) selected[r.code.as_str() == v.registry] {
+                                    (name_of(ctx, &r.name_ar, &r.name_fr, None)) " (" (r.code.as_str()) ")"
+                                }
+                            }
+                        }
+                    }
+                    div class=(if select_error("unit").is_some() { "field has-error" } else { "field" }) {
+                        label for="unit" { (ctx.t("field-service")) " " span class="required" aria-hidden="true" { "*" } }
+                        @if let Some(e) = select_error("unit") { p id="unit-error" class="field-error" { (e) } }
+                        select id="unit" name="unit" required aria-describedby=[select_error("unit").map(|_| "unit-error")] {
+                            option value="" { (ctx.t("service-choose")) }
+                            @for svc in &services {
+                                option value=(svc.code) selected[svc.code == v.unit] {
+                                    (format!("{}{}", "\u{2014} ".repeat(svc.depth), name_of(ctx, &svc.name_ar, &svc.name_fr, svc.name_en.as_deref())))
+                                }
+                            }
+                        }
+                    }
+                }
+                fieldset {
+                    legend { (ctx.t("legend-sender")) }
+                    div class="field" {
+                        label for="sender_kind" { (ctx.t("field-sender-kind")) }
+                        select id="sender_kind" name="sender_kind" {
+                            @for k in ["person", "company", "administration"] {
+                                option value=(k) selected[v.sender_kind == k] { (ctx.t(&format!("party-{k}"))) }
+                            }
+                        }
+                    }
+                    (input(ctx, Input { required: true, maxlength: Some(limits::NAME),
+                        ..Input::new("sender_name", &ctx.t("field-name"), &v.sender_name) }, errors))
+                    (input(ctx, Input { dir: Some("ltr"), maxlength: Some(limits::IDENTIFIER),
+                        ..Input::new("sender_national_id", &ctx.t("field-national-id"), &v.sender_national_id) }, errors))
+                    (input(ctx, Input { kind: "email", dir: Some("ltr"), maxlength: Some(limits::EMAIL),
+                        hint: Some(&ctx.t("counter-email-hint")),
+                        ..Input::new("sender_email", &ctx.t("field-email"), &v.sender_email) }, errors))
+                    (input(ctx, Input { kind: "tel", dir: Some("ltr"), maxlength: Some(limits::PHONE),
+                        ..Input::new("sender_phone", &ctx.t("field-phone"), &v.sender_phone) }, errors))
+                }
+                fieldset {
+                    legend { (ctx.t("legend-letter")) }
+                    (input(ctx, Input { required: true, maxlength: Some(limits::SUBJECT),
+                        ..Input::new("subject", &ctx.t("field-subject"), &v.subject) }, errors))
+                    (input(ctx, Input { maxlength: Some(limits::REFERENCE), dir: Some("auto"),
+                        ..Input::new("sender_reference", &ctx.t("field-reference"), &v.sender_reference) }, errors))
+                    (input(ctx, Input { maxlength: Some(limits::CATEGORY),
+                        ..Input::new("category", &ctx.t("field-category"), &v.category) }, errors))
+                    div class="field" {
+                        label for="confidentiality" { (ctx.t("field-confidentiality")) }
+                        select id="confidentiality" name="confidentiality" {
+                            @for k in ["normal", "confidential", "secret"] {
+                                option value=(k) selected[v.confidentiality == k] { (ctx.t(&format!("confidentiality-{k}"))) }
+                            }
+                        }
+                    }
+                    (layout::files("file", &ctx.t("field-scans"), "application/pdf,image/jpeg,image/png,image/tiff", &files_hint, errors))
+                }
+                button id="counter-submit" type="submit" class="primary" { (ctx.t("counter-submit")) }
+            }
+        }
+    };
+    page(
+        ctx,
+        Area::Office,
+        &ctx.t("counter-title"),
+        Some(&actor.email),
+        body,
+    )
+}
+
+pub async fn counter_form(ctx: Ctx, req: HttpRequest) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let v = CounterValues {
+        sender_kind: "person".into(),
+        confidentiality: "normal".into(),
+        ..CounterValues::default()
+    };
+    let markup = counter_page(&ctx, &actor, &v, &Errors::default(), false).await;
+    ctx.html(StatusCode::OK, markup)
+}
+
+fn check_counter(ctx: &Ctx, v: &CounterValues, posted: &Posted) -> Errors {
+    let mut errors = Errors::default();
+    if v.unit.is_empty() {
+        errors.add("unit", ctx.t("error-service-required"));
+    }
+    for (name, value, max) in [
+        ("sender_name", &v.sender_name, limits::NAME),
+        ("subject", &v.subject, limits::SUBJECT),
+    ] {
+        if value.is_empty() {
+            errors.add(name, ctx.t("error-required"));
+        } else if text::line(name, value, max).is_err() {
+            errors.add(
+                name,
+                ctx.ta("error-too-long", &[("max", FluentValue::from(max))]),
+            );
+        }
+    }
+    if !v.sender_email.is_empty() && text::email("sender_email", &v.sender_email).is_err() {
+        errors.add("sender_email", ctx.t("error-email-invalid"));
+    }
+    if !v.sender_phone.is_empty() && text::phone("sender_phone", &v.sender_phone).is_err() {
+        errors.add("sender_phone", ctx.t("error-phone-invalid"));
+    }
+    if posted.files.is_empty() {
+        errors.add("file", ctx.t("error-files-required"));
+    }
+    errors
+}
+
+pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let posted = match forms::multipart(&s, payload, &["file"]).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
+        return csrf_refused(&ctx, Some(&actor));
+    }
+    let v = CounterValues::from(&posted);
+    let mut errors = check_counter(&ctx, &v, &posted);
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if errors.is_empty() {
+        let opt = |x: &str| Some(x.to_owned()).filter(|x| !x.is_empty());
+        let kind = PartyKind::parse(&v.sender_kind).unwrap_or(PartyKind::Person);
+        let metadata = RegistrationMetadata {
+            registry: v.registry.clone(),
+            direction: Direction::Incoming,
+            channel: Channel::Counter,
+            subject: v.subject.clone(),
+            sender: Party {
+                kind,
+                name: v.sender_name.clone(),
+                national_id: opt(&v.sender_national_id).filter(|_| kind == PartyKind::Person),
+                company_id: opt(&v.sender_national_id).filter(|_| kind == PartyKind::Company),
+                unit: None,
+                email: opt(&v.sender_email),
+                phone: opt(&v.sender_phone),
+            },
+            recipient: Party {
+                kind: PartyKind::Administration,
+                name: v.unit.clone(),
+                national_id: None,
+                company_id: None,
+                unit: diwan_domain::Code::parse("unit", &v.unit).ok(),
+                email: None,
+                phone: None,
+            },
+            confidentiality: Confidentiality::parse(&v.confidentiality),
+            priority: None,
+            category: opt(&v.category),
+            sender_reference: opt(&v.sender_reference),
+            sender_date: None,
+            received_at: None,
+        };
+        let (s2, a2, files) = (s.clone(), actor.clone(), posted.files);
+        let metadata = with_unit_name(&s, metadata);
+        match run(move || diwan_app::correspondence::register(&s2, &a2, metadata, files)).await {
+            Ok(outcome) => {
+                return ctx.see_other(&format!(
+                    "/office/correspondences/{}?registered=1",
+                    encode(&outcome.id)
+                ));
+            }
+            Err(e) => {
+                status = status_of(&e);
+                let field = match &e {
+                    AppError::Rejected { code, .. }
+                        if code.starts_with("file") || *code == "too_many_files" =>
+                    {
+                        "file"
+                    }
+                    AppError::Rejected { code, .. } if *code == "unknown_unit" => "unit",
+                    _ => "",
+                };
+                errors.add(field, error_message(&ctx, &e));
+            }
+        }
+    }
+    let markup = counter_page(&ctx, &actor, &v, &errors, true).await;
+    ctx.html(status, markup)
+}
+
+/// The recipient's name is the service's French name (as the API's clients give it).
+fn with_unit_name(s: &diwan_app::Services, mut m: RegistrationMetadata) -> RegistrationMetadata {
+    if let Ok(org) = diwan_app::org::snapshot(s)
+        && let Some(u) = m
+            .recipient
+            .unit
+            .as_ref()
+            .and_then(|code| org.units.iter().find(|u| u.code == *code))
+    {
+        m.recipient.name = u.name_fr.clone();
+    }
+    m
+}
+
+// --- inbox ------------------------------------------------------------------------------------
+
+pub async fn inbox(ctx: Ctx, req: HttpRequest) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let a2 = actor.clone();
+    let lines = match run(move || {
+        let lines = diwan_app::correspondence::inbox(&s, &a2)?;
+        let org = diwan_app::org::snapshot(&s)?;
+        Ok((lines, org))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let (lines, org) = lines;
+    let today = chrono::Utc::now()
+        .with_timezone(&ctx.services().settings.time_zone)
+        .date_naive();
+    let body = html! {
+        p { (ctx.t("inbox-intro")) }
+        @if lines.is_empty() {
+            p id="inbox-empty" { (ctx.t("inbox-empty")) }
+        } @else {
+            div class="table-wrap" {
+                table id="inbox-table" {
+                    caption class="visually-hidden" { (ctx.t("nav-inbox")) }
+                    thead { tr {
+                        th scope="col" { (ctx.t("col-number")) }
+                        th scope="col" { (ctx.t("col-subject")) }
+                        th scope="col" { (ctx.t("col-unit")) }
+                        th scope="col" { (ctx.t("col-due")) }
+                    } }
+                    tbody {
+                        @for l in &lines {
+                            @let state = match l.deadline {
+                                Some(d) if d < today => "overdue",
+                                Some(d) if (d - today).num_days() <= 3 => "due-soon",
+                                _ => "on-time",
+                            };
+                            tr class=(state) {
+                                td dir="ltr" { a class="number" href=(format!("/office/correspondences/{}", encode(&l.item.summary.id))) { (l.item.summary.registration_number.as_str()) } }
+                                td { (bdi(&l.item.summary.subject)) }
+                                td {
+                                    @if let Some(u) = org.unit(&l.item.unit_id) { (bdi(&name_of(&ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
+                                    " " span class="muted" { "(" (ctx.t(&format!("concern-{}", l.item.concern.as_str()))) ")" }
+                                }
+                                td {
+                                    @if let Some(d) = l.deadline {
+                                        span dir="ltr" { (d.to_string()) } " "
+                                        span class=(format!("badge {state}")) { (ctx.t(&format!("due-{state}"))) }
+                                    } @else { "—" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.t("inbox-title"),
+            Some(&actor.email),
+            body,
+        ),
+    )
+}
+
+// --- administration ---------------------------------------------------------------------------
+
+pub async fn admin(ctx: Ctx, req: HttpRequest) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let a2 = actor.clone();
+    let (org, agents) = match run(move || {
+        let org = diwan_app::org::snapshot(&s)?;
+        let agents = diwan_app::agents::list(&s, &a2).ok();
+        Ok((org, agents))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let tree = render_tree(&ctx, &org);
+    let body = html! {
+        section aria-labelledby="org-title" {
+            h2 id="org-title" { (ctx.t("admin-org")) }
+            (tree)
+        }
+        section aria-labelledby="agents-title" {
+            h2 id="agents-title" { (ctx.t("admin-agents")) }
+            @match &agents {
+                None => { p { (ctx.t("admin-agents-forbidden")) } }
+                Some(list) => {
+                    div class="table-wrap" {
+                        table id="agents-table" {
+                            caption class="visually-hidden" { (ctx.t("admin-agents")) }
+                            thead { tr {
+                                th scope="col" { (ctx.t("col-agent")) }
+                                th scope="col" { (ctx.t("field-email")) }
+                                th scope="col" { (ctx.t("col-roles")) }
+                                th scope="col" { (ctx.t("col-status")) }
+                            } }
+                            tbody {
+                                @for a in list {
+                                    tr {
+                                        td { (bdi(&a.display_name)) }
+                                        td dir="ltr" { (a.email) }
+                                        td {
+                                            ul class="plain" {
+                                                @for g in &a.grants {
+                                                    li { (ctx.t(&format!("role-{}", g.role.as_str()))) " — " (g.unit.clone().unwrap_or_else(|| ctx.t("role-everywhere"))) }
+                                                }
+                                            }
+                                        }
+                                        td { (if a.active { ctx.t("agent-active") } else { ctx.t("agent-inactive") }) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.t("admin-title"),
+            Some(&actor.email),
+            body,
+        ),
+    )
+}
+
+fn render_tree(ctx: &Ctx, org: &diwan_app::cache::OrgSnapshot) -> Markup {
+    fn units(
+        ctx: &Ctx,
+        org: &diwan_app::cache::OrgSnapshot,
+        parent: Option<&str>,
+        admin: &str,
+        depth: usize,
+    ) -> Markup {
+        let mut list: Vec<&diwan_app::model::Unit> = org
+            .units
+            .iter()
+            .filter(|u| u.administration_id == admin && u.parent_id.as_deref() == parent)
+            .collect();
+        list.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+        if list.is_empty() || depth > 32 {
+            return html! {};
+        }
+        html! {
+            ul class="tree" {
+                @for u in list {
+                    li {
+                        strong { (bdi(&name_of(ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
+                        " " span class="muted" dir="ltr" { (u.code.as_str()) }
+                        " · " (ctx.t(&format!("level-{}", u.level.as_str())))
+                        @for r in org.registries.iter().filter(|r| r.unit_id == u.id) {
+                            br; span class="registry" { (ctx.t("registry")) ": " (bdi(&name_of(ctx, &r.name_ar, &r.name_fr, None))) " " span dir="ltr" class="muted" { "(" (r.code.as_str()) ", " (r.numbering_format.as_str()) ")" } }
+                        }
+                        (units(ctx, org, Some(&u.id), admin, depth + 1))
+                    }
+                }
+            }
+        }
+    }
+    html! {
+        div id="org-tree" {
+            @for a in &org.administrations {
+                h3 { (bdi(&name_of(ctx, &a.name_ar, &a.name_fr, a.name_en.as_deref()))) }
+                (units(ctx, org, None, &a.id, 0))
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+DROP TABLE email_challenges;
+DELETE FROM agents WHERE id = '00000000-0000-4000-8000-000000000001';
+ALTER TABLE units DROP COLUMN name_en;
+ALTER TABLE administrations DROP COLUMN name_en;
