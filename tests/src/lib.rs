@@ -10,6 +10,8 @@
     reason = "test support: a failure is a test failure"
 )]
 
+pub mod smtp;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

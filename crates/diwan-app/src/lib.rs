@@ -16,6 +16,7 @@ pub mod pki;
 pub mod portal;
 pub mod ports;
 pub mod receipts;
+pub mod throttle;
 pub mod transparency;
 
 pub use error::{AppError, Rejection};
@@ -29,6 +30,8 @@ pub struct Services {
     pub clock: std::sync::Arc<dyn Clock>,
     pub settings: std::sync::Arc<Settings>,
     pub caches: std::sync::Arc<cache::Caches>,
+    /// Per-client rate limits of the public forms.
+    pub throttle: std::sync::Arc<throttle::RateLimits>,
     /// What the server starts once the store is open: the PKI and the workers.
     pub runtime: std::sync::Arc<std::sync::OnceLock<Runtime>>,
 }
@@ -55,6 +58,7 @@ impl Services {
             clock,
             settings: std::sync::Arc::new(settings),
             caches: std::sync::Arc::default(),
+            throttle: std::sync::Arc::default(),
             runtime: std::sync::Arc::default(),
         }
     }

@@ -9,5 +9,6 @@ mod cli;
 mod concurrency;
 mod failures;
 mod organisation;
+mod pages;
 mod receipts;
 mod registration;

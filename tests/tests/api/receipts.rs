@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use diwan_tests::smtp::{messages, smtp_server};
 use diwan_tests::{
-    Sandbox, TestApp, diwan_command, free_port, get, letter, pdf, register, run_tool, send,
-    start_server,
+    Sandbox, TestApp, diwan_command, get, letter, pdf, register, run_tool, send, start_server,
 };
 use serde_json::{Value, json};
 
@@ -535,62 +535,6 @@ fn an_inclusion_proof_from_a_receipt_verifies_against_a_later_tree_head() {
         None,
     )
     .assert_problem(422, "invalid_tree_size");
-}
-
-/// A running aiosmtpd writing what it receives into a maildir.
-struct Smtp {
-    child: std::process::Child,
-    maildir: PathBuf,
-    port: u16,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn smtp_server(dir: &Path) -> Smtp {
-    let port = free_port();
-    let maildir = dir.join("maildir");
-    let child = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(&maildir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3 -m aiosmtpd (.ci/run installs it): {e}"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "aiosmtpd did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Smtp {
-        child,
-        maildir,
-        port,
-    }
-}
-
-fn messages(maildir: &Path) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        if let Ok(entries) = std::fs::read_dir(maildir.join(sub)) {
-            for e in entries {
-                out.push(std::fs::read(e.unwrap().path()).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::forms::{self, Posted};
 use super::layout::{self, Area, Errors, Input, bdi, csrf, input, page};
-use super::limits::{Form, RateLimits};
 use super::{Ctx, encode, error_message, run, status_of};
+use diwan_app::throttle::Form;
 
 /// What the deposit form accepts (the bytes are checked too).
 const ACCEPT: &str =
@@ -109,12 +109,7 @@ pub async fn deposit_start(ctx: Ctx) -> HttpResponse {
     ctx.html(StatusCode::OK, code_page(&ctx, "", &Errors::default()))
 }
 
-pub async fn send_code(
-    ctx: Ctx,
-    req: HttpRequest,
-    limits: web::Data<RateLimits>,
-    body: web::Bytes,
-) -> HttpResponse {
+pub async fn send_code(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let posted = match forms::urlencoded(&body) {
         Ok(p) => p,
         Err(e) => {
@@ -129,7 +124,7 @@ pub async fn send_code(
     if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
         return csrf_refused(&ctx);
     }
-    if !limits.allow(client(&req), Form::Code) {
+    if !ctx.services().throttle.allow(client(&req), Form::Code) {
         return too_many(&ctx);
     }
     let email = posted.text("email");
@@ -461,12 +456,7 @@ fn field_of(e: &AppError) -> &'static str {
     }
 }
 
-pub async fn deposit(
-    ctx: Ctx,
-    req: HttpRequest,
-    limits: web::Data<RateLimits>,
-    payload: Multipart,
-) -> HttpResponse {
+pub async fn deposit(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResponse {
     let s = ctx.services();
     let posted = match forms::multipart(&s, payload, &["file"]).await {
         Ok(p) => p,
@@ -482,7 +472,7 @@ pub async fn deposit(
     if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
         return csrf_refused(&ctx);
     }
-    if !limits.allow(client(&req), Form::Deposit) {
+    if !ctx.services().throttle.allow(client(&req), Form::Deposit) {
         return too_many(&ctx);
     }
     let challenge = posted.text("challenge");
@@ -770,12 +760,7 @@ pub async fn track_form(ctx: Ctx) -> HttpResponse {
     )
 }
 
-pub async fn track(
-    ctx: Ctx,
-    req: HttpRequest,
-    limits: web::Data<RateLimits>,
-    body: web::Bytes,
-) -> HttpResponse {
+pub async fn track(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let posted = match forms::urlencoded(&body) {
         Ok(p) => p,
         Err(e) => {
@@ -790,7 +775,7 @@ pub async fn track(
     if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
         return csrf_refused(&ctx);
     }
-    if !limits.allow(client(&req), Form::Track) {
+    if !ctx.services().throttle.allow(client(&req), Form::Track) {
         return too_many(&ctx);
     }
     let (number, code) = (posted.text("number"), posted.text("code"));
@@ -900,12 +885,7 @@ pub async fn verify_form(ctx: Ctx) -> HttpResponse {
     )
 }
 
-pub async fn verify_upload(
-    ctx: Ctx,
-    req: HttpRequest,
-    limits: web::Data<RateLimits>,
-    payload: Multipart,
-) -> HttpResponse {
+pub async fn verify_upload(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResponse {
     let s = ctx.services();
     let max = diwan_app::receipts::verify::MAX_INPUT;
     let (posted, file) = match forms::multipart_in_memory(payload, "receipt", max).await {
@@ -922,7 +902,7 @@ pub async fn verify_upload(
     if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
         return csrf_refused(&ctx);
     }
-    if !limits.allow(client(&req), Form::Verify) {
+    if !ctx.services().throttle.allow(client(&req), Form::Verify) {
         return too_many(&ctx);
     }
     let Some(bytes) = file else {

@@ -12,7 +12,6 @@ mod citizen;
 mod forms;
 pub mod i18n;
 mod layout;
-mod limits;
 mod office;
 
 use std::future::{Ready, ready};
@@ -32,8 +31,7 @@ const LANG_COOKIE: &str = "diwan_lang";
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::Data::new(limits::RateLimits::default()))
-        .route("/", web::get().to(citizen::home))
+    cfg.route("/", web::get().to(citizen::home))
         .route("/static/app.css", web::get().to(static_css))
         .route("/static/app.js", web::get().to(static_js))
         .route("/deposit", web::get().to(citizen::deposit_start))

@@ -16,8 +16,8 @@ use maud::{Markup, html};
 
 use super::forms::{self, Posted};
 use super::layout::{self, Area, Errors, Input, bdi, csrf, input, page};
-use super::limits::{Form, RateLimits};
 use super::{Ctx, Lang, SESSION_COOKIE, cookie, encode, error_message, run, status_of, when};
+use diwan_app::throttle::Form;
 
 /// The logged-in agent, or a redirect to the login page.
 async fn agent(ctx: &Ctx, req: &HttpRequest) -> Result<Actor, HttpResponse> {
@@ -88,12 +88,7 @@ pub async fn login_form(ctx: Ctx) -> HttpResponse {
     ctx.html(StatusCode::OK, login_page(&ctx, "", &Errors::default()))
 }
 
-pub async fn login(
-    ctx: Ctx,
-    req: HttpRequest,
-    limits: web::Data<RateLimits>,
-    body: web::Bytes,
-) -> HttpResponse {
+pub async fn login(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let posted = match forms::urlencoded(&body) {
         Ok(p) => p,
         Err(e) => return error_page(&ctx, None, &e),
@@ -102,7 +97,11 @@ pub async fn login(
         return csrf_refused(&ctx, None);
     }
     let email = posted.text("email");
-    if !limits.allow(req.peer_addr().map(|a| a.ip()), Form::Login) {
+    if !ctx
+        .services()
+        .throttle
+        .allow(req.peer_addr().map(|a| a.ip()), Form::Login)
+    {
         let mut errors = Errors::default();
         errors.add("", ctx.t("error-rate-limited"));
         return ctx.html(

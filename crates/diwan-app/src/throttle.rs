@@ -1,5 +1,6 @@
 //! Rate limits on the public forms, per client address and per form, in fixed one-minute
-//! windows, kept in memory (per process: behind a load balancer each node counts its own).
+//! windows, kept in memory and shared by every HTTP worker of the process (behind a load
+//! balancer each node counts its own).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
