@@ -3,12 +3,16 @@
 //!
 //! The backend comes from `DIWAN_TEST_BACKEND` (`sqlite`, the default, or `postgres`); the
 //! PostgreSQL server from `DIWAN_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432`).
+//!
+//! [`browser`] drives a headless Chromium through WebDriver for the web pages, with axe-core.
 
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "test support: a failure is a test failure"
 )]
+
+pub mod browser;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -19,6 +23,8 @@ use diwan_db::Database;
 use diwan_server::RunningServer as Running;
 use diwan_server::{Installation, Settings};
 use serde_json::Value;
+
+pub use browser::{AxeViolation, Browser, BrowserOptions, Element};
 
 /// Which database the suite runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
