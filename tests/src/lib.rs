@@ -3,6 +3,8 @@
 //!
 //! The backend comes from `DIWAN_TEST_BACKEND` (`sqlite`, the default, or `postgres`); the
 //! PostgreSQL server from `DIWAN_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432`).
+//!
+//! [`browser`] drives a headless Chromium through WebDriver for the web pages, with axe-core.
 
 #![expect(
     clippy::unwrap_used,
@@ -10,6 +12,7 @@
     reason = "test support: a failure is a test failure"
 )]
 
+pub mod browser;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -21,6 +24,8 @@ use diwan_db::Database;
 use diwan_server::RunningServer as Running;
 use diwan_server::{Installation, Settings};
 use serde_json::Value;
+
+pub use browser::{AxeViolation, Browser, BrowserOptions, Element};
 
 /// Which database the suite runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 
 mod auth;
 mod authorization;
+mod browser;
 mod cli;
 mod concurrency;
 mod failures;
