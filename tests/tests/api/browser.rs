@@ -54,14 +54,14 @@ fn the_verify_page_is_right_to_left_on_desktop_and_phone_and_axe_runs_on_it() {
     let number = r.json()["registration_number"].as_str().unwrap().to_owned();
 
     let b = Browser::start();
-    b.goto(&format!("{base}/verify/{id}"));
+    b.goto(&format!("{base}/verify/{id}?lang=ar"));
     assert_eq!(b.find("html").attr("dir").as_deref(), Some("rtl"));
     assert!(b.try_find("html[dir=rtl][lang=ar]").is_some());
-    assert!(b.title().contains("Vérification"), "{}", b.title());
+    assert!(b.title().contains("التحقق من وصل"), "{}", b.title());
     let status = b.find("[role=status]");
     assert!(status.is_displayed());
     assert!(status.text().contains("وصل صحيح"), "{}", status.text());
-    assert!(b.find("table").text().contains(&number));
+    assert!(b.find(".details").text().contains(&number));
     assert!(b.page_source().contains(&number));
     let h1 = b.find("h1").rect();
     assert!(h1.width > 100.0 && h1.height > 10.0, "{h1:?}");
@@ -75,11 +75,10 @@ fn the_verify_page_is_right_to_left_on_desktop_and_phone_and_axe_runs_on_it() {
 
     // An unknown receipt, on a phone.
     let phone = Browser::start_with(BrowserOptions::mobile());
-    phone.goto(&format!("{base}/verify/no-such-receipt"));
+    phone.goto(&format!("{base}/verify/no-such-receipt?lang=ar"));
     assert_eq!(phone.execute("return window.innerWidth;", &[]), 360);
     let status = phone.find("[role=status]");
-    assert!(status.text().contains("غير موجود"), "{}", status.text());
-    assert!(status.text().contains("Introuvable"), "{}", status.text());
+    assert!(status.text().contains("لا يوجد وصل"), "{}", status.text());
     assert!(phone.find("main").rect().width <= 360.0);
     assert!(is_png(&phone.screenshot_png()));
     phone.save_screenshot("verify-unknown-phone");
@@ -93,10 +92,11 @@ fn the_verify_page_is_right_to_left_on_desktop_and_phone_and_axe_runs_on_it() {
     }
 
     // History.
-    phone.goto(&format!("{base}/verify/{id}"));
-    assert!(phone.find("table").text().contains(&number));
+    phone.goto(&format!("{base}/verify/{id}?lang=fr"));
+    assert!(phone.find(".details").text().contains(&number));
+    assert!(phone.find("[role=status]").text().contains("valide"));
     phone.back();
-    assert!(phone.current_url().ends_with("/verify/no-such-receipt"));
+    assert!(phone.current_url().contains("/verify/no-such-receipt"));
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod failures;
+mod journeys;
 mod organisation;
 mod pages;
 mod receipts;

@@ -1,0 +1,314 @@
+//! The pages in a real browser (headless Chromium through chromedriver): a citizen's deposit in
+//! Arabic with the code read from the e-mail a real SMTP peer received, the receipt, its PDF
+//! and QR verification page, tracking; a registrar's counter registration and register search;
+//! the deposit with JavaScript off. axe-core checks accessibility on each page kind in Arabic
+//! and French; screenshots go to the test artifacts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diwan_tests::browser::{Browser, BrowserOptions};
+use diwan_tests::smtp::{Smtp, smtp_server, wait_for_message};
+use diwan_tests::{Sandbox, ServerProcess, start_server};
+
+use super::pages::code_from_mails;
+
+const NAME: &str = "\"مريم\" <b>بنت أحمد</b> <img src=x onerror=alert(1)>";
+const SUBJECT: &str = "طلب رخصة <img src=x onerror=alert(1)>";
+
+struct Site {
+    base: String,
+    smtp: Smtp,
+    _server: ServerProcess,
+    sandbox: Sandbox,
+}
+
+fn site() -> Site {
+    let sandbox = Sandbox::new();
+    let smtp = smtp_server(&sandbox.data_dir);
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let (server, base) = start_server(
+        env!("CARGO_BIN_EXE_diwan-under-test"),
+        &sandbox,
+        &[
+            ("DIWAN__MAIL__TRANSPORT", "smtp"),
+            ("DIWAN__MAIL__SMTP_URL", &url),
+        ],
+    );
+    Site {
+        base,
+        smtp,
+        _server: server,
+        sandbox,
+    }
+}
+
+/// Writes the attachments the browser uploads.
+fn fixtures(dir: &Path) -> (PathBuf, PathBuf) {
+    let pdf = dir.join("طلب.pdf");
+    std::fs::write(&pdf, diwan_tests::pdf(30 * 1024)).unwrap();
+    let png = dir.join("scan.png");
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    bytes.extend_from_slice(&[0u8; 2048]);
+    std::fs::write(&png, bytes).unwrap();
+    (pdf, png)
+}
+
+/// The code e-mailed to `to`, as the SMTP peer received it.
+fn mailed_code(site: &Site, to: &str) -> String {
+    let mail = wait_for_message(&site.smtp.maildir, to, Duration::from_secs(20));
+    assert!(
+        mail.is_some(),
+        "the code e-mail did not reach the SMTP server"
+    );
+    let code = code_from_mails(&[&site.smtp.maildir.join("new")], to);
+    assert!(code.is_some(), "no six-digit code in the e-mail");
+    code.unwrap()
+}
+
+fn dir_of(b: &Browser) -> String {
+    b.find("html").attr("dir").unwrap_or_default()
+}
+
+/// Arabic mirrors the header: the brand is on the right and the language switcher on the left;
+/// French the other way round.
+fn assert_mirrored(b: &Browser, rtl: bool) {
+    let brand = b.find(".brand").rect();
+    let switch = b.find("#lang-switch").rect();
+    if rtl {
+        assert!(brand.x > switch.x, "rtl: brand {brand:?} switch {switch:?}");
+    } else {
+        assert!(brand.x < switch.x, "ltr: brand {brand:?} switch {switch:?}");
+    }
+}
+
+/// Fills the letter form (the browser is on /deposit/letter).
+fn fill_letter(b: &Browser, files: &[&Path], code: &str) {
+    b.find("#unit").select_by_value("DP-KENITRA");
+    b.find("#name").send_keys(NAME);
+    b.find("#phone").send_keys("+212 6 12 34 56 78");
+    b.find("#subject").send_keys(SUBJECT);
+    b.find("#message").send_keys("السلام عليكم، أرفق طلبي.");
+    let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    b.find("#file").send_keys(&paths.join("\n"));
+    b.find("#code").send_keys(code);
+}
+
+#[test]
+fn a_citizen_deposits_in_arabic_gets_the_receipt_verifies_it_and_tracks_the_letter() {
+    let site = site();
+    let (pdf, png) = fixtures(&site.sandbox.data_dir);
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("ar"),
+        ..BrowserOptions::mobile()
+    });
+
+    b.goto(&format!("{}/deposit", site.base));
+    assert_eq!(dir_of(&b), "rtl");
+    assert_eq!(b.find("html").attr("lang").as_deref(), Some("ar"));
+    assert_mirrored(&b, true);
+    b.assert_no_serious_axe("deposit (ar)");
+    b.save_screenshot("ar-deposit");
+    b.find("#email").send_keys("maryam@example.org");
+    b.find("#send-code").click();
+    b.wait_until("the letter form", Duration::from_secs(10), |b| {
+        b.try_find("#deposit-form").is_some()
+    });
+    let code = mailed_code(&site, "maryam@example.org");
+
+    // The service list filters as one types (any language), and chosen files show their sizes.
+    b.find("#q").send_keys("بالقنيطرة");
+    let visible = b.execute(
+        "return Array.from(document.querySelectorAll('#unit option[data-search]')).filter(o => !o.hidden).map(o => o.value)",
+        &[],
+    );
+    assert_eq!(visible, serde_json::json!(["DP-KENITRA"]), "{visible}");
+    fill_letter(&b, &[&pdf, &png], &code);
+    let chosen = b.find_all("#file-chosen li");
+    assert_eq!(chosen.len(), 2);
+    assert!(chosen[0].text().contains("طلب.pdf") && chosen[0].text().contains("KiB"));
+    b.assert_no_serious_axe("deposit letter form (ar)");
+    b.save_screenshot("ar-deposit-letter");
+    b.find("#submit-deposit").click();
+    b.wait_until("the receipt page", Duration::from_secs(15), |b| {
+        b.try_find("#receipt-number").is_some()
+    });
+    assert!(b.alert_text().is_none(), "markup ran as script");
+
+    // The receipt: number, depositor and subject as text, three files with digests, QR code.
+    let number = b.find("#receipt-number").text();
+    assert!(number.starts_with("DP-KENITRA/"), "{number}");
+    assert_eq!(b.find("#depositor").text(), NAME);
+    assert_eq!(b.find("#subject").text(), SUBJECT);
+    assert_eq!(b.find_all("#files tbody tr").len(), 3);
+    assert!(b.find("#deadline").text().contains('-'));
+    assert!(!b.find("#silence").text().is_empty());
+    assert!(b.try_find("#receipt-qr").is_some());
+    let tracking = b.find("#tracking-code").text();
+    b.assert_no_serious_axe("receipt (ar)");
+    b.save_screenshot("ar-receipt");
+
+    // The sealed PDF behind the download link.
+    let pdf_href = b.find("#receipt-pdf").property("href");
+    let r = diwan_tests::get(pdf_href.as_str().unwrap(), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "application/pdf");
+    assert!(r.body.starts_with(b"%PDF-"));
+
+    // The QR code's target says the receipt is valid.
+    let verify = b.find("#verify-link").attr("href").unwrap();
+    assert!(verify.starts_with(&site.base), "{verify}");
+    b.goto(&verify);
+    assert_eq!(
+        b.find("#verify-result").attr("data-valid").as_deref(),
+        Some("true")
+    );
+    assert!(
+        !b.page_source().contains("مريم"),
+        "no personal data on the public page"
+    );
+    b.assert_no_serious_axe("verification (ar)");
+    b.save_screenshot("ar-verify");
+
+    // Tracking: a wrong code is refused in Arabic, the right one shows the history.
+    b.goto(&format!("{}/track", site.base));
+    b.find("#number").send_keys(&number);
+    b.find("#code").send_keys("AAAAAAAAAAAA");
+    b.find("#track-submit").click();
+    b.wait_until("the error", Duration::from_secs(10), |b| {
+        b.try_find("#code-error").is_some()
+    });
+    assert!(b.find("#code-error").text().contains("لا توجد مراسلة"));
+    b.find("#code").send_keys(&tracking);
+    b.find("#track-submit").click();
+    b.wait_until("the history", Duration::from_secs(10), |b| {
+        b.try_find("#status-history").is_some()
+    });
+    assert!(!b.find_all("#status-history li").is_empty());
+    b.assert_no_serious_axe("tracking (ar)");
+    b.save_screenshot("ar-track");
+}
+
+#[test]
+fn a_registrar_registers_at_the_counter_and_finds_the_letter_in_the_register() {
+    let site = site();
+    let (pdf, _) = fixtures(&site.sandbox.data_dir);
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("fr"),
+        ..BrowserOptions::default()
+    });
+    b.goto(&format!("{}/office", site.base));
+    assert!(b.current_url().ends_with("/office/login"));
+    assert_eq!(dir_of(&b), "ltr");
+    assert_mirrored(&b, false);
+    b.find("#email").send_keys("registrar@demo.diwan");
+    b.find("#password").send_keys("demo-password");
+    b.find("#login-submit").click();
+    b.wait_until("the register", Duration::from_secs(10), |b| {
+        b.current_url().contains("/office/register")
+    });
+
+    b.goto(&format!("{}/office/counter", site.base));
+    b.find("#registry").select_by_value("DP-KENITRA");
+    b.find("#unit").select_by_value("DP-KENITRA");
+    b.find("#sender_name")
+        .send_keys("Fatima Zahra El Idrissi <script>");
+    b.find("#sender_national_id").send_keys("AB123456");
+    b.find("#subject")
+        .send_keys("Demande d'attestation de revenus 2026");
+    b.find("#file").send_keys(&pdf.display().to_string());
+    b.save_screenshot("fr-counter");
+    b.assert_no_serious_axe("counter registration (fr)");
+    b.find("#counter-submit").click();
+    b.wait_until("the correspondence page", Duration::from_secs(15), |b| {
+        b.try_find("#correspondence-number").is_some()
+    });
+    let number = b.find("#correspondence-number").text();
+    assert!(number.starts_with("DP-KENITRA/"), "{number}");
+    assert!(b.try_find("#receipt-pdf").is_some(), "the receipt to print");
+    assert!(b.try_find(".pdf-view").is_some(), "the scan shown inline");
+    b.assert_no_serious_axe("correspondence (fr)");
+    b.save_screenshot("fr-correspondence");
+
+    // The register finds it by a word of its subject.
+    b.goto(&format!(
+        "{}/office/register?registry=DP-KENITRA&q=attestation",
+        site.base
+    ));
+    let rows = b.find_all("#register-table tbody tr");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].find("a.number").text(), number);
+    b.assert_no_serious_axe("register (fr)");
+    b.save_screenshot("fr-register");
+
+    // The same pages in Arabic.
+    b.goto(&format!(
+        "{}/office/register?registry=DP-KENITRA&q=attestation&lang=ar",
+        site.base
+    ));
+    assert_eq!(dir_of(&b), "rtl");
+    assert_mirrored(&b, true);
+    b.assert_no_serious_axe("register (ar)");
+    b.save_screenshot("ar-register");
+    b.find("#register-table a.number").click();
+    b.wait_until("the correspondence page", Duration::from_secs(10), |b| {
+        b.try_find("#correspondence-number").is_some()
+    });
+    b.assert_no_serious_axe("correspondence (ar)");
+    b.save_screenshot("ar-correspondence");
+    b.goto(&format!("{}/office/inbox", site.base));
+    b.assert_no_serious_axe("inbox (ar)");
+    b.goto(&format!("{}/office/admin", site.base));
+    assert!(b.try_find("#org-tree").is_some());
+    b.assert_no_serious_axe("administration (ar)");
+}
+
+#[test]
+fn the_deposit_works_with_javascript_off_in_french() {
+    let site = site();
+    let (pdf, png) = fixtures(&site.sandbox.data_dir);
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("fr"),
+        javascript: false,
+        ..BrowserOptions::mobile()
+    });
+    b.goto(&format!("{}/deposit", site.base));
+    assert_eq!(b.find("html").attr("lang").as_deref(), Some("fr"));
+    b.assert_no_serious_axe("deposit (fr)");
+    b.save_screenshot("fr-deposit");
+    b.find("#email").send_keys("sara@example.org");
+    b.find("#send-code").click();
+    b.wait_until("the letter form", Duration::from_secs(10), |b| {
+        b.try_find("#deposit-form").is_some()
+    });
+    let code = mailed_code(&site, "sara@example.org");
+    // Without scripts, the service search is a form that reloads the page.
+    b.find("#q").send_keys("Délégation provinciale de Kénitra");
+    b.find("#service-search button").click();
+    b.wait_until("the filtered list", Duration::from_secs(10), |b| {
+        b.find_all("#unit option[data-search]").len() == 1
+    });
+    fill_letter(&b, &[&pdf, &png], &code);
+    assert!(b.find_all("#file-chosen li").is_empty(), "scripts are off");
+    b.assert_no_serious_axe("deposit letter form (fr)");
+    b.find("#submit-deposit").click();
+    b.wait_until("the receipt page", Duration::from_secs(15), |b| {
+        b.try_find("#receipt-number").is_some()
+    });
+    assert_eq!(b.find("#depositor").text(), NAME);
+    b.assert_no_serious_axe("receipt (fr)");
+    b.save_screenshot("fr-receipt");
+    let number = b.find("#receipt-number").text();
+    let tracking = b.find("#tracking-code").text();
+    b.goto(&format!("{}/track", site.base));
+    b.find("#number").send_keys(&number);
+    b.find("#code").send_keys(&tracking);
+    b.find("#track-submit").click();
+    b.wait_until("the history", Duration::from_secs(10), |b| {
+        b.try_find("#status-history").is_some()
+    });
+    b.assert_no_serious_axe("tracking (fr)");
+    b.save_screenshot("fr-track");
+    b.goto(&format!("{}/verify", site.base));
+    b.assert_no_serious_axe("verification upload (fr)");
+}
