@@ -126,10 +126,16 @@ pub fn set_grant(
     view(s, agent)
 }
 
-/// Lists agents: installation administrators only.
+/// Lists agents: installation administrators only. The portal's own agent (a system account
+/// nobody logs in as) is not listed.
 pub fn list(s: &Services, actor: &Actor) -> Result<Vec<AgentView>, AppError> {
     may_administer_installation(actor)?;
-    s.store.agents()?.into_iter().map(|a| view(s, a)).collect()
+    s.store
+        .agents()?
+        .into_iter()
+        .filter(|a| a.id != crate::portal::PORTAL_AGENT_ID)
+        .map(|a| view(s, a))
+        .collect()
 }
 
 fn may_administer_any(actor: &Actor) -> Result<(), AppError> {
