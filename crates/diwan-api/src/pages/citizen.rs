@@ -21,42 +21,6 @@ use diwan_app::throttle::Form;
 const ACCEPT: &str =
     "application/pdf,image/jpeg,image/png,image/tiff,.pdf,.jpg,.jpeg,.png,.tif,.tiff";
 
-fn client(req: &HttpRequest) -> Option<std::net::IpAddr> {
-    req.peer_addr().map(|a| a.ip())
-}
-
-/// A page that only says something went wrong, in the page's language.
-fn problem_page(ctx: &Ctx, status: StatusCode, title: &str, text: &str) -> HttpResponse {
-    ctx.html(
-        status,
-        page(
-            ctx,
-            Area::Citizen,
-            title,
-            None,
-            html! { (layout::notice("error", text)) p { a href="/" { (ctx.t("back-home")) } } },
-        ),
-    )
-}
-
-fn too_many(ctx: &Ctx) -> HttpResponse {
-    problem_page(
-        ctx,
-        StatusCode::TOO_MANY_REQUESTS,
-        &ctx.t("error-title"),
-        &ctx.t("error-rate-limited"),
-    )
-}
-
-fn csrf_refused(ctx: &Ctx) -> HttpResponse {
-    problem_page(
-        ctx,
-        StatusCode::FORBIDDEN,
-        &ctx.t("error-title"),
-        &ctx.t("error-csrf"),
-    )
-}
-
 pub async fn home(ctx: Ctx) -> HttpResponse {
     let body = html! {
         p class="lead" { (ctx.t("home-lead")) }
@@ -110,23 +74,10 @@ pub async fn deposit_start(ctx: Ctx) -> HttpResponse {
 }
 
 pub async fn send_code(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let posted = match forms::urlencoded(&body) {
+    let posted = match super::read_form(&ctx, Area::Citizen, &req, &body, Some(Form::Code)) {
         Ok(p) => p,
-        Err(e) => {
-            return problem_page(
-                &ctx,
-                status_of(&e),
-                &ctx.t("error-title"),
-                &error_message(&ctx, &e),
-            );
-        }
+        Err(refused) => return *refused,
     };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx);
-    }
-    if !ctx.services().throttle.allow(client(&req), Form::Code) {
-        return too_many(&ctx);
-    }
     let email = posted.text("email");
     let mut errors = Errors::default();
     if email.is_empty() {
@@ -182,16 +133,15 @@ impl LetterValues {
 }
 
 fn service_name(ctx: &Ctx, s: &portal::Service) -> (String, String) {
-    match ctx.lang {
-        super::Lang::Ar => (s.name_ar.clone(), s.administration_ar.clone()),
-        super::Lang::Fr => (s.name_fr.clone(), s.administration_fr.clone()),
-        super::Lang::En => (
-            s.name_en.clone().unwrap_or_else(|| s.name_fr.clone()),
-            s.administration_en
-                .clone()
-                .unwrap_or_else(|| s.administration_fr.clone()),
+    (
+        super::pick(ctx, &s.name_ar, &s.name_fr, s.name_en.as_deref()),
+        super::pick(
+            ctx,
+            &s.administration_ar,
+            &s.administration_fr,
+            s.administration_en.as_deref(),
         ),
-    }
+    )
 }
 
 struct LetterPage<'a> {
@@ -205,17 +155,7 @@ struct LetterPage<'a> {
 }
 
 fn letter_page(ctx: &Ctx, p: &LetterPage<'_>) -> Markup {
-    let s = ctx.services();
-    let max_file = layout::size_text(ctx, s.settings.max_file_bytes);
-    let max_total = layout::size_text(ctx, s.settings.max_request_bytes);
-    let files_hint = ctx.ta(
-        "files-hint",
-        &[
-            ("max_file", FluentValue::from(max_file)),
-            ("max_total", FluentValue::from(max_total)),
-            ("max_files", FluentValue::from(s.settings.max_files)),
-        ],
-    );
+    let files_hint = layout::files_hint(ctx);
     let mut administrations: Vec<(String, Vec<&portal::Service>)> = Vec::new();
     for svc in p.services {
         let (_, admin) = service_name(ctx, svc);
@@ -460,20 +400,17 @@ pub async fn deposit(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
     let s = ctx.services();
     let posted = match forms::multipart(&s, payload, &["file"]).await {
         Ok(p) => p,
-        Err(e) => {
-            return problem_page(
-                &ctx,
-                status_of(&e),
-                &ctx.t("error-title"),
-                &error_message(&ctx, &e),
-            );
-        }
+        Err(e) => return super::app_refusal(&ctx, Area::Citizen, None, &e),
     };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx);
-    }
-    if !ctx.services().throttle.allow(client(&req), Form::Deposit) {
-        return too_many(&ctx);
+    if let Some(refused) = super::admit(
+        &ctx,
+        Area::Citizen,
+        None,
+        &req,
+        &posted,
+        Some(Form::Deposit),
+    ) {
+        return refused;
     }
     let challenge = posted.text("challenge");
     let email = match challenge_email(&ctx, &challenge).await {
@@ -534,10 +471,7 @@ fn t(v: &Value) -> &str {
 
 /// The localised name in a receipt's `{name_ar, name_fr}` object.
 fn name_in(ctx: &Ctx, v: &Value) -> String {
-    match ctx.lang {
-        super::Lang::Ar => t(&v["name_ar"]).to_owned(),
-        _ => t(&v["name_fr"]).to_owned(),
-    }
+    super::pick(ctx, t(&v["name_ar"]), t(&v["name_fr"]), None)
 }
 
 /// The details of a signed receipt, as a definition list (shared with the back office).
@@ -684,10 +618,11 @@ pub async fn receipt(
                 page(&ctx, Area::Citizen, &ctx.t("receipt-title"), None, body),
             )
         }
-        Err(e) => problem_page(
+        Err(e) => super::refusal(
             &ctx,
+            Area::Citizen,
+            None,
             status_of(&e),
-            &ctx.t("receipt-title"),
             &ctx.t("error-receipt-not-found"),
         ),
     }
@@ -701,6 +636,9 @@ fn track_page(
     errors: &Errors,
     result: Option<&portal::PublicStatus>,
 ) -> Markup {
+    let unit = result
+        .map(|st| super::pick(ctx, &st.unit_ar, &st.unit_fr, st.unit_en.as_deref()))
+        .unwrap_or_default();
     let body = html! {
         p { (ctx.t("track-intro")) }
         (errors.summary(ctx))
@@ -722,11 +660,7 @@ fn track_page(
                     dt { (ctx.t("receipt-subject")) }
                     dd { (bdi(&st.subject)) }
                     dt { (ctx.t("receipt-unit")) }
-                    dd { (bdi(&match ctx.lang {
-                        super::Lang::Ar => st.unit_ar.clone(),
-                        super::Lang::Fr => st.unit_fr.clone(),
-                        super::Lang::En => st.unit_en.clone().unwrap_or_else(|| st.unit_fr.clone()),
-                    })) }
+                    dd { (bdi(&unit)) }
                 }
                 h3 { (ctx.t("track-history")) }
                 ol id="status-history" class="timeline" {
@@ -735,11 +669,7 @@ fn track_page(
                         li {
                             strong { (ctx.t(&format!("event-{}", ev.kind))) }
                             @if ev.kind == "registered" {
-                                " — " (bdi(&match ctx.lang {
-                                    super::Lang::Ar => st.unit_ar.clone(),
-                                    super::Lang::Fr => st.unit_fr.clone(),
-                                    super::Lang::En => st.unit_en.clone().unwrap_or_else(|| st.unit_fr.clone()),
-                                }))
+                                " — " (bdi(&unit))
                             }
                             br;
                             time datetime=(ev.at.to_rfc3339()) dir="ltr" { (greg) }
@@ -761,23 +691,10 @@ pub async fn track_form(ctx: Ctx) -> HttpResponse {
 }
 
 pub async fn track(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let posted = match forms::urlencoded(&body) {
+    let posted = match super::read_form(&ctx, Area::Citizen, &req, &body, Some(Form::Track)) {
         Ok(p) => p,
-        Err(e) => {
-            return problem_page(
-                &ctx,
-                status_of(&e),
-                &ctx.t("error-title"),
-                &error_message(&ctx, &e),
-            );
-        }
+        Err(refused) => return *refused,
     };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx);
-    }
-    if !ctx.services().throttle.allow(client(&req), Form::Track) {
-        return too_many(&ctx);
-    }
     let (number, code) = (posted.text("number"), posted.text("code"));
     let mut errors = Errors::default();
     if number.is_empty() {
@@ -890,20 +807,12 @@ pub async fn verify_upload(ctx: Ctx, req: HttpRequest, payload: Multipart) -> Ht
     let max = diwan_app::receipts::verify::MAX_INPUT;
     let (posted, file) = match forms::multipart_in_memory(payload, "receipt", max).await {
         Ok(p) => p,
-        Err(e) => {
-            return problem_page(
-                &ctx,
-                status_of(&e),
-                &ctx.t("verify-title"),
-                &error_message(&ctx, &e),
-            );
-        }
+        Err(e) => return super::app_refusal(&ctx, Area::Citizen, None, &e),
     };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx);
-    }
-    if !ctx.services().throttle.allow(client(&req), Form::Verify) {
-        return too_many(&ctx);
+    if let Some(refused) =
+        super::admit(&ctx, Area::Citizen, None, &req, &posted, Some(Form::Verify))
+    {
+        return refused;
     }
     let Some(bytes) = file else {
         let mut errors = Errors::default();
@@ -923,12 +832,7 @@ pub async fn verify_upload(ctx: Ctx, req: HttpRequest, payload: Multipart) -> Ht
                 page(&ctx, Area::Citizen, &ctx.t("verify-title"), None, body),
             )
         }
-        Err(e) => problem_page(
-            &ctx,
-            status_of(&e),
-            &ctx.t("verify-title"),
-            &error_message(&ctx, &e),
-        ),
+        Err(e) => super::app_refusal(&ctx, Area::Citizen, None, &e),
     }
 }
 

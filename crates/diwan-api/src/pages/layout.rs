@@ -187,9 +187,9 @@ fn described_by(name: &str, hint: bool, error: bool) -> Option<String> {
     (!ids.is_empty()).then(|| ids.join(" "))
 }
 
-/// A labelled input with its hint and its error tied to it.
-pub fn input(ctx: &Ctx, i: Input<'_>, errors: &Errors) -> Markup {
-    let error = errors.of(i.name);
+/// A field's frame: the label (with its required or optional mark), the hint and the error,
+/// both tied to the control by `aria-describedby`, then the control.
+fn field(ctx: &Ctx, i: &Input<'_>, error: Option<&str>, control: Markup) -> Markup {
     html! {
         div class=(if error.is_some() { "field has-error" } else { "field" }) {
             label for=(i.name) {
@@ -199,33 +199,34 @@ pub fn input(ctx: &Ctx, i: Input<'_>, errors: &Errors) -> Markup {
             }
             @if let Some(h) = i.hint { p id=(format!("{}-hint", i.name)) class="hint" { (h) } }
             @if let Some(e) = error { p id=(format!("{}-error", i.name)) class="field-error" { (e) } }
-            input id=(i.name) name=(i.name) type=(i.kind) value=(i.value)
-                required[i.required] autocomplete=[i.autocomplete] dir=[i.dir]
-                inputmode=[i.inputmode] maxlength=[i.maxlength]
-                aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[described_by(i.name, i.hint.is_some(), error.is_some())];
+            (control)
         }
     }
+}
+
+/// A labelled input with its hint and its error tied to it.
+pub fn input(ctx: &Ctx, i: Input<'_>, errors: &Errors) -> Markup {
+    let error = errors.of(i.name);
+    let control = html! {
+        input id=(i.name) name=(i.name) type=(i.kind) value=(i.value)
+            required[i.required] autocomplete=[i.autocomplete] dir=[i.dir]
+            inputmode=[i.inputmode] maxlength=[i.maxlength]
+            aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[described_by(i.name, i.hint.is_some(), error.is_some())];
+    };
+    field(ctx, &i, error, control)
 }
 
 /// A labelled textarea.
 pub fn textarea(ctx: &Ctx, i: Input<'_>, errors: &Errors) -> Markup {
     let error = errors.of(i.name);
-    html! {
-        div class=(if error.is_some() { "field has-error" } else { "field" }) {
-            label for=(i.name) {
-                (i.label)
-                @if i.required { " " span class="required" aria-hidden="true" { "*" } }
-                @else { " " span class="optional" { (ctx.t("optional")) } }
-            }
-            @if let Some(h) = i.hint { p id=(format!("{}-hint", i.name)) class="hint" { (h) } }
-            @if let Some(e) = error { p id=(format!("{}-error", i.name)) class="field-error" { (e) } }
-            textarea id=(i.name) name=(i.name) rows="6" required[i.required] dir="auto"
-                maxlength=[i.maxlength]
-                aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[described_by(i.name, i.hint.is_some(), error.is_some())] { (i.value) }
-        }
-    }
+    let control = html! {
+        textarea id=(i.name) name=(i.name) rows="6" required[i.required] dir="auto"
+            maxlength=[i.maxlength]
+            aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[described_by(i.name, i.hint.is_some(), error.is_some())] { (i.value) }
+    };
+    field(ctx, &i, error, control)
 }
 
 /// A labelled file input (several files), with the accepted types and limits in its hint;
@@ -244,6 +245,28 @@ pub fn files(name: &str, label: &str, accept: &str, hint: &str, errors: &Errors)
             ul id=(format!("{name}-chosen")) class="chosen-files" aria-live="polite" {}
         }
     }
+}
+
+/// The hint of a file input: accepted types and the configured limits.
+pub fn files_hint(ctx: &Ctx) -> String {
+    let settings = &ctx.services().settings;
+    ctx.ta(
+        "files-hint",
+        &[
+            (
+                "max_file",
+                fluent_bundle::FluentValue::from(size_text(ctx, settings.max_file_bytes)),
+            ),
+            (
+                "max_total",
+                fluent_bundle::FluentValue::from(size_text(ctx, settings.max_request_bytes)),
+            ),
+            (
+                "max_files",
+                fluent_bundle::FluentValue::from(settings.max_files),
+            ),
+        ],
+    )
 }
 
 /// The hidden CSRF field.

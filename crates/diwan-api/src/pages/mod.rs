@@ -348,6 +348,99 @@ pub fn error_message(ctx: &Ctx, e: &AppError) -> String {
     }
 }
 
+/// A page that only says why a request was refused, in the page's language.
+pub fn refusal(
+    ctx: &Ctx,
+    area: layout::Area,
+    agent: Option<&str>,
+    status: StatusCode,
+    text: &str,
+) -> HttpResponse {
+    let home = if area == layout::Area::Citizen {
+        "/"
+    } else {
+        "/office"
+    };
+    let body = maud::html! {
+        (layout::notice("error", text))
+        p { a href=(home) { (ctx.t("back-home")) } }
+    };
+    ctx.html(
+        status,
+        layout::page(ctx, area, &ctx.t("error-title"), agent, body),
+    )
+}
+
+/// The refusal page of an application error.
+pub fn app_refusal(
+    ctx: &Ctx,
+    area: layout::Area,
+    agent: Option<&str>,
+    e: &AppError,
+) -> HttpResponse {
+    refusal(ctx, area, agent, status_of(e), &error_message(ctx, e))
+}
+
+/// Checks a posted form before anything is done with it: its CSRF token, then, for the
+/// public forms, the client's rate limit. Returns the refusal, if any.
+pub fn admit(
+    ctx: &Ctx,
+    area: layout::Area,
+    agent: Option<&str>,
+    req: &HttpRequest,
+    posted: &forms::Posted,
+    limit: Option<diwan_app::throttle::Form>,
+) -> Option<HttpResponse> {
+    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
+        return Some(refusal(
+            ctx,
+            area,
+            agent,
+            StatusCode::FORBIDDEN,
+            &ctx.t("error-csrf"),
+        ));
+    }
+    if let Some(form) = limit
+        && !ctx
+            .services()
+            .throttle
+            .allow(req.peer_addr().map(|a| a.ip()), form)
+    {
+        return Some(refusal(
+            ctx,
+            area,
+            agent,
+            StatusCode::TOO_MANY_REQUESTS,
+            &ctx.t("error-rate-limited"),
+        ));
+    }
+    None
+}
+
+/// Reads a URL-encoded form and admits it (see [`admit`]).
+pub fn read_form(
+    ctx: &Ctx,
+    area: layout::Area,
+    req: &HttpRequest,
+    body: &[u8],
+    limit: Option<diwan_app::throttle::Form>,
+) -> Result<forms::Posted, Box<HttpResponse>> {
+    let posted = forms::urlencoded(body).map_err(|e| Box::new(app_refusal(ctx, area, None, &e)))?;
+    match admit(ctx, area, None, req, &posted, limit) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(posted),
+    }
+}
+
+/// A name in the page's language: English falls back to French where it has none.
+pub fn pick(ctx: &Ctx, ar: &str, fr: &str, en: Option<&str>) -> String {
+    match ctx.lang {
+        Lang::Ar => ar.to_owned(),
+        Lang::Fr => fr.to_owned(),
+        Lang::En => en.unwrap_or(fr).to_owned(),
+    }
+}
+
 /// Runs a use case on the blocking pool.
 pub async fn run<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,

@@ -16,7 +16,7 @@ use maud::{Markup, html};
 
 use super::forms::{self, Posted};
 use super::layout::{self, Area, Errors, Input, bdi, csrf, input, page};
-use super::{Ctx, Lang, SESSION_COOKIE, cookie, encode, error_message, run, status_of, when};
+use super::{Ctx, SESSION_COOKIE, cookie, encode, error_message, pick, run, status_of, when};
 use diwan_app::throttle::Form;
 
 /// The logged-in agent, or a redirect to the login page.
@@ -33,29 +33,7 @@ async fn agent(ctx: &Ctx, req: &HttpRequest) -> Result<Actor, HttpResponse> {
 }
 
 fn error_page(ctx: &Ctx, actor: Option<&Actor>, e: &AppError) -> HttpResponse {
-    ctx.html(
-        status_of(e),
-        page(
-            ctx,
-            Area::Office,
-            &ctx.t("error-title"),
-            actor.map(|a| a.email.as_str()),
-            layout::notice("error", &error_message(ctx, e)),
-        ),
-    )
-}
-
-fn csrf_refused(ctx: &Ctx, actor: Option<&Actor>) -> HttpResponse {
-    ctx.html(
-        StatusCode::FORBIDDEN,
-        page(
-            ctx,
-            Area::Office,
-            &ctx.t("error-title"),
-            actor.map(|a| a.email.as_str()),
-            layout::notice("error", &ctx.t("error-csrf")),
-        ),
-    )
+    super::app_refusal(ctx, Area::Office, actor.map(|a| a.email.as_str()), e)
 }
 
 pub async fn home(ctx: Ctx, req: HttpRequest) -> HttpResponse {
@@ -89,13 +67,10 @@ pub async fn login_form(ctx: Ctx) -> HttpResponse {
 }
 
 pub async fn login(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let posted = match forms::urlencoded(&body) {
+    let posted = match super::read_form(&ctx, Area::Office, &req, &body, None) {
         Ok(p) => p,
-        Err(e) => return error_page(&ctx, None, &e),
+        Err(refused) => return *refused,
     };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx, None);
-    }
     let email = posted.text("email");
     if !ctx
         .services()
@@ -136,12 +111,8 @@ pub async fn login(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse
 }
 
 pub async fn logout(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let posted = match forms::urlencoded(&body) {
-        Ok(p) => p,
-        Err(e) => return error_page(&ctx, None, &e),
-    };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx, None);
+    if let Err(refused) = super::read_form(&ctx, Area::Office, &req, &body, None) {
+        return *refused;
     }
     if let Ok(actor) = agent(&ctx, &req).await {
         let s = ctx.services();
@@ -154,14 +125,6 @@ pub async fn logout(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpRespons
 }
 
 // --- registers --------------------------------------------------------------------------------
-
-fn name_of(ctx: &Ctx, ar: &str, fr: &str, en: Option<&str>) -> String {
-    match ctx.lang {
-        Lang::Ar => ar.to_owned(),
-        Lang::Fr => fr.to_owned(),
-        Lang::En => en.unwrap_or(fr).to_owned(),
-    }
-}
 
 #[derive(Debug, serde::Deserialize)]
 pub struct RegisterQuery {
@@ -250,7 +213,7 @@ pub async fn register(
                 select id="registry" name="registry" {
                     @for r in &mine {
                         option value=(r.code.as_str()) selected[Some(r.code.as_str()) == registry.as_deref()] {
-                            (name_of(&ctx, &r.name_ar, &r.name_fr, None)) " (" (r.code.as_str()) ")"
+                            (pick(&ctx, &r.name_ar, &r.name_fr, None)) " (" (r.code.as_str()) ")"
                         }
                     }
                 }
@@ -575,21 +538,7 @@ async fn counter_page(
                 .collect()
         })
         .unwrap_or_default();
-    let settings = &ctx.services().settings;
-    let files_hint = ctx.ta(
-        "files-hint",
-        &[
-            (
-                "max_file",
-                FluentValue::from(layout::size_text(ctx, settings.max_file_bytes)),
-            ),
-            (
-                "max_total",
-                FluentValue::from(layout::size_text(ctx, settings.max_request_bytes)),
-            ),
-            ("max_files", FluentValue::from(settings.max_files)),
-        ],
-    );
+    let files_hint = layout::files_hint(ctx);
     let select_error = |name: &str| errors.of(name).map(str::to_owned);
     let body = html! {
         p { (ctx.t("counter-intro")) }
@@ -607,7 +556,7 @@ async fn counter_page(
                         select id="registry" name="registry" required {
                             @for r in &registries {
                                 option value=(r.code.as_str()) selected[r.code.as_str() == v.registry] {
-                                    (name_of(ctx, &r.name_ar, &r.name_fr, None)) " (" (r.code.as_str()) ")"
+                                    (pick(ctx, &r.name_ar, &r.name_fr, None)) " (" (r.code.as_str()) ")"
                                 }
                             }
                         }
@@ -619,7 +568,7 @@ async fn counter_page(
                             option value="" { (ctx.t("service-choose")) }
                             @for svc in &services {
                                 option value=(svc.code) selected[svc.code == v.unit] {
-                                    (format!("{}{}", "\u{2014} ".repeat(svc.depth), name_of(ctx, &svc.name_ar, &svc.name_fr, svc.name_en.as_deref())))
+                                    (format!("{}{}", "\u{2014} ".repeat(svc.depth), pick(ctx, &svc.name_ar, &svc.name_fr, svc.name_en.as_deref())))
                                 }
                             }
                         }
@@ -730,8 +679,9 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
         Ok(p) => p,
         Err(e) => return error_page(&ctx, Some(&actor), &e),
     };
-    if !ctx.csrf_ok(posted.get("csrf").as_deref()) {
-        return csrf_refused(&ctx, Some(&actor));
+    if let Some(refused) = super::admit(&ctx, Area::Office, Some(&actor.email), &req, &posted, None)
+    {
+        return refused;
     }
     let v = CounterValues::from(&posted);
     let mut errors = check_counter(&ctx, &v, &posted);
@@ -859,7 +809,7 @@ pub async fn inbox(ctx: Ctx, req: HttpRequest) -> HttpResponse {
                                 td dir="ltr" { a class="number" href=(format!("/office/correspondences/{}", encode(&l.item.summary.id))) { (l.item.summary.registration_number.as_str()) } }
                                 td { (bdi(&l.item.summary.subject)) }
                                 td {
-                                    @if let Some(u) = org.unit(&l.item.unit_id) { (bdi(&name_of(&ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
+                                    @if let Some(u) = org.unit(&l.item.unit_id) { (bdi(&pick(&ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
                                     " " span class="muted" { "(" (ctx.t(&format!("concern-{}", l.item.concern.as_str()))) ")" }
                                 }
                                 td {
@@ -981,11 +931,11 @@ fn render_tree(ctx: &Ctx, org: &diwan_app::cache::OrgSnapshot) -> Markup {
             ul class="tree" {
                 @for u in list {
                     li {
-                        strong { (bdi(&name_of(ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
+                        strong { (bdi(&pick(ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
                         " " span class="muted" dir="ltr" { (u.code.as_str()) }
                         " · " (ctx.t(&format!("level-{}", u.level.as_str())))
                         @for r in org.registries.iter().filter(|r| r.unit_id == u.id) {
-                            br; span class="registry" { (ctx.t("registry")) ": " (bdi(&name_of(ctx, &r.name_ar, &r.name_fr, None))) " " span dir="ltr" class="muted" { "(" (r.code.as_str()) ", " (r.numbering_format.as_str()) ")" } }
+                            br; span class="registry" { (ctx.t("registry")) ": " (bdi(&pick(ctx, &r.name_ar, &r.name_fr, None))) " " span dir="ltr" class="muted" { "(" (r.code.as_str()) ", " (r.numbering_format.as_str()) ")" } }
                         }
                         (units(ctx, org, Some(&u.id), admin, depth + 1))
                     }
@@ -996,7 +946,7 @@ fn render_tree(ctx: &Ctx, org: &diwan_app::cache::OrgSnapshot) -> Markup {
     html! {
         div id="org-tree" {
             @for a in &org.administrations {
-                h3 { (bdi(&name_of(ctx, &a.name_ar, &a.name_fr, a.name_en.as_deref()))) }
+                h3 { (bdi(&pick(ctx, &a.name_ar, &a.name_fr, a.name_en.as_deref()))) }
                 (units(ctx, org, None, &a.id, 0))
             }
         }
