@@ -13,23 +13,14 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use diwan_tests::{Backend, Sandbox, TestApp, letter, multipart, pdf, send};
+use diwan_tests::{Backend, TestApp, bench, letter, multipart, pdf, send};
 
 const FILE_BYTES: usize = 100 * 1024;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
-    let seconds = env_or("DIWAN_BENCH_SECONDS", 15);
-    let clients = usize::try_from(env_or("DIWAN_BENCH_CLIENTS", 16)).unwrap();
-    let pg = std::env::var("DIWAN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let seconds = bench::env_or("DIWAN_BENCH_SECONDS", 15u64);
+    let clients = bench::env_or("DIWAN_BENCH_CLIENTS", 16usize);
     println!(
         "registration benchmark: {clients} clients, {seconds} s, {} KiB PDF each",
         FILE_BYTES / 1024
@@ -38,41 +29,15 @@ fn main() {
         "machine: {} cores",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    let only = std::env::var("DIWAN_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
-    if only.contains("sqlite") {
-        bench("sqlite", Backend::Sqlite, seconds, clients);
-    }
-    if !only.contains("postgres") {
-        return;
-    }
-    if std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:5432".parse().unwrap(),
-        Duration::from_secs(1),
-    )
-    .is_ok()
-    {
-        bench(
-            "postgres",
-            Backend::Postgres { server: pg },
-            seconds,
-            clients,
-        );
-    } else {
-        println!("postgres: not reachable, not measured");
+    for (name, backend) in bench::backends() {
+        measure(name, backend, seconds, clients);
     }
 }
 
-fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
-    // Registration alone: PDFs made on demand, no e-mail sent, so the figure is that of the
-    // registration path (with its signed JSON receipt).
-    let app = TestApp::spawn_on(
-        Sandbox::on(backend),
-        &[
-            ("DIWAN__LOG__LEVEL", "warn"),
-            ("DIWAN__RECEIPTS__PDF_WORKERS", "0"),
-            ("DIWAN__MAIL__SEND", "false"),
-        ],
-    );
+fn measure(name: &str, backend: Backend, seconds: u64, clients: usize) {
+    // Registration alone: PDFs, dossiers and texts made on demand, no e-mail sent, so the
+    // figure is that of the registration path (with its signed JSON receipt).
+    let app = bench::spawn(backend);
     let token = app.login("registrar@demo.diwan");
     let meta = letter("CENTRAL", "طلب — benchmark").to_string();
     let template = pdf(FILE_BYTES);
@@ -132,10 +97,7 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
     run(Duration::from_secs(2), false);
     let (mut lat, errors, elapsed) = run(Duration::from_secs(seconds), false);
     lat.sort_unstable();
-    let pct = |p: f64| {
-        let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
-        lat.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let pct = |p| bench::percentile_ms(&lat, p);
     println!(
         "{name}: {:.0} registrations/s with signed JSON receipts ({} in {:.1} s, {errors} errors), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         lat.len() as f64 / elapsed.as_secs_f64(),
@@ -149,10 +111,7 @@ fn bench(name: &str, backend: Backend, seconds: u64, clients: usize) {
     run(Duration::from_secs(seconds.min(8)), true);
     let mut waits = pdf_waits.into_inner().unwrap();
     waits.sort_unstable();
-    let at = |p: f64| {
-        let i = ((waits.len() as f64 - 1.0) * p).round() as usize;
-        waits.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let at = |p| bench::percentile_ms(&waits, p);
     println!(
         "{name}: sealed PDF in hand after registering, under the same load (a second run): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} receipts)",
         at(0.5),

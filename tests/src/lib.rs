@@ -12,7 +12,9 @@
     reason = "test support: a failure is a test failure"
 )]
 
+pub mod bench;
 pub mod browser;
+pub mod docs;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -97,9 +99,9 @@ impl Sandbox {
                 None,
             ),
             Backend::Postgres { server } => {
-                Database::create_postgres_database(&format!("{server}/postgres"), &name)
+                Database::create_postgres_database(&pg_url(server, "postgres"), &name)
                     .expect("create a PostgreSQL test database");
-                (format!("{server}/{name}"), Some(name))
+                (pg_url(server, &name), Some(name))
             }
         };
         Self {
@@ -109,7 +111,20 @@ impl Sandbox {
             pg_database,
         }
     }
+}
 
+/// The URL of database `name` on `server`. GSSAPI encryption is turned off unless the server URL
+/// says otherwise: libpq would try it on every connection, and Kerberos tears its locks down at
+/// process exit while a pool thread may still be connecting, which aborts a test binary whose
+/// tests all passed.
+fn pg_url(server: &str, name: &str) -> String {
+    match server.split_once('?') {
+        Some((base, query)) => format!("{base}/{name}?{query}"),
+        None => format!("{server}/{name}?gssencmode=disable"),
+    }
+}
+
+impl Sandbox {
     /// Settings for this sandbox, with extra `DIWAN__…` variables.
     pub fn settings(&self, extra: &[(&str, &str)]) -> Settings {
         let mut vars = vec![
@@ -141,7 +156,7 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
         if let (Some(name), Backend::Postgres { server }) = (&self.pg_database, &self.backend) {
-            let _ = Database::drop_postgres_database(&format!("{server}/postgres"), name);
+            let _ = Database::drop_postgres_database(&pg_url(server, "postgres"), name);
         }
     }
 }
@@ -372,6 +387,36 @@ pub fn letter(registry: &str, subject: &str) -> Value {
         "sender": {"kind": "person", "name": "فاطمة الزهراء بنعلي", "national_id": "AB123456", "email": "fz@example.ma"},
         "recipient": {"kind": "administration", "name": "Ministère", "unit": "ADM-CENTRALE"}
     })
+}
+
+/// pyHanko's `sign validate` of `pdf` with `root` (PEM) as the only trust anchor, revocation
+/// not checked: whether it exits 0, and what it printed.
+pub fn pyhanko_validate(root: &str, pdf: &str) -> (bool, String) {
+    run_tool(
+        "pyhanko",
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            root,
+            "--trust-replace",
+            "--no-revocation-check",
+            pdf,
+        ],
+    )
+}
+
+/// Percent-encodes `s` for a URL's query (unreserved characters kept).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Registers `metadata` with one PDF; returns the response.

@@ -129,9 +129,22 @@ direction-all = الكل
 direction-incoming = وارد
 direction-outgoing = صادر
 direction-internal = داخلي
-field-search-subject = بحث (الموضوع، المرسِل، المرسَل إليه)
+field-search-subject = بحث (الموضوع، الأطراف، المرجع، رقم الترتيب، نص الوثائق)
 register-none = لا تتوفرون على صلاحية أي سجل.
 register-empty = لا توجد مراسلة مطابقة.
+search-found = { $count ->
+    [0] لا توجد أي مراسلة مطابقة
+    [one] مراسلة واحدة مطابقة
+    [two] مراسلتان مطابقتان
+    [few] { $count } مراسلات مطابقة
+    *[other] { $count } مراسلة مطابقة
+}
+search-found-more = أكثر من { $count } مراسلة مطابقة
+snippet-sender = المرسِل
+snippet-recipient = المرسَل إليه
+snippet-sender-reference = مرجع المرسِل
+snippet-registration-number = رقم الترتيب
+snippet-document = نص الوثيقة
 col-number = الرقم
 col-date = التاريخ
 col-direction = الاتجاه
@@ -228,7 +241,7 @@ error-code-too-soon = أُرسل رمز إلى هذا العنوان للتو. �
 error-too-many-codes = أُرسلت رموز كثيرة إلى هذا العنوان خلال هذه الساعة. أعيدوا المحاولة لاحقاً.
 error-email-refused = يرفض خادم البريد هذا العنوان.
 error-unknown-service = اختاروا مصلحة تستقبل المراسلات.
-error-file-type-not-accepted = لا تُقبل إلا ملفات PDF وJPEG وPNG وTIFF.
+error-unsupported-media-type = لا تُقبل إلا ملفات PDF وJPEG وPNG وTIFF.
 error-file-too-large = ملف يتجاوز الحجم المسموح به.
 error-request-too-large = مجموع الملفات يتجاوز الحجم المسموح به.
 error-too-many-files = عدد الملفات كبير جداً.
@@ -243,3 +256,28 @@ error-invalid-input = قيمة غير صحيحة.
 error-unknown-registry = سجل غير معروف.
 error-unknown-unit = مصلحة غير معروفة.
 error-file-required = أرفقوا وثيقة واحدة على الأقل.
+
+file-pages = { $count ->
+    [one] صفحة واحدة
+    [two] صفحتان
+    [few] { $count } صفحات
+   *[other] { $count } صفحة
+}
+file-problems = مشاكل رُصدت في ملف PDF هذا عند التسجيل. يُحفظ الأصل كما هو؛ ولا يُتاح إلا للتنزيل، ولا تدرج صفحاته في الملف الرقمي.
+problem-parse-error = تتعذر قراءته كملف PDF.
+problem-truncated = يبدو مبتورا (نهايته مفقودة).
+problem-broken-xref = جدول مراجعه التبادلية تالف.
+problem-encrypted = إنه مشفر.
+problem-javascript = يحتوي على شيفرة JavaScript.
+problem-launch-action = يحتوي على إجراء يشغّل برنامجا.
+problem-embedded-files = يحتوي على ملفات مضمنة.
+problem-too-many-objects = عدد كائناته مفرط.
+problem-too-deep = بنيته متداخلة بعمق مفرط.
+problem-too-slow = استغرقت قراءته أكثر من المدة المسموح بها.
+problem-too-large = أحد أجزائه يتجاوز حدود الحجم.
+problem-reference-loop = بنيته تحيل على نفسها في حلقة.
+problem-no-pages = لا يحتوي على أي صفحة.
+problem-other = مشكلة أخرى.
+dossier-title = الملف الرقمي
+dossier-hint = ملف PDF/A واحد مختوم: ختم الورود، ثم كل وثيقة بالترتيب (وتشير صفحة إلى ذلك إذا تعذر تحويل إحداها). تُحفظ الأصول كما هي أعلاه.
+dossier-open = فتح الملف الرقمي (PDF)

@@ -129,9 +129,20 @@ direction-all = All
 direction-incoming = Incoming
 direction-outgoing = Outgoing
 direction-internal = Internal
-field-search-subject = Search (subject, sender, recipient)
+field-search-subject = Search (subject, sender, recipient, reference, number, document text)
 register-none = You have access to no register.
 register-empty = No letter matches.
+search-found = { $count ->
+    [0] No letter found
+    [one] { $count } letter found
+    *[other] { $count } letters found
+}
+search-found-more = More than { $count } letters found
+snippet-sender = Sender
+snippet-recipient = Recipient
+snippet-sender-reference = Sender's reference
+snippet-registration-number = Registration number
+snippet-document = Document text
 col-number = Number
 col-date = Date
 col-direction = Direction
@@ -228,7 +239,7 @@ error-code-too-soon = A code was just sent to this address. Wait a minute before
 error-too-many-codes = Too many codes were sent to this address this hour. Try again later.
 error-email-refused = The mail server refuses this address.
 error-unknown-service = Choose a service that receives letters.
-error-file-type-not-accepted = Only PDF, JPEG, PNG and TIFF files are accepted.
+error-unsupported-media-type = Only PDF, JPEG, PNG and TIFF files are accepted.
 error-file-too-large = A file is larger than allowed.
 error-request-too-large = The files together are larger than allowed.
 error-too-many-files = Too many files.
@@ -243,3 +254,26 @@ error-invalid-input = A value is not valid.
 error-unknown-registry = Unknown register.
 error-unknown-unit = Unknown service.
 error-file-required = Attach at least one document.
+
+file-pages = { $count ->
+    [one] 1 page
+   *[other] { $count } pages
+}
+file-problems = Problems found in this PDF when it was registered. The original is kept unchanged; it is only offered for download and its pages are not in the dossier.
+problem-parse-error = It cannot be read as a PDF.
+problem-truncated = It seems cut short (its end is missing).
+problem-broken-xref = Its cross-reference table is damaged.
+problem-encrypted = It is encrypted.
+problem-javascript = It contains JavaScript.
+problem-launch-action = It contains an action that launches a program.
+problem-embedded-files = It contains embedded files.
+problem-too-many-objects = It has an absurd number of objects.
+problem-too-deep = Its structure is nested absurdly deep.
+problem-too-slow = Reading it took longer than allowed.
+problem-too-large = A part of it is over the size limits.
+problem-reference-loop = Its structure loops back on itself.
+problem-no-pages = It has no page.
+problem-other = Another problem.
+dossier-title = Dossier
+dossier-hint = One sealed PDF/A: the arrival stamp, then every document in order (a page says so when one could not be converted). The originals are kept unchanged above.
+dossier-open = Open the dossier (PDF)

@@ -129,9 +129,20 @@ direction-all = Tous
 direction-incoming = Arrivée
 direction-outgoing = Départ
 direction-internal = Interne
-field-search-subject = Rechercher (objet, expéditeur, destinataire)
+field-search-subject = Rechercher (objet, expéditeur, destinataire, référence, numéro, texte des documents)
 register-none = Vous n'avez accès à aucun registre.
 register-empty = Aucun courrier ne correspond.
+search-found = { $count ->
+    [0] Aucun courrier trouvé
+    [one] { $count } courrier trouvé
+    *[other] { $count } courriers trouvés
+}
+search-found-more = Plus de { $count } courriers trouvés
+snippet-sender = Expéditeur
+snippet-recipient = Destinataire
+snippet-sender-reference = Référence de l'expéditeur
+snippet-registration-number = Numéro d'ordre
+snippet-document = Texte du document
 col-number = Numéro
 col-date = Date
 col-direction = Sens
@@ -228,7 +239,7 @@ error-code-too-soon = Un code vient d'être envoyé à cette adresse. Attendez u
 error-too-many-codes = Trop de codes envoyés à cette adresse cette heure-ci. Réessayez plus tard.
 error-email-refused = Le serveur de messagerie refuse cette adresse.
 error-unknown-service = Choisissez un service qui reçoit du courrier.
-error-file-type-not-accepted = Seuls les fichiers PDF, JPEG, PNG et TIFF sont acceptés.
+error-unsupported-media-type = Seuls les fichiers PDF, JPEG, PNG et TIFF sont acceptés.
 error-file-too-large = Un fichier dépasse la taille permise.
 error-request-too-large = L'ensemble des fichiers dépasse la taille permise.
 error-too-many-files = Trop de fichiers.
@@ -243,3 +254,26 @@ error-invalid-input = Une valeur n'est pas valide.
 error-unknown-registry = Registre inconnu.
 error-unknown-unit = Service inconnu.
 error-file-required = Joignez au moins un document.
+
+file-pages = { $count ->
+    [one] 1 page
+   *[other] { $count } pages
+}
+file-problems = Problèmes relevés dans ce PDF à l'enregistrement. L'original est conservé tel quel ; il n'est proposé qu'en téléchargement et ses pages ne figurent pas dans le dossier.
+problem-parse-error = Il ne peut pas être lu comme un PDF.
+problem-truncated = Il semble tronqué (sa fin manque).
+problem-broken-xref = Sa table de références croisées est endommagée.
+problem-encrypted = Il est chiffré.
+problem-javascript = Il contient du JavaScript.
+problem-launch-action = Il contient une action qui lance un programme.
+problem-embedded-files = Il contient des fichiers incorporés.
+problem-too-many-objects = Il compte un nombre d'objets aberrant.
+problem-too-deep = Sa structure est imbriquée à une profondeur aberrante.
+problem-too-slow = Sa lecture a dépassé le temps permis.
+problem-too-large = Une de ses parties dépasse les limites de taille.
+problem-reference-loop = Sa structure reboucle sur elle-même.
+problem-no-pages = Il n'a aucune page.
+problem-other = Autre problème.
+dossier-title = Dossier numérisé
+dossier-hint = Un seul PDF/A scellé : le cachet d'arrivée, puis chaque pièce dans l'ordre (une page le signale quand une pièce n'a pas pu être convertie). Les originaux sont conservés tels quels ci-dessus.
+dossier-open = Ouvrir le dossier (PDF)

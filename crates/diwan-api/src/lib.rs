@@ -6,6 +6,7 @@ mod openapi;
 mod pages;
 mod routes;
 pub mod server;
+mod stream;
 
 use actix_web::{HttpResponse, http::header, middleware, web};
 use diwan_app::Services;

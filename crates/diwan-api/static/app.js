@@ -25,10 +25,15 @@
   });
 
   // Filters a <select>'s options as the person types in the search box that names it.
+  // The same folding as the server's (diwan_domain::search::normalise_for_search), in short.
   function fold(text) {
-    return text.toLowerCase().normalize("NFD")
-      .replace(/[\u0300-\u036f\u064b-\u065f\u0670\u0640]/g, "")
-      .replace(/[أإآٱ]/g, "ا").replace(/ى/g, "ي").replace(/ة/g, "ه").trim();
+    return text.normalize("NFKD").toLowerCase()
+      .replace(/[\u0640\u06d6-\u06ed\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\p{M}/gu, "")
+      .replace(/[ٱٲٳٵ]/g, "ا").replace(/[ىی]/g, "ي").replace(/ة/g, "ه").replace(/ک/g, "ك")
+      .replace(/œ/g, "oe").replace(/æ/g, "ae").replace(/ß/g, "ss")
+      .replace(/[٠-٩]/g, function (d) { return String(d.charCodeAt(0) - 0x660); })
+      .replace(/[۰-۹]/g, function (d) { return String(d.charCodeAt(0) - 0x6f0); })
+      .replace(/[^\p{L}\p{N}]+/gu, " ").trim();
   }
   document.querySelectorAll("input[data-filter]").forEach(function (box) {
     var select = document.getElementById(box.getAttribute("data-filter"));

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod correspondence;
+pub mod document_text;
+pub mod dossiers;
 pub mod error;
 pub mod ids;
 pub mod log;
@@ -20,7 +22,7 @@ pub mod throttle;
 pub mod transparency;
 
 pub use error::{AppError, Rejection};
-pub use ports::{BlobSink, BlobStore, Clock, StagedBlob, Store, StoreError};
+pub use ports::{BlobSink, BlobStore, Clock, ScratchFile, StagedBlob, Store, StoreError};
 
 /// What every use case reaches the outside world through.
 #[derive(Clone)]
@@ -40,9 +42,13 @@ pub struct Services {
 pub struct Runtime {
     pub pki: std::sync::Arc<pki::Pki>,
     pub pdf_queue: Option<receipts::pdf::PdfQueue>,
+    /// Dossiers to make after commit.
+    pub dossier_queue: Option<dossiers::DossierQueue>,
     pub mail_wake: Option<receipts::mail::MailWake>,
     /// Sends e-mails that cannot wait for the outbox (confirmation codes).
     pub mailer: Option<std::sync::Arc<dyn receipts::mail::MailSender>>,
+    /// Wakes the workers that read registered files' text (PDF text, OCR).
+    pub text_wake: Option<document_text::TextWake>,
 }
 
 impl Services {
@@ -69,8 +75,10 @@ impl std::fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("pki", &self.pki)
             .field("pdf_queue", &self.pdf_queue)
+            .field("dossier_queue", &self.dossier_queue)
             .field("mail_wake", &self.mail_wake)
             .field("mailer", &self.mailer.is_some())
+            .field("text_wake", &self.text_wake)
             .finish()
     }
 }
@@ -103,6 +111,29 @@ pub struct Settings {
     /// Working days, for legal deadlines.
     pub calendar: diwan_domain::calendar::WorkingCalendar,
     pub deadlines: receipts::Deadlines,
+    /// Inspection of deposited PDFs and assembly of dossiers.
+    pub documents: DocumentSettings,
+}
+
+/// How deposited documents are inspected and assembled into dossiers.
+#[derive(Debug, Clone)]
+pub struct DocumentSettings {
+    /// The longest a PDF's inspection may take at registration (past it: `too_slow`).
+    pub inspect_time: std::time::Duration,
+    /// The longest the assembly of one dossier may take.
+    pub dossier_time: std::time::Duration,
+    /// The resolution assumed for an image that gives none (dots per inch).
+    pub default_dpi: u32,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        Self {
+            inspect_time: std::time::Duration::from_secs(5),
+            dossier_time: std::time::Duration::from_secs(300),
+            default_dpi: 200,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -117,6 +148,7 @@ impl Default for Settings {
             public_url: "http://localhost:8080".into(),
             calendar: diwan_domain::calendar::WorkingCalendar::saturday_sunday(),
             deadlines: receipts::Deadlines::default(),
+            documents: DocumentSettings::default(),
         }
     }
 }

@@ -110,6 +110,25 @@ pub struct FileRecord {
     pub media_type: String,
     pub size: u64,
     pub sha256: Sha256Digest,
+    /// For a PDF: what its inspection at registration found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<PdfCheck>,
+}
+
+/// The outcome of a PDF's inspection at registration (see `diwan_pdf::inspect`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PdfCheck {
+    /// Known when the page tree could be read.
+    pub pages: Option<u32>,
+    /// Empty for a clean file; a file with problems stays out of the dossier's pages.
+    pub problems: Vec<FileProblem>,
+}
+
+/// One problem found in a file, with a stable `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FileProblem {
+    pub code: String,
+    pub detail: String,
 }
 
 /// One line of a correspondence's history.
@@ -216,6 +235,8 @@ pub struct NewFile {
     pub id: String,
     pub name: String,
     pub blob: Box<dyn crate::ports::StagedBlob>,
+    /// For a PDF: its inspection.
+    pub pdf: Option<PdfCheck>,
 }
 
 /// What the store answers once a registration is durable.
@@ -232,8 +253,6 @@ pub struct ListFilter {
     pub registry_id: String,
     pub direction: Option<Direction>,
     pub year: Option<i32>,
-    /// Lower-cased substring to look for in the search text.
-    pub text: Option<String>,
     /// Keyset cursor: rows strictly before (registered_at, id).
     pub before: Option<(DateTime<Utc>, String)>,
     pub limit: usize,
@@ -324,6 +343,16 @@ pub struct StoredReceipt {
     pub pdf_sha256: Option<Sha256Digest>,
 }
 
+/// The sealed dossier of a registration, stored as a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDossier {
+    pub correspondence_id: String,
+    pub sha256: Sha256Digest,
+    pub size: u64,
+    pub pages: u32,
+    pub made_at: DateTime<Utc>,
+}
+
 /// An e-mail waiting in (or gone from) the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMail {
@@ -371,4 +400,65 @@ pub struct InboxItem {
     /// The unit concerned, and how.
     pub unit_id: String,
     pub concern: Concern,
+}
+
+/// Where the text of a document came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSource {
+    /// The text layer of a born-digital PDF.
+    Pdf,
+    /// Optical character recognition of scanned pages.
+    Ocr,
+    /// A plain-text file (the message a citizen typed on the portal).
+    Plain,
+}
+
+impl TextSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Ocr => "ocr",
+            Self::Plain => "text",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pdf" => Some(Self::Pdf),
+            "ocr" => Some(Self::Ocr),
+            "text" => Some(Self::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// The text of one file of a correspondence, as stored for search.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentText {
+    pub correspondence_id: String,
+    pub file_sha256: String,
+    pub source: TextSource,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A correspondence a search found, with what its snippet is cut from.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub summary: CorrespondenceSummary,
+    pub sender: diwan_domain::Party,
+    pub recipient: diwan_domain::Party,
+    pub sender_reference: Option<String>,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    /// Newest first, at most the filter's `limit`.
+    pub hits: Vec<SearchHit>,
+    /// How many correspondences the caller may see match, counted up to the store's cap.
+    pub total: usize,
+    /// More than `total` match.
+    pub total_capped: bool,
 }

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diwan_domain::text;
+use diwan_domain::text::normalise_for_search;
 use diwan_domain::{Channel, Confidentiality, Direction, Party, PartyKind, RegistrationMetadata};
 use serde::Serialize;
 
@@ -28,9 +29,9 @@ pub const MAX_CODE_ATTEMPTS: u32 = 5;
 pub const RESEND_DELAY: Duration = Duration::seconds(60);
 /// Codes sent to one address per hour at most.
 pub const MAX_CODES_PER_HOUR: usize = 5;
-/// What a citizen may attach (checked on the bytes, not the declared type).
-pub const ACCEPTED_MEDIA_TYPES: [&str; 4] =
-    ["application/pdf", "image/jpeg", "image/png", "image/tiff"];
+/// What a citizen may attach (checked on the bytes, not the declared type): the same as for
+/// every channel.
+pub use crate::correspondence::ACCEPTED_MEDIA_TYPES;
 /// Longest message typed in the deposit form.
 pub const MAX_MESSAGE_CHARS: usize = 20_000;
 
@@ -168,18 +169,7 @@ pub fn deposit(
     mut uploads: Vec<Upload>,
 ) -> Result<RegistrationOutcome, AppError> {
     let challenge = live_challenge(s, challenge_id)?;
-    for u in &uploads {
-        if !ACCEPTED_MEDIA_TYPES.contains(&u.blob.media_type()) {
-            return Err(AppError::rejected(
-                Rejection::Unprocessable,
-                "file_type_not_accepted",
-                format!(
-                    "{}: only PDF, JPEG, PNG and TIFF files are accepted",
-                    u.name
-                ),
-            ));
-        }
-    }
+    crate::correspondence::check_media_types(&uploads)?;
     if let Some(message) = deposit.message.as_deref().filter(|m| !m.trim().is_empty()) {
         text::multiline("message", message, MAX_MESSAGE_CHARS)?;
         let mut sink = s.blobs.stage()?;
@@ -335,7 +325,7 @@ pub struct Service {
 /// any language, or the code; case and Arabic diacritics ignored).
 pub fn services(s: &Services, query: Option<&str>) -> Result<Vec<Service>, AppError> {
     let org = crate::org::snapshot(s)?;
-    let needle = query.map(fold).filter(|q| !q.is_empty());
+    let needle = query.map(normalise_for_search).filter(|q| !q.is_empty());
     let mut out = Vec::new();
     for admin in &org.administrations {
         let mut roots: Vec<&Unit> = org
@@ -371,7 +361,9 @@ pub fn services(s: &Services, query: Option<&str>) -> Result<Vec<Service>, AppEr
                 admin.name_en.as_deref().unwrap_or_default(),
             ];
             if let Some(n) = &needle
-                && !names.iter().any(|name| fold(name).contains(n.as_str()))
+                && !names
+                    .iter()
+                    .any(|name| normalise_for_search(name).contains(n.as_str()))
             {
                 continue;
             }
@@ -388,28 +380,6 @@ pub fn services(s: &Services, query: Option<&str>) -> Result<Vec<Service>, AppEr
         }
     }
     Ok(out)
-}
-
-/// Lower case, without Latin accents or Arabic diacritics, with alef and ya forms unified, so
-/// that "kenitra" finds "Kénitra" and "القنيطرة" is found however it was typed.
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.trim().chars().flat_map(char::to_lowercase) {
-        match c {
-            'à' | 'â' | 'ä' | 'á' => out.push('a'),
-            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
-            'î' | 'ï' | 'í' => out.push('i'),
-            'ô' | 'ö' | 'ó' => out.push('o'),
-            'ù' | 'û' | 'ü' | 'ú' => out.push('u'),
-            'ç' => out.push('c'),
-            'أ' | 'إ' | 'آ' | 'ٱ' => out.push('ا'),
-            'ى' => out.push('ي'),
-            'ة' => out.push('ه'),
-            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A line of the public history: what happened, never who did it or internal notes.
@@ -499,6 +469,7 @@ mod tests {
 
     #[test]
     fn folding_ignores_case_accents_and_diacritics() {
+        let fold = normalise_for_search;
         assert_eq!(fold("Kénitra"), "kenitra");
         assert_eq!(fold("  DÉLÉGATION "), "delegation");
         assert_eq!(fold("الْقُنَيْطِرَة"), fold("القنيطره"));

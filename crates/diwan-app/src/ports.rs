@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diwan_domain::merkle::Frontier;
 use diwan_domain::{Role, Sha256Digest};
 
+use crate::error::AppError;
 use crate::log::{LogEntry, LogLeaf, SignedHead};
 use crate::model::{
     Administration, Agent, Annulment, Correspondence, CorrespondenceSummary, Grant, ListFilter,
@@ -15,8 +16,10 @@ use crate::model::{
 };
 use crate::model::{
     AuditLeftovers, EmailChallenge, InboxItem, IssuedReceipt, OutboxMail, PkiObject, ReceiptKind,
-    StoredReceipt,
+    StoredDossier, StoredReceipt,
 };
+use crate::model::{DocumentText, SearchResults, TextSource};
+use diwan_domain::search::SearchQuery;
 
 /// Why the store failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -142,6 +145,13 @@ pub trait Store: Send + Sync {
     /// The correspondence a tracking code belongs to.
     fn correspondence_by_tracking_hash(&self, tracking_hash: &str) -> StoreResult<Option<String>>;
 
+    // --- dossiers ---
+    fn dossier(&self, correspondence_id: &str) -> StoreResult<Option<StoredDossier>>;
+    /// Records a dossier; `false` (and nothing written) when one is already recorded.
+    fn insert_dossier(&self, dossier: &StoredDossier) -> StoreResult<bool>;
+    /// Correspondences without a dossier yet, oldest first.
+    fn without_dossier(&self, limit: usize) -> StoreResult<Vec<String>>;
+
     // --- e-mail outbox ---
     /// Leases up to `limit` pending e-mails due at `now` until `lease_until`.
     fn lease_mail(
@@ -151,6 +161,21 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> StoreResult<Vec<OutboxMail>>;
     fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- the text of registered files (search) ---
+    /// Leases up to `limit` files whose text is not read yet, until `lease_until`, counting an
+    /// attempt for each.
+    fn lease_text_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::document_text::TextJob>>;
+    /// Records what became of these files' text, and releases their leases (one transaction).
+    fn text_jobs_done(
+        &self,
+        outcomes: &[(String, crate::document_text::TextStatus)],
+    ) -> StoreResult<()>;
     /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
     fn mail_failed(
         &self,
@@ -177,6 +202,41 @@ pub trait Store: Send + Sync {
         email: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>>;
+
+    // --- full-text search ---
+    /// A page of the register `filter` names: the correspondences `query` finds (every term, in
+    /// subject, parties, sender's reference, registration number or document text) among those
+    /// `filter` lets the caller see, newest first, keyset-paginated like [`Store::list`]; with
+    /// how many match, counted with the same visibility up to a cap.
+    fn search(&self, filter: &ListFilter, query: &SearchQuery) -> StoreResult<SearchResults>;
+    /// Stores the text extracted from one file of a correspondence (kept up to 1 MiB, cut on a
+    /// character boundary; NUL characters dropped) and refreshes the correspondence's index
+    /// entry, in one transaction. Idempotent: a second call for the same file and source
+    /// replaces the first. `not_found` if there is no such correspondence.
+    fn put_document_text(
+        &self,
+        correspondence_id: &str,
+        file_sha256: &str,
+        source: TextSource,
+        text: &str,
+    ) -> Result<(), AppError>;
+    /// The document texts of a correspondence, by file and source.
+    fn document_texts(&self, correspondence_id: &str) -> Result<Vec<DocumentText>, AppError>;
+    /// The first `max_chars` characters of every document text of these correspondences, as
+    /// (correspondence id, text): what snippets are cut from.
+    fn document_text_starts(
+        &self,
+        correspondence_ids: &[String],
+        max_chars: usize,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Indexes up to `limit` correspondences that have no index entry (registered before the
+    /// index existed), taking ids in order after `after`; returns how many it indexed and the
+    /// last id it looked at, to continue after (`None`: nothing is left).
+    fn index_missing(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<(usize, Option<String>)>;
 }
 
 /// Logs entries and issues receipts inside the store's transactions.
@@ -217,6 +277,11 @@ pub struct Notarized {
     pub mails: Vec<(String, ReceiptKind, String)>,
 }
 
+/// Random access to a file's content.
+pub trait ReadSeek: std::io::Read + std::io::Seek + Send {}
+
+impl<T: std::io::Read + std::io::Seek + Send> ReadSeek for T {}
+
 /// Content-addressed file storage.
 pub trait BlobStore: Send + Sync {
     /// Starts writing a new file to a staging area.
@@ -225,6 +290,24 @@ pub trait BlobStore: Send + Sync {
     fn read(&self, digest: &Sha256Digest) -> std::io::Result<Option<Vec<u8>>>;
     /// Stores content made by Diwan itself (a receipt's PDF) durably, at its address.
     fn put(&self, bytes: &[u8]) -> std::io::Result<Sha256Digest>;
+    /// Opens a stored file for reading, after checking its content against its digest (read
+    /// in chunks, never held whole unless small); `None` if it is missing.
+    fn open(&self, digest: &Sha256Digest) -> std::io::Result<Option<Box<dyn ReadSeek>>>;
+    /// A scratch file for a large document Diwan makes (a dossier); removed if dropped before
+    /// [`ScratchFile::keep`].
+    fn scratch(&self) -> std::io::Result<Box<dyn ScratchFile>>;
+    /// Removes a document Diwan made that nothing refers to (one made twice at once).
+    fn forget_made(&self, digest: &Sha256Digest) -> std::io::Result<()>;
+}
+
+/// A document being made: written, read back and patched in place, then kept.
+pub trait ScratchFile: std::io::Read + std::io::Write + std::io::Seek + Send {
+    /// Syncs the file and moves it to its content address (durably); returns its digest and
+    /// size.
+    fn keep(self: Box<Self>) -> std::io::Result<(Sha256Digest, u64)>;
+    /// As [`Self::keep`], with the digest the caller computed over exactly the file's `len`
+    /// bytes while making it: the file is not read again (its length is checked).
+    fn keep_as(self: Box<Self>, digest: &Sha256Digest, len: u64) -> std::io::Result<()>;
 }
 
 /// A file being written. Dropping it without `finish` removes what was written.
@@ -243,9 +326,14 @@ pub trait StagedBlob: Send + Sync + Debug {
     fn sha256(&self) -> &Sha256Digest;
     fn size(&self) -> u64;
     fn media_type(&self) -> &str;
+    /// The media type recognised from the content's own signature, if any (never the
+    /// client's declaration).
+    fn detected_type(&self) -> Option<&str>;
     /// The content, when it is small enough to be held in memory. The store then writes it
     /// itself, inside the registration's transaction, instead of moving a file.
     fn bytes(&self) -> Option<&[u8]>;
+    /// Reads the content from the start (from memory or from the staged file).
+    fn reader(&self) -> std::io::Result<Box<dyn ReadSeek + '_>>;
     /// For content staged as a file: moves it to its content address and syncs the directory.
     /// After this, dropping the value removes nothing. Does nothing for in-memory content.
     fn promote(&mut self) -> std::io::Result<()>;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use diwan_app::ports::{BlobSink, BlobStore, StagedBlob};
+use diwan_app::ports::{BlobSink, BlobStore, ReadSeek, ScratchFile, StagedBlob};
 
 use crate::conn::{Database, with_conn};
 use crate::pack;
@@ -71,7 +71,8 @@ const STALE_STAGING: Duration = Duration::from_secs(3600);
 #[derive(Debug)]
 pub struct FsBlobStore {
     blobs: PathBuf,
-    /// Documents Diwan made itself (sealed receipt PDFs), apart from what people deposited.
+    /// Documents Diwan made itself (sealed receipt PDFs and dossiers), apart from what people
+    /// deposited.
     made: PathBuf,
     staging: PathBuf,
     pins: Pins,
@@ -99,9 +100,18 @@ impl FsBlobStore {
     }
 
     fn remove_stale_staging(&self) {
-        let Ok(paths) = self.staged_paths() else {
+        let Ok(mut paths) = self.staged_paths() else {
             return;
         };
+        // Documents being made when a process stopped.
+        if let Ok(entries) = fs::read_dir(&self.made) {
+            paths.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "part")),
+            );
+        }
         for path in paths {
             let old = fs::metadata(&path)
                 .and_then(|m| m.modified())
@@ -269,6 +279,44 @@ impl BlobStore for FsBlobStore {
         written.map(|()| digest)
     }
 
+    fn open(&self, digest: &Sha256Digest) -> io::Result<Option<Box<dyn ReadSeek>>> {
+        for path in [self.path_of(digest), address(&self.made, digest)] {
+            if let Some(file) = open_checked(&path, digest)? {
+                return Ok(Some(Box::new(file)));
+            }
+        }
+        // Packed content is small: read whole (and checked) by `read`.
+        Ok(self
+            .read(digest)?
+            .map(|bytes| Box::new(io::Cursor::new(bytes)) as Box<dyn ReadSeek>))
+    }
+
+    fn scratch(&self) -> io::Result<Box<dyn ScratchFile>> {
+        // Beside the documents Diwan made, not among the uploads being staged.
+        let path = self.made.join(format!(
+            "{}.part",
+            diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?
+        ));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok(Box::new(Scratch {
+            file,
+            path,
+            made: self.made.clone(),
+            kept: false,
+        }))
+    }
+
+    fn forget_made(&self, digest: &Sha256Digest) -> io::Result<()> {
+        match fs::remove_file(address(&self.made, digest)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     fn read(&self, digest: &Sha256Digest) -> io::Result<Option<Vec<u8>>> {
         let bytes = match fs::read(self.path_of(digest)) {
             Ok(bytes) => bytes,
@@ -299,6 +347,120 @@ impl BlobStore for FsBlobStore {
             )));
         }
         Ok(Some(bytes))
+    }
+}
+
+/// SHA-256 of everything `r` gives, read in chunks.
+fn sha256_of(r: &mut dyn io::Read) -> io::Result<(Vec<u8>, u64)> {
+    let mut ctx = Context::new(&SHA256);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        ctx.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((ctx.finish().as_ref().to_vec(), len))
+}
+
+/// Opens `path` if it exists, after checking its content against `digest`.
+fn open_checked(path: &Path, digest: &Sha256Digest) -> io::Result<Option<File>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let (actual, _) = sha256_of(&mut file)?;
+    if actual != hex_bytes(digest.as_str()) {
+        return Err(io::Error::other(format!(
+            "stored content of {digest} does not match its digest"
+        )));
+    }
+    io::Seek::seek(&mut file, io::SeekFrom::Start(0))?;
+    Ok(Some(file))
+}
+
+/// A document being made, as `<made>/<id>.part` until kept.
+struct Scratch {
+    file: File,
+    path: PathBuf,
+    made: PathBuf,
+    kept: bool,
+}
+
+impl io::Read for Scratch {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl io::Write for Scratch {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl io::Seek for Scratch {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+impl ScratchFile for Scratch {
+    fn keep(mut self: Box<Self>) -> io::Result<(Sha256Digest, u64)> {
+        self.file.flush()?;
+        self.file.sync_all()?;
+        io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
+        let (digest, len) = sha256_of(&mut self.file)?;
+        let digest: [u8; 32] = digest
+            .try_into()
+            .map_err(|_| io::Error::other("digest length"))?;
+        let digest = Sha256Digest::from_bytes(&digest);
+        self.move_to_address(&digest)?;
+        Ok((digest, len))
+    }
+
+    fn keep_as(mut self: Box<Self>, digest: &Sha256Digest, len: u64) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.sync_all()?;
+        let actual = self.file.metadata()?.len();
+        if actual != len {
+            return Err(io::Error::other(format!(
+                "the file holds {actual} bytes, {len} were declared"
+            )));
+        }
+        self.move_to_address(digest)
+    }
+}
+
+impl Scratch {
+    /// Renames the (synced) file to its content address and syncs the directory.
+    fn move_to_address(&mut self, digest: &Sha256Digest) -> io::Result<()> {
+        let target = address(&self.made, digest);
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path"))?;
+        ensure_dir(dir)?;
+        fs::rename(&self.path, &target)?;
+        self.kept = true;
+        sync_dir(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -401,6 +563,7 @@ impl BlobSink for Sink {
             budget: self.budget.clone(),
             target,
             media_type: media_type(&self.head, declared_type),
+            detected: infer::get(&self.head).is_some(),
             size: self.size,
             sha256,
             pins: self.pins.clone(),
@@ -425,6 +588,8 @@ struct Staged {
     budget: Arc<Budget>,
     target: PathBuf,
     media_type: String,
+    /// Whether `media_type` comes from the content (not from the client's declaration).
+    detected: bool,
     size: u64,
     sha256: Sha256Digest,
     pins: Pins,
@@ -455,6 +620,18 @@ impl StagedBlob for Staged {
 
     fn media_type(&self) -> &str {
         &self.media_type
+    }
+
+    fn detected_type(&self) -> Option<&str> {
+        self.detected.then_some(self.media_type.as_str())
+    }
+
+    fn reader(&self) -> io::Result<Box<dyn ReadSeek + '_>> {
+        if let Some(bytes) = &self.memory {
+            return Ok(Box::new(io::Cursor::new(bytes.as_slice())));
+        }
+        let path = self.staged.as_ref().unwrap_or(&self.target);
+        Ok(Box::new(File::open(path)?))
     }
 
     fn promote(&mut self) -> io::Result<()> {

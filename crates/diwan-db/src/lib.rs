@@ -7,6 +7,7 @@ mod pack;
 mod queries;
 mod rows;
 mod schema;
+mod search;
 mod store;
 mod time;
 mod writer;

@@ -4,19 +4,23 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diwan_app::StoreError;
+use diwan_app::document_text::{TextJob, TextStatus};
 use diwan_app::log::{LogKind, LogLeaf, SignedHead, hex, unhex};
 use diwan_app::model::{
     Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary,
     EmailChallenge, Grant, IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject,
     ReceiptKind, Registered, Registry, StoredReceipt, Token, Unit,
 };
+use diwan_app::model::{DocumentText, SearchHit, SearchResults, TextSource};
 use diwan_app::ports::{Notarize, Notarized, Notary, NotarySubject};
 use diwan_domain::Role;
+use diwan_domain::search::SearchQuery;
 
 use crate::conn::store_error;
 use crate::pack::PackWriter;
 use crate::rows::*;
 use crate::schema::*;
+use crate::search::SearchSql;
 use crate::store::RegistrationRows;
 use crate::time::{from_text, to_text};
 
@@ -140,6 +144,36 @@ pub trait Queries {
     fn challenge_failed_attempt(&mut self, id: &str, max: i32) -> R<bool>;
     fn consume_challenge(&mut self, id: &str, at: &str, max: i32) -> R<bool>;
     fn challenges_since(&mut self, email: &str, since: &str) -> R<Vec<String>>;
+    fn search(&mut self, f: &ListFilter, q: &SearchQuery) -> R<SearchResults>;
+    /// Upserts a document text and refreshes the index entry; `false` if there is no such
+    /// correspondence.
+    fn put_document_text(
+        &mut self,
+        id: &str,
+        sha256: &str,
+        source: TextSource,
+        text: &str,
+        at: &str,
+    ) -> R<bool>;
+    fn document_texts(&mut self, id: &str) -> R<Vec<DocumentText>>;
+    fn document_text_starts(
+        &mut self,
+        ids: &[String],
+        max_chars: usize,
+    ) -> R<Vec<(String, String)>>;
+    /// Rebuilds the index entries of these correspondences from their rows and texts.
+    fn refresh_entries(&mut self, ids: &[String]) -> Result<(), TxError>;
+    fn index_missing(&mut self, after: Option<&str>, limit: usize) -> R<(usize, Option<String>)>;
+    fn lease_text_jobs(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<TextJob>>;
+    fn text_jobs_done(&mut self, outcomes: &[(String, TextStatus)]) -> R<()>;
+    fn dossier(&mut self, correspondence_id: &str) -> R<Option<DossierRow>>;
+    fn insert_dossier(&mut self, row: &DossierRow) -> R<bool>;
+    fn without_dossier(&mut self, limit: usize) -> R<Vec<String>>;
+}
+
+diesel::define_sql_function! {
+    /// The first characters of a text (1-based start, length in characters) on both backends.
+    fn substr(text: diesel::sql_types::Text, start: diesel::sql_types::Integer, length: diesel::sql_types::Integer) -> diesel::sql_types::Text;
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -490,9 +524,6 @@ macro_rules! impl_queries {
                 if let Some(y) = f.year {
                     q = q.filter(c::year.eq(y));
                 }
-                if let Some(t) = &f.text {
-                    q = q.filter(c::search_text.like(crate::store::like_pattern(t)).escape('\\'));
-                }
                 if let Some((at, id)) = &f.before {
                     let at = to_text(at);
                     q = q.filter(c::registered_at.lt(at.clone()).or(c::registered_at.eq(at).and(c::id.lt(id.clone()))));
@@ -716,6 +747,8 @@ macro_rules! impl_queries {
                 for chunk in events.chunks(128) {
                     diesel::insert_into(correspondence_events::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
                 }
+                let entries: Vec<(String, String)> = rows.iter().map(crate::store::index_entry).collect();
+                SearchSql::write_entries(self, &entries)?;
                 for chunk in index.chunks(128) {
                     let inserted = diesel::insert_into(blob_packs::table).values(chunk.to_vec()).on_conflict(blob_packs::sha256).do_nothing().execute(self)?;
                     if inserted != chunk.len() {
@@ -753,6 +786,7 @@ macro_rules! impl_queries {
                     diesel::insert_into(correspondence_units::table).values(concern).execute(self)?;
                 }
                 diesel::insert_into(correspondence_events::table).values(&rows.event).execute(self)?;
+                SearchSql::write_entries(self, &[crate::store::index_entry(&rows)])?;
                 for f in &job.files {
                     let Some(bytes) = f.blob.bytes() else { continue };
                     let sha = f.blob.sha256().as_str();
@@ -1173,6 +1207,189 @@ macro_rules! impl_queries {
                 .map(|_| ())
             }
 
+            fn search(&mut self, f: &ListFilter, q: &SearchQuery) -> R<SearchResults> {
+                use correspondences as c;
+                let (ids, total, total_capped) = db(crate::search::search(self, f, q))?;
+                let rows: Vec<CorrespondenceRow> = db(c::table.filter(c::id.eq_any(&ids)).select(CorrespondenceRow::as_select()).load(self))?;
+                let mut by_id: std::collections::HashMap<String, CorrespondenceRow> = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+                let mut hits = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    let Some(row) = by_id.remove(id) else { continue };
+                    let d = row.decode()?;
+                    let sender_reference = row.sender_reference.clone();
+                    hits.push(SearchHit {
+                        summary: crate::store::summary(row)?,
+                        sender: d.sender,
+                        recipient: d.recipient,
+                        sender_reference,
+                    });
+                }
+                Ok(SearchResults { hits, total, total_capped })
+            }
+
+            fn put_document_text(&mut self, id: &str, sha256: &str, source: TextSource, text: &str, at: &str) -> R<bool> {
+                use document_texts as t;
+                let body = crate::search::bounded_text(text);
+                self.$write_tx::<_, TxError, _>(|c| {
+                    let exists: bool = diesel::select(diesel::dsl::exists(correspondences::table.find(id))).get_result(c)?;
+                    if !exists {
+                        return Ok(false);
+                    }
+                    diesel::insert_into(t::table)
+                        .values((t::correspondence_id.eq(id), t::file_sha256.eq(sha256), t::source.eq(source.as_str()), t::body.eq(&body), t::created_at.eq(at)))
+                        .on_conflict((t::correspondence_id, t::file_sha256, t::source))
+                        .do_update()
+                        .set((t::body.eq(&body), t::created_at.eq(at)))
+                        .execute(c)?;
+                    Queries::refresh_entries(c, &[id.to_owned()])?;
+                    Ok(true)
+                })
+                .map_err(StoreError::from)
+            }
+
+            fn document_texts(&mut self, id: &str) -> R<Vec<DocumentText>> {
+                use document_texts as t;
+                let rows: Vec<(String, String, String, String, String)> = db(t::table
+                    .filter(t::correspondence_id.eq(id))
+                    .order((t::file_sha256, t::source))
+                    .select((t::correspondence_id, t::file_sha256, t::source, t::body, t::created_at))
+                    .load(self))?;
+                rows.into_iter()
+                    .map(|(correspondence_id, file_sha256, source, body, created)| {
+                        Ok(DocumentText {
+                            correspondence_id,
+                            file_sha256,
+                            source: TextSource::parse(&source).ok_or_else(|| corrupt("text source"))?,
+                            body,
+                            created_at: from_text(&created).map_err(|_| corrupt("text time"))?,
+                        })
+                    })
+                    .collect()
+            }
+
+            fn document_text_starts(&mut self, ids: &[String], max_chars: usize) -> R<Vec<(String, String)>> {
+                use document_texts as t;
+                let n = i32::try_from(max_chars).unwrap_or(i32::MAX);
+                db(t::table
+                    .filter(t::correspondence_id.eq_any(ids))
+                    .order((t::correspondence_id, t::file_sha256, t::source))
+                    .select((t::correspondence_id, substr(t::body, 1, n)))
+                    .load(self))
+            }
+
+            fn refresh_entries(&mut self, ids: &[String]) -> Result<(), TxError> {
+                use document_texts as t;
+                let rows: Vec<CorrespondenceRow> = correspondences::table.filter(correspondences::id.eq_any(ids)).select(CorrespondenceRow::as_select()).load(self)?;
+                let units: Vec<(String, String)> = correspondence_units::table
+                    .filter(correspondence_units::correspondence_id.eq_any(ids))
+                    .select((correspondence_units::correspondence_id, correspondence_units::unit_id))
+                    .load(self)?;
+                let texts: Vec<(String, String, String)> = t::table
+                    .filter(t::correspondence_id.eq_any(ids))
+                    .order((t::correspondence_id, t::source, t::file_sha256))
+                    .select((t::correspondence_id, t::file_sha256, t::source))
+                    .load(self)?;
+                let mut entries = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let mine: Vec<&str> = units.iter().filter(|(c, _)| *c == row.id).map(|(_, u)| u.as_str()).collect();
+                    let mut doc = crate::search::document_for(row, &mine);
+                    // One text at a time: at most one file's text is in memory.
+                    for (_, sha, source) in texts.iter().filter(|(c, _, _)| *c == row.id) {
+                        let body: String = t::table.find((&row.id, sha, source)).select(t::body).first(self)?;
+                        if !doc.add_text(&body) {
+                            break;
+                        }
+                    }
+                    entries.push((row.id.clone(), doc.into_body()));
+                }
+                SearchSql::write_entries(self, &entries)?;
+                Ok(())
+            }
+
+            fn index_missing(&mut self, after: Option<&str>, limit: usize) -> R<(usize, Option<String>)> {
+                self.$write_tx::<_, TxError, _>(|c| {
+                    let ids = SearchSql::unindexed(c, after.unwrap_or(""), limit)?;
+                    Queries::refresh_entries(c, &ids)?;
+                    let next = if ids.len() < limit { None } else { ids.last().cloned() };
+                    Ok((ids.len(), next))
+                })
+                .map_err(StoreError::from)
+            }
+
+            fn lease_text_jobs(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<TextJob>> {
+                use correspondence_files as f;
+                db(self.$write_tx(|c| {
+                    let due: Vec<String> = f::table
+                        .filter(f::text_status.is_null())
+                        .filter(f::text_lease_until.is_null().or(f::text_lease_until.lt(now)))
+                        .order(f::id)
+                        .limit(i64::try_from(limit).unwrap_or(8))
+                        .select(f::id)
+                        .load(c)?;
+                    let mut taken = Vec::new();
+                    for id in due {
+                        // Taken only if nobody took it meanwhile.
+                        let n = diesel::update(
+                            f::table
+                                .find(&id)
+                                .filter(f::text_status.is_null())
+                                .filter(f::text_lease_until.is_null().or(f::text_lease_until.lt(now))),
+                        )
+                        .set((f::text_lease_until.eq(lease_until), f::text_attempts.eq(f::text_attempts + 1)))
+                        .execute(c)?;
+                        if n == 1 {
+                            taken.push(id);
+                        }
+                    }
+                    f::table
+                        .filter(f::id.eq_any(&taken))
+                        .select((f::id, f::correspondence_id, f::sha256, f::media_type, f::size, f::text_attempts, f::pdf_problems))
+                        .load::<(String, String, String, String, i64, i32, Option<String>)>(c)
+                }))
+                .map(|rows| {
+                    rows.into_iter()
+                        .map(|(file_id, correspondence_id, sha256, media_type, size, attempts, problems)| TextJob {
+                            pdf_problems: problems.is_some_and(|p| !matches!(p.trim(), "" | "[]")),
+                            file_id,
+                            correspondence_id,
+                            sha256,
+                            media_type,
+                            size: u64::try_from(size).unwrap_or(0),
+                            attempts: u32::try_from(attempts).unwrap_or(0),
+                        })
+                        .collect()
+                })
+            }
+
+            fn text_jobs_done(&mut self, outcomes: &[(String, TextStatus)]) -> R<()> {
+                use correspondence_files as f;
+                db(self.$write_tx(|c| {
+                    for (file_id, status) in outcomes {
+                        diesel::update(f::table.find(file_id))
+                            .set((f::text_status.eq(status.as_str()), f::text_lease_until.eq(None::<String>)))
+                            .execute(c)?;
+                    }
+                    Ok(())
+                }))
+            }
+
+            fn dossier(&mut self, correspondence_id: &str) -> R<Option<DossierRow>> {
+                db(dossiers::table.find(correspondence_id).select(DossierRow::as_select()).first(self).optional())
+            }
+
+            fn insert_dossier(&mut self, row: &DossierRow) -> R<bool> {
+                db(diesel::insert_into(dossiers::table).values(row).on_conflict_do_nothing().execute(self)).map(|n| n == 1)
+            }
+
+            fn without_dossier(&mut self, limit: usize) -> R<Vec<String>> {
+                db(correspondences::table
+                    .left_join(dossiers::table)
+                    .filter(dossiers::correspondence_id.nullable().is_null())
+                    .order(correspondences::registered_at)
+                    .limit(i64::try_from(limit).unwrap_or(1000))
+                    .select(correspondences::id)
+                    .load(self))
+            }
         }
     };
 }

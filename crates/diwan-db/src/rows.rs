@@ -340,18 +340,43 @@ pub struct FileRow {
     pub media_type: String,
     pub size: i64,
     pub sha256: String,
+    pub pdf_pages: Option<i32>,
+    pub pdf_problems: Option<String>,
 }
 
 impl FileRow {
     pub fn into_model(self) -> Result<FileRecord, StoreError> {
+        let pdf = match self.pdf_problems {
+            None => None,
+            Some(problems) => Some(diwan_app::model::PdfCheck {
+                pages: self
+                    .pdf_pages
+                    .map(u32::try_from)
+                    .transpose()
+                    .map_err(|e| corrupt("file pages", e))?,
+                problems: serde_json::from_str(&problems)
+                    .map_err(|e| corrupt("file problems", e))?,
+            }),
+        };
         Ok(FileRecord {
             sha256: Sha256Digest::parse(&self.sha256).map_err(|e| corrupt("file digest", e))?,
             size: u64::try_from(self.size).map_err(|e| corrupt("file size", e))?,
             id: self.id,
             name: self.name,
             media_type: self.media_type,
+            pdf,
         })
     }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = dossiers)]
+pub struct DossierRow {
+    pub correspondence_id: String,
+    pub sha256: String,
+    pub size: i64,
+    pub pages: i32,
+    pub made_at: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -389,6 +414,28 @@ impl EventRow {
             detail: serde_json::from_str(&self.detail).map_err(|e| corrupt("event detail", e))?,
             kind: self.kind,
             actor_id: self.actor_id,
+        })
+    }
+}
+
+impl DossierRow {
+    pub fn from_model(d: &diwan_app::model::StoredDossier) -> Result<Self, StoreError> {
+        Ok(Self {
+            correspondence_id: d.correspondence_id.clone(),
+            sha256: d.sha256.as_str().to_owned(),
+            size: i64::try_from(d.size).map_err(|e| corrupt("dossier size", e))?,
+            pages: i32::try_from(d.pages).map_err(|e| corrupt("dossier pages", e))?,
+            made_at: to_text(&d.made_at),
+        })
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::StoredDossier, StoreError> {
+        Ok(diwan_app::model::StoredDossier {
+            sha256: Sha256Digest::parse(&self.sha256).map_err(|e| corrupt("dossier digest", e))?,
+            size: u64::try_from(self.size).map_err(|e| corrupt("dossier size", e))?,
+            pages: u32::try_from(self.pages).map_err(|e| corrupt("dossier pages", e))?,
+            made_at: from_text(&self.made_at).map_err(|e| corrupt("dossier time", e))?,
+            correspondence_id: self.correspondence_id,
         })
     }
 }

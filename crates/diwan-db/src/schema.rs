@@ -117,6 +117,11 @@ diesel::table! {
         media_type -> Text,
         size -> BigInt,
         sha256 -> Text,
+        text_status -> Nullable<Text>,
+        text_attempts -> Integer,
+        text_lease_until -> Nullable<Text>,
+        pdf_pages -> Nullable<Integer>,
+        pdf_problems -> Nullable<Text>,
     }
 }
 
@@ -247,3 +252,26 @@ diesel::table! {
         used_at -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    document_texts (correspondence_id, file_sha256, source) {
+        correspondence_id -> Text,
+        file_sha256 -> Text,
+        source -> Text,
+        body -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    dossiers (correspondence_id) {
+        correspondence_id -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        pages -> Integer,
+        made_at -> Text,
+    }
+}
+
+diesel::joinable!(dossiers -> correspondences (correspondence_id));
+diesel::allow_tables_to_appear_in_same_query!(dossiers, correspondences);

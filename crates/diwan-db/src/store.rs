@@ -8,11 +8,13 @@ use diwan_app::log::{LogEntry, LogLeaf, SignedHead};
 use diwan_app::model::{
     Administration, Agent, Annulment, AuditLeftovers, Correspondence, CorrespondenceSummary,
     EmailChallenge, Grant, InboxItem, IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail,
-    PkiObject, ReceiptKind, Registered, Registry, StoredReceipt, Token, Unit,
+    PkiObject, ReceiptKind, Registered, Registry, StoredDossier, StoredReceipt, Token, Unit,
 };
+use diwan_app::model::{DocumentText, SearchResults, TextSource};
 use diwan_app::ports::Notary;
 use diwan_app::ports::StoreResult;
-use diwan_app::{Store, StoreError};
+use diwan_app::{AppError, Store, StoreError};
+use diwan_domain::search::SearchQuery;
 use diwan_domain::{RegistrationNumber, Role, Sha256Digest};
 
 use crate::blobs::FsBlobStore;
@@ -193,6 +195,18 @@ impl Store for DbStore {
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
         read!(self, |c| Queries::receipts_without_pdf(c, limit))
     }
+    fn dossier(&self, correspondence_id: &str) -> StoreResult<Option<StoredDossier>> {
+        read!(self, |c| Queries::dossier(c, correspondence_id))?
+            .map(DossierRow::into_model)
+            .transpose()
+    }
+    fn insert_dossier(&self, d: &StoredDossier) -> StoreResult<bool> {
+        let row = DossierRow::from_model(d)?;
+        read!(self, |c| Queries::insert_dossier(c, &row))
+    }
+    fn without_dossier(&self, limit: usize) -> StoreResult<Vec<String>> {
+        read!(self, |c| Queries::without_dossier(c, limit))
+    }
     fn correspondence_by_tracking_hash(&self, tracking_hash: &str) -> StoreResult<Option<String>> {
         read!(self, |c| c.correspondence_by_tracking_hash(tracking_hash))
     }
@@ -204,6 +218,21 @@ impl Store for DbStore {
     ) -> StoreResult<Vec<OutboxMail>> {
         let (now, until) = (to_text(&now), to_text(&lease_until));
         read!(self, |c| c.lease_mail(&now, &until, limit))
+    }
+    fn lease_text_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<diwan_app::document_text::TextJob>> {
+        let (now, until) = (to_text(&now), to_text(&lease_until));
+        read!(self, |c| c.lease_text_jobs(&now, &until, limit))
+    }
+    fn text_jobs_done(
+        &self,
+        outcomes: &[(String, diwan_app::document_text::TextStatus)],
+    ) -> StoreResult<()> {
+        read!(self, |c| c.text_jobs_done(outcomes))
     }
     fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         let at = to_text(&at);
@@ -267,6 +296,57 @@ impl Store for DbStore {
             })
             .collect()
     }
+    fn search(&self, filter: &ListFilter, query: &SearchQuery) -> StoreResult<SearchResults> {
+        read!(self, |c| Queries::search(c, filter, query))
+    }
+    fn put_document_text(
+        &self,
+        correspondence_id: &str,
+        file_sha256: &str,
+        source: TextSource,
+        text: &str,
+    ) -> Result<(), AppError> {
+        if !crate::search::valid_digest(file_sha256) {
+            return Err(AppError::unprocessable(
+                "invalid_input",
+                "file_sha256 is not a SHA-256 digest in hex",
+            ));
+        }
+        let at = to_text(&Utc::now());
+        let found = read!(self, |c| c.put_document_text(
+            correspondence_id,
+            file_sha256,
+            source,
+            text,
+            &at
+        ))?;
+        if found {
+            Ok(())
+        } else {
+            Err(AppError::not_found("correspondence"))
+        }
+    }
+    fn document_texts(&self, correspondence_id: &str) -> Result<Vec<DocumentText>, AppError> {
+        Ok(read!(self, |c| Queries::document_texts(
+            c,
+            correspondence_id
+        ))?)
+    }
+    fn document_text_starts(
+        &self,
+        correspondence_ids: &[String],
+        max_chars: usize,
+    ) -> StoreResult<Vec<(String, String)>> {
+        read!(self, |c| c
+            .document_text_starts(correspondence_ids, max_chars))
+    }
+    fn index_missing(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<(usize, Option<String>)> {
+        read!(self, |c| c.index_missing(after, limit))
+    }
 }
 
 /// The rows one registration writes.
@@ -327,6 +407,17 @@ pub(crate) fn rows_for(
                 media_type: f.blob.media_type().to_owned(),
                 size: i64::try_from(f.blob.size()).map_err(|e| StoreError::Other(e.to_string()))?,
                 sha256: f.blob.sha256().as_str().to_owned(),
+                pdf_pages: f
+                    .pdf
+                    .as_ref()
+                    .and_then(|p| p.pages)
+                    .and_then(|n| i32::try_from(n).ok()),
+                pdf_problems: f
+                    .pdf
+                    .as_ref()
+                    .map(|p| serde_json::to_string(&p.problems))
+                    .transpose()
+                    .map_err(|e| StoreError::Other(format!("file problems: {e}")))?,
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
@@ -417,24 +508,9 @@ pub(crate) fn summary(row: CorrespondenceRow) -> StoreResult<CorrespondenceSumma
     })
 }
 
-/// `%text%` with `%`, `_` and `\` escaped (the query says `ESCAPE '\'`).
-pub(crate) fn like_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_escapes() {
-        assert_eq!(super::like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
+/// The index entry of a registration being stored: (id, document).
+pub(crate) fn index_entry(rows: &RegistrationRows) -> (String, String) {
+    let units: Vec<&str> = rows.concerns.iter().map(|c| c.unit_id.as_str()).collect();
+    let doc = crate::search::document_for(&rows.correspondence, &units);
+    (rows.correspondence.id.clone(), doc.into_body())
 }

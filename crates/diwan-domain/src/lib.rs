@@ -9,6 +9,7 @@ pub mod merkle;
 pub mod numbering;
 pub mod org;
 pub mod role;
+pub mod search;
 pub mod text;
 
 pub use codes::{Code, Sha256Digest};

@@ -7,6 +7,8 @@
 
 use crate::error::{DomainError, Field};
 
+pub use crate::search::normalise_for_search;
+
 /// Documented limits, in characters (Unicode scalar values). See `docs/API.md`.
 pub mod limits {
     pub const NAME: usize = 300;

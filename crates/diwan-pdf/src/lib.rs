@@ -1,12 +1,18 @@
 #![doc = include_str!("../README.md")]
 
+pub mod dossier;
+mod extract;
+mod inspect;
 mod page;
 mod read;
+pub mod reader;
 mod receipt;
 mod seal;
 mod syntax;
 mod text;
 
+pub use extract::{ExtractLimits, ExtractedText, extract_text};
+pub use inspect::{Inspection, Problem, code as problem_code, inspect};
 pub use read::{PdfSignature, catalog_text, signatures};
 pub use receipt::{AnnulmentLines, FileLine, ReceiptView, render_receipt};
 pub use seal::{CONTENTS_RESERVED_BYTES, SealInfo, seal};
@@ -29,6 +35,9 @@ pub enum PdfError {
     /// The signer callback failed.
     #[error("signer: {0}")]
     Signer(String),
+    /// Reading a source or writing the output failed.
+    #[error("i/o: {0}")]
+    Io(String),
     /// The signature does not fit in the space reserved for it.
     #[error("signature of {size} bytes exceeds the {reserved} bytes reserved")]
     SignatureTooLarge { size: usize, reserved: usize },

@@ -1,12 +1,19 @@
 //! Page composition: a flow of blocks placed top to bottom on A4 pages, then painted with
 //! krilla. Layout is done first so that every page can carry "page i/n".
 
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use krilla::color::rgb;
+use krilla::configure::{Archival, ConfigurationBuilder};
 use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::{DateTime as PdfDateTime, Metadata};
 use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule};
 use krilla::surface::Surface;
+use krilla::{Document, SerializeSettings};
+use qrcode::{Color as QrColor, EcLevel, QrCode};
 
+use crate::PdfError;
 use crate::text::{Fonts, Line, Weight, layout};
 
 pub(crate) const PAGE_W: f32 = 595.28;
@@ -107,6 +114,15 @@ pub(crate) const FULL: Column = Column {
     width: PAGE_W - 2.0 * MARGIN,
 };
 /// The three columns of a field row: French label, value, Arabic label.
+/// The page's halves: French on the left, Arabic on the right.
+pub(crate) const HALF_LEFT: Column = Column {
+    x: MARGIN,
+    width: (PAGE_W - 2.0 * MARGIN) / 2.0 - 8.0,
+};
+pub(crate) const HALF_RIGHT: Column = Column {
+    x: PAGE_W / 2.0 + 8.0,
+    width: (PAGE_W - 2.0 * MARGIN) / 2.0 - 8.0,
+};
 pub(crate) const LABEL_FR: Column = Column {
     x: MARGIN,
     width: 112.0,
@@ -342,9 +358,130 @@ impl<'f> Flow<'f> {
         }
     }
 
-    pub(crate) fn footer_rule_y() -> f32 {
+    fn footer_rule_y() -> f32 {
         BOTTOM + 14.0
     }
+
+    /// The head of a document Diwan draws: the administration (bold), then the unit (grey),
+    /// French on the left and Arabic on the right, and a rule under them. Each pair is
+    /// `(french, arabic)`.
+    pub(crate) fn letterhead(&mut self, administration: (&str, &str), unit: (&str, &str)) {
+        let line = |text: &str, weight, align| Span::new(text, weight, 10.0).align(align);
+        self.side_by_side(&[
+            (HALF_LEFT, line(administration.0, Weight::Bold, Align::Left)),
+            (
+                HALF_RIGHT,
+                line(administration.1, Weight::Bold, Align::Right),
+            ),
+        ]);
+        self.side_by_side(&[
+            (
+                HALF_LEFT,
+                line(unit.0, Weight::Regular, Align::Left).color(GREY),
+            ),
+            (
+                HALF_RIGHT,
+                line(unit.1, Weight::Regular, Align::Right).color(GREY),
+            ),
+        ]);
+        self.gap(6.0);
+        self.hrule(RULE);
+    }
+
+    /// The foot of every page, once the flow is laid out: a rule, then `text(page, total)`'s
+    /// French (left) and Arabic (right) lines, small and grey.
+    pub(crate) fn footer(&mut self, text: impl Fn(usize, usize) -> (String, String)) {
+        self.on_every_page(|page, total| {
+            let (fr, ar) = text(page, total);
+            let y = PAGE_H - 34.0;
+            let small = |s: String| Span::new(s, Weight::Regular, 7.5).color(GREY);
+            vec![
+                (y, HALF_LEFT, small(fr).align(Align::Left)),
+                (y, HALF_RIGHT, small(ar).align(Align::Right)),
+            ]
+        });
+        let rule_y = Self::footer_rule_y();
+        for page in &mut self.pages {
+            page.ops.push(Op::Rect {
+                rect: [MARGIN, rule_y, PAGE_W - 2.0 * MARGIN, 0.6],
+                color: RULE,
+            });
+        }
+    }
+
+    /// A QR code of `data` (error correction M), `side` points wide, centred in `column`.
+    pub(crate) fn qr_code(
+        &mut self,
+        column: Column,
+        data: &str,
+        side: f32,
+    ) -> Result<(), PdfError> {
+        let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
+            .map_err(|e| PdfError::Render(format!("QR code: {e}")))?;
+        let modules: Vec<bool> = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == QrColor::Dark)
+            .collect();
+        self.qr(column, &modules, code.width(), side);
+        Ok(())
+    }
+}
+
+/// Body text.
+pub(crate) fn plain(s: &str) -> Span {
+    Span::new(s, Weight::Regular, 9.5)
+}
+
+/// The laid-out pages as one PDF/A-2b document (krilla checks the profile), with Diwan's
+/// metadata.
+pub(crate) fn write_pdfa<'a>(
+    title: String,
+    created: DateTime<Utc>,
+    pages: impl IntoIterator<Item = &'a PageOps>,
+) -> Result<Vec<u8>, PdfError> {
+    let configuration = ConfigurationBuilder::new()
+        .with_archival_validator(Archival::A2_B)
+        .finish()
+        .map_err(|e| PdfError::Render(format!("configuration: {e:?}")))?;
+    let settings = SerializeSettings {
+        configuration,
+        enable_tagging: false,
+        ..SerializeSettings::default()
+    };
+    let mut document = Document::new_with(settings);
+    document.set_metadata(
+        Metadata::new()
+            .title(title)
+            .creator("Diwan".to_owned())
+            .producer("Diwan".to_owned())
+            .language("ar".to_owned())
+            .creation_date(pdf_date(created)),
+    );
+    let page_settings = PageSettings::from_wh(PAGE_W, PAGE_H)
+        .ok_or_else(|| PdfError::Render("page size".to_owned()))?;
+    for ops in pages {
+        let mut page = document.start_page_with(page_settings.clone());
+        let mut surface = page.surface();
+        paint(&mut surface, ops);
+        surface.finish();
+        page.finish();
+    }
+    document
+        .finish()
+        .map_err(|e| PdfError::Render(format!("{e:?}")))
+}
+
+fn pdf_date(at: DateTime<Utc>) -> PdfDateTime {
+    let clamp = |v: u32| u8::try_from(v).unwrap_or(0);
+    PdfDateTime::new(u16::try_from(at.year()).unwrap_or(1970))
+        .month(clamp(at.month()))
+        .day(clamp(at.day()))
+        .hour(clamp(at.hour()))
+        .minute(clamp(at.minute()))
+        .second(clamp(at.second()))
+        .utc_offset_hour(0)
+        .utc_offset_minute(0)
 }
 
 fn fill(color: Color) -> Fill {

@@ -1,17 +1,10 @@
 //! The bilingual receipt (or annulment notice) as a PDF/A-2b document.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
-use krilla::Document;
-use krilla::SerializeSettings;
-use krilla::configure::{Archival, ConfigurationBuilder};
-use krilla::metadata::{DateTime as PdfDateTime, Metadata};
-use krilla::page::PageSettings;
-use qrcode::{Color as QrColor, EcLevel, QrCode};
+use chrono::{DateTime, Utc};
 
 use crate::PdfError;
 use crate::page::{
-    Align, BLACK, Column, FULL, Flow, GREY, MARGIN, PAGE_H, PAGE_W, RED, RULE, SHADE, Span, VALUE,
-    paint,
+    Align, BLACK, FULL, Flow, GREY, MARGIN, RED, RULE, SHADE, Span, VALUE, plain, write_pdfa,
 };
 use crate::text::{Weight, fonts};
 
@@ -82,15 +75,13 @@ pub fn render_receipt(view: &ReceiptView) -> Result<Vec<u8>, PdfError> {
     file_rows(&mut flow, &view.files);
     closing_rows(&mut flow, view);
     verification(&mut flow, view)?;
-    let number = view.registration_number.clone();
-    flow.on_every_page(|page, total| page_furniture(&number, page, total));
-    let rule_y = Flow::footer_rule_y();
-    for page in &mut flow.pages {
-        page.ops.push(crate::page::Op::Rect {
-            rect: [MARGIN, rule_y, PAGE_W - 2.0 * MARGIN, 0.6],
-            color: RULE,
-        });
-    }
+    let number = &view.registration_number;
+    flow.footer(|page, total| {
+        (
+            format!("N° {number} — page {page}/{total}"),
+            format!("وثيقة إلكترونية مختومة — الصفحة {page}/{total}"),
+        )
+    });
     write_document(&flow, view)
 }
 
@@ -131,39 +122,11 @@ fn title(view: &ReceiptView) -> (&'static str, &'static str) {
     }
 }
 
-const HALF_LEFT: Column = Column {
-    x: MARGIN,
-    width: (PAGE_W - 2.0 * MARGIN) / 2.0 - 8.0,
-};
-const HALF_RIGHT: Column = Column {
-    x: PAGE_W / 2.0 + 8.0,
-    width: (PAGE_W - 2.0 * MARGIN) / 2.0 - 8.0,
-};
-
 fn header(flow: &mut Flow<'_>, view: &ReceiptView) {
-    let line = |text: &str, weight, align| Span::new(text, weight, 10.0).align(align);
-    flow.side_by_side(&[
-        (
-            HALF_LEFT,
-            line(&view.administration_fr, Weight::Bold, Align::Left),
-        ),
-        (
-            HALF_RIGHT,
-            line(&view.administration_ar, Weight::Bold, Align::Right),
-        ),
-    ]);
-    flow.side_by_side(&[
-        (
-            HALF_LEFT,
-            line(&view.unit_fr, Weight::Regular, Align::Left).color(GREY),
-        ),
-        (
-            HALF_RIGHT,
-            line(&view.unit_ar, Weight::Regular, Align::Right).color(GREY),
-        ),
-    ]);
-    flow.gap(6.0);
-    flow.hrule(RULE);
+    flow.letterhead(
+        (&view.administration_fr, &view.administration_ar),
+        (&view.unit_fr, &view.unit_ar),
+    );
     flow.gap(8.0);
     let (ar, fr) = title(view);
     let color = if view.annulled.is_some() { RED } else { BLACK };
@@ -200,10 +163,6 @@ fn annulment_rows(flow: &mut Flow<'_>, annulment: &AnnulmentLines) {
         RED,
     );
     flow.row("Annulé le", "تاريخ الإلغاء", &value(&annulment.at), RED);
-}
-
-fn plain(s: &str) -> Span {
-    Span::new(s, Weight::Regular, 9.5)
 }
 
 fn identity_rows(flow: &mut Flow<'_>, view: &ReceiptView) {
@@ -281,14 +240,6 @@ fn closing_rows(flow: &mut Flow<'_>, view: &ReceiptView) {
 }
 
 fn verification(flow: &mut Flow<'_>, view: &ReceiptView) -> Result<(), PdfError> {
-    let code = QrCode::with_error_correction_level(view.verification_url.as_bytes(), EcLevel::M)
-        .map_err(|e| PdfError::Render(format!("QR code: {e}")))?;
-    let width = code.width();
-    let modules: Vec<bool> = code
-        .to_colors()
-        .into_iter()
-        .map(|c| c == QrColor::Dark)
-        .collect();
     flow.ensure(150.0);
     flow.row(
         "Vérification",
@@ -296,7 +247,7 @@ fn verification(flow: &mut Flow<'_>, view: &ReceiptView) -> Result<(), PdfError>
         &[Span::new(&view.verification_url, Weight::Regular, 8.5).align(Align::Left)],
         BLACK,
     );
-    flow.qr(VALUE, &modules, width, 96.0);
+    flow.qr_code(VALUE, &view.verification_url, 96.0)?;
     flow.span(
         VALUE,
         &Span::new("امسح الرمز للتحقق من صحة هذه الوثيقة", Weight::Regular, 8.5)
@@ -316,76 +267,47 @@ fn verification(flow: &mut Flow<'_>, view: &ReceiptView) -> Result<(), PdfError>
     Ok(())
 }
 
-fn page_furniture(number: &str, page: usize, total: usize) -> Vec<(f32, Column, Span)> {
-    let y = PAGE_H - 34.0;
-    let small = |s: String| Span::new(s, Weight::Regular, 7.5).color(GREY);
-    vec![
-        (
-            y,
-            HALF_LEFT,
-            small(format!("N° {number} — page {page}/{total}")).align(Align::Left),
-        ),
-        (
-            y,
-            HALF_RIGHT,
-            small(format!("وثيقة إلكترونية مختومة — الصفحة {page}/{total}")).align(Align::Right),
-        ),
-    ]
-}
-
-fn pdf_date(at: DateTime<Utc>) -> PdfDateTime {
-    let clamp = |v: u32| u8::try_from(v).unwrap_or(0);
-    PdfDateTime::new(u16::try_from(at.year()).unwrap_or(1970))
-        .month(clamp(at.month()))
-        .day(clamp(at.day()))
-        .hour(clamp(at.hour()))
-        .minute(clamp(at.minute()))
-        .second(clamp(at.second()))
-        .utc_offset_hour(0)
-        .utc_offset_minute(0)
-}
-
 fn write_document(flow: &Flow<'_>, view: &ReceiptView) -> Result<Vec<u8>, PdfError> {
-    let configuration = ConfigurationBuilder::new()
-        .with_archival_validator(Archival::A2_B)
-        .finish()
-        .map_err(|e| PdfError::Render(format!("configuration: {e:?}")))?;
-    let settings = SerializeSettings {
-        configuration,
-        enable_tagging: false,
-        ..SerializeSettings::default()
-    };
-    let mut document = Document::new_with(settings);
     let (title_ar, title_fr) = title(view);
-    let date = pdf_date(view.issued_at);
-    document.set_metadata(
-        Metadata::new()
-            .title(format!(
-                "{title_fr} / {title_ar} — {}",
-                view.registration_number
-            ))
-            .creator("Diwan".to_owned())
-            .producer("Diwan".to_owned())
-            .language("ar".to_owned())
-            .creation_date(date),
-    );
-    let page_settings = PageSettings::from_wh(PAGE_W, PAGE_H)
-        .ok_or_else(|| PdfError::Render("page size".to_owned()))?;
-    for ops in &flow.pages {
-        let mut page = document.start_page_with(page_settings.clone());
-        let mut surface = page.surface();
-        paint(&mut surface, ops);
-        surface.finish();
-        page.finish();
-    }
-    document
-        .finish()
-        .map_err(|e| PdfError::Render(format!("{e:?}")))
+    write_pdfa(
+        format!("{title_fr} / {title_ar} — {}", view.registration_number),
+        view.issued_at,
+        &flow.pages,
+    )
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A plausible receipt with `depositor` as the depositor's name.
+    pub(crate) fn sample_view(depositor: &str) -> ReceiptView {
+        ReceiptView {
+            registration_number: "BO-RABAT/A/2026/000123".into(),
+            registry_ar: "مكتب الضبط المركزي".into(),
+            registry_fr: "Bureau d'ordre central".into(),
+            administration_ar: "وزارة التربية الوطنية".into(),
+            administration_fr: "Ministère de l'Éducation nationale".into(),
+            unit_ar: "مديرية الموارد البشرية".into(),
+            unit_fr: "Direction des ressources humaines".into(),
+            unit_contact: Some("drh@example.ma".into()),
+            received_utc: "2026-11-21 09:30:00 UTC".into(),
+            received_local: "2026-11-21 10:30 (Africa/Casablanca)".into(),
+            received_hijri_ar: "30 جمادى الأولى 1448".into(),
+            received_hijri_fr: "30 joumada al-oula 1448".into(),
+            depositor: depositor.into(),
+            subject: "طلب شهادة إدارية".into(),
+            files: Vec::new(),
+            deadline_date: "2027-01-20".into(),
+            deadline_hijri_ar: String::new(),
+            silence_ar: "السكوت يعني الرفض".into(),
+            silence_fr: "Le silence vaut rejet".into(),
+            tracking_code: "K7P2-9XQM".into(),
+            verification_url: "https://diwan.example/verify/abc".into(),
+            issued_at: DateTime::<Utc>::default(),
+            annulled: None,
+        }
+    }
 
     #[test]
     fn bidi_controls_and_odd_characters_still_give_a_valid_pdf_a() {

@@ -80,6 +80,17 @@ pub fn sign_detached(
     cert: &Certificate,
     chain: &[Certificate],
 ) -> Result<Vec<u8>, PkiError> {
+    sign_detached_digest(&sha256(content), key, cert, chain)
+}
+
+/// The same, from the content's SHA-256 (computed by the caller, e.g. while streaming a large
+/// file).
+pub fn sign_detached_digest(
+    content_sha256: &[u8; 32],
+    key: &SigningKey,
+    cert: &Certificate,
+    chain: &[Certificate],
+) -> Result<Vec<u8>, PkiError> {
     if !cert.public_key_matches(key) {
         return Err(PkiError::BadKey(
             "the signer certificate does not certify the key".to_owned(),
@@ -99,7 +110,7 @@ pub fn sign_detached(
             }),
         }],
     };
-    let digest = OctetString::new(sha256(content).to_vec()).map_err(bad)?;
+    let digest = OctetString::new(content_sha256.to_vec()).map_err(bad)?;
     let signed_attrs: SignedAttributes = SetOfVec::try_from(vec![
         attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA).map_err(bad)?)?,
         attribute(ID_MESSAGE_DIGEST, Any::encode_from(&digest).map_err(bad)?)?,

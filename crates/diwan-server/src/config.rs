@@ -23,8 +23,19 @@ pub struct Settings {
     pub mail: Mail,
     pub pki: Pki,
     pub receipts: Receipts,
+    pub text: Text,
     pub calendar: Calendar,
     pub deadlines: Deadlines,
+    pub documents: Documents,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Documents {
+    pub inspect_ms: u64,
+    pub dossier_seconds: u64,
+    pub dossier_workers: usize,
+    pub default_dpi: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +52,15 @@ pub struct Pki {
 pub struct Receipts {
     pub public_url: String,
     pub pdf_workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub workers: usize,
+    pub tesseract: String,
+    pub ocr_languages: String,
+    pub ocr_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +210,14 @@ impl Settings {
         if self.mail.transport == MailTransport::Smtp && self.mail.smtp_url.is_empty() {
             bail!("invalid configuration: mail.transport = \"smtp\" needs mail.smtp_url");
         }
+        if self.documents.inspect_ms == 0
+            || self.documents.dossier_seconds == 0
+            || !(50..=2400).contains(&self.documents.default_dpi)
+        {
+            bail!(
+                "invalid configuration: documents.inspect_ms and documents.dossier_seconds must be positive, documents.default_dpi within 50..=2400"
+            );
+        }
         self.working_calendar()?;
         let max = diwan_domain::calendar::MAX_DELAY_DAYS;
         if self.deadlines.working_days > max
@@ -289,6 +317,11 @@ impl Settings {
                     sentence_fr: self.deadlines.sentence_fr.clone(),
                 },
                 categories: self.deadlines.categories.clone(),
+            },
+            documents: diwan_app::DocumentSettings {
+                inspect_time: std::time::Duration::from_millis(self.documents.inspect_ms),
+                dossier_time: std::time::Duration::from_secs(self.documents.dossier_seconds),
+                default_dpi: self.documents.default_dpi,
             },
         }
     }

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod mail;
+pub mod ocr;
 pub mod pki;
 
 use std::sync::Arc;
@@ -77,6 +78,14 @@ impl Installation {
         } else {
             None
         };
+        let dossier_queue = if workers && settings.documents.dossier_workers > 0 {
+            Some(diwan_app::dossiers::start_workers(
+                &self.services,
+                settings.documents.dossier_workers,
+            )?)
+        } else {
+            None
+        };
         let (pdf_queue, mail_wake) = if workers {
             let queue = (settings.receipts.pdf_workers > 0)
                 .then(|| {
@@ -98,14 +107,74 @@ impl Installation {
         } else {
             (None, None)
         };
+        if workers {
+            index_backlog(&self.services)?;
+        }
+        let text_wake = if workers && settings.text.workers > 0 {
+            let ocr = ocr::Tesseract::detect(
+                &settings.text.tesseract,
+                &settings.text.ocr_languages,
+                std::time::Duration::from_secs(settings.text.ocr_timeout_seconds.max(1)),
+                &settings.storage.data_dir.join("tmp"),
+            );
+            let ocr: Option<Arc<dyn diwan_app::document_text::Ocr>> = match ocr {
+                Ok(engine) => Some(Arc::new(engine)),
+                Err(why) => {
+                    tracing::warn!(%why, "OCR is off: scanned pages will not be searchable");
+                    None
+                }
+            };
+            Some(diwan_app::document_text::start_workers(
+                &self.services,
+                ocr,
+                settings.text.workers,
+                std::time::Duration::from_secs(30),
+            )?)
+        } else {
+            None
+        };
         let _ = self.services.runtime.set(diwan_app::Runtime {
             pki: Arc::clone(&self.pki),
             pdf_queue,
+            dossier_queue,
             mail_wake,
             mailer,
+            text_wake,
         });
         Ok(())
     }
+}
+
+/// Indexes for search, on a thread of its own, the correspondences registered before the
+/// search index existed (new registrations are indexed in their own transaction).
+fn index_backlog(services: &Services) -> anyhow::Result<()> {
+    let store = Arc::clone(&services.store);
+    std::thread::Builder::new()
+        .name("diwan-index".into())
+        .spawn(move || {
+            let mut indexed = 0usize;
+            let mut after: Option<String> = None;
+            loop {
+                match store.index_missing(after.as_deref(), 500) {
+                    Ok((n, next)) => {
+                        indexed += n;
+                        match next {
+                            Some(id) => after = Some(id),
+                            None => break,
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "indexing older correspondences stopped");
+                        break;
+                    }
+                }
+            }
+            if indexed > 0 {
+                tracing::info!(indexed, "older correspondences indexed for search");
+            }
+        })
+        .context("starting the search indexer")?;
+    Ok(())
 }
 
 /// How the HTTP server listens, from the settings.

@@ -142,57 +142,64 @@ fn strict_csp_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
+        // One thread per connection: the browser opens speculative connections that may
+        // never carry a request, and one of those must not hold up the real navigation.
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut language = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':')
-                    && k.eq_ignore_ascii_case("accept-language")
-                {
-                    language = v.trim().to_owned();
-                }
-            }
-            let (status, csp, body) = if request_line.starts_with("GET / ") {
-                (
-                    "200 OK",
-                    "Content-Security-Policy: default-src 'none'; script-src 'self'; \
-                     style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; \
-                     frame-ancestors 'none'\r\n",
-                    format!(
-                        r#"<!doctype html><html lang="ar" dir="rtl"><head><title>صفحة</title></head>
-<body><main><h1>صفحة</h1><p id="lang">{language}</p><p id="inline">لم يعمل</p>
-<script>document.getElementById("inline").textContent = "ran";</script>
-<img src="/pixel.gif"></main></body></html>"#
-                    ),
-                )
-            } else if request_line.starts_with("GET /script ") {
-                (
-                    "200 OK",
-                    "",
-                    r#"<!doctype html><html lang="fr"><head><title>Script</title></head>
-<body><main><h1>Script</h1><p id="t">sans script</p><noscript><p>pas de JavaScript</p></noscript>
-<script>document.getElementById("t").textContent = "avec script";</script></main></body></html>"#
-                        .to_owned(),
-                )
-            } else {
-                ("404 Not Found", "", String::new())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n{csp}\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || serve_strict_csp(stream));
         }
     });
     format!("http://{addr}/")
+}
+
+fn serve_strict_csp(mut stream: std::net::TcpStream) {
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    let _ = reader.read_line(&mut request_line);
+    let mut language = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("accept-language")
+        {
+            language = v.trim().to_owned();
+        }
+    }
+    let (status, csp, body) = if request_line.starts_with("GET / ") {
+        (
+            "200 OK",
+            "Content-Security-Policy: default-src 'none'; script-src 'self'; \
+             style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'\r\n",
+            format!(
+                r#"<!doctype html><html lang="ar" dir="rtl"><head><title>صفحة</title></head>
+<body><main><h1>صفحة</h1><p id="lang">{language}</p><p id="inline">لم يعمل</p>
+<script>document.getElementById("inline").textContent = "ran";</script>
+<img src="/pixel.gif"></main></body></html>"#
+            ),
+        )
+    } else if request_line.starts_with("GET /script ") {
+        (
+            "200 OK",
+            "",
+            r#"<!doctype html><html lang="fr"><head><title>Script</title></head>
+<body><main><h1>Script</h1><p id="t">sans script</p><noscript><p>pas de JavaScript</p></noscript>
+<script>document.getElementById("t").textContent = "avec script";</script></main></body></html>"#
+                .to_owned(),
+        )
+    } else {
+        ("404 Not Found", "", String::new())
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n{csp}\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn site() -> Site {
 /// Writes the attachments the browser uploads.
 fn fixtures(dir: &Path) -> (PathBuf, PathBuf) {
     let pdf = dir.join("طلب.pdf");
-    std::fs::write(&pdf, diwan_tests::pdf(30 * 1024)).unwrap();
+    std::fs::write(&pdf, diwan_tests::docs::text_pdf(12, "Demande")).unwrap();
     let png = dir.join("scan.png");
     let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
     bytes.extend_from_slice(&[0u8; 2048]);

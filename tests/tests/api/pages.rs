@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use diwan_tests::{TestApp, get};
+use diwan_tests::{TestApp, get, urlencode};
 use serde_json::Value;
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -115,7 +115,7 @@ impl PageClient {
     pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = fields
             .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
         let r = Self::agent()
@@ -153,18 +153,6 @@ impl PageClient {
     pub fn csrf(&mut self, path: &str) -> String {
         self.get(path).hidden("csrf")
     }
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The six-digit code in the newest e-mail to `to` in a file outbox or maildir folder.
@@ -226,7 +214,8 @@ fn letter<'a>(
     ]
 }
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+/// A well-formed one-page PDF (a clean file is shown inline in the back office).
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
 
 fn kenitra_register(app: &TestApp) -> Vec<Value> {
     let token = app.login("registrar@demo.diwan");
@@ -405,6 +394,25 @@ fn a_deposit_is_registered_with_its_message_and_markup_stays_text_everywhere() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["channel"], "portal");
     assert_eq!(items[0]["sender_name"], name);
+
+    // The typed message (message.txt) is searchable once the text worker has read it.
+    let token = app.login("registrar@demo.diwan");
+    let started = std::time::Instant::now();
+    loop {
+        let r = get(
+            &app.url("/api/v1/correspondences?registry=DP-KENITRA&q=bonjour"),
+            Some(&token),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        if r.json()["items"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the portal message was not found by search"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     // The back office shows the same names as text.
     let mut agent = PageClient::new(&app.base, "ar");

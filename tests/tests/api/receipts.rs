@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use diwan_tests::smtp::{messages, smtp_server};
 use diwan_tests::{
-    Sandbox, TestApp, diwan_command, get, letter, pdf, register, run_tool, send, start_server,
+    Sandbox, TestApp, diwan_command, get, letter, pdf, pyhanko_validate, register, run_tool, send,
+    start_server,
 };
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_diwan-under-test");
 
-fn scratch(app_dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn scratch(app_dir: &Path, name: &str) -> PathBuf {
     let dir = app_dir.join("scratch");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
@@ -31,7 +32,7 @@ fn register_arabic(app: &TestApp, token: &str, name: &str) -> Value {
     r.json()
 }
 
-fn root_pem(base: &str) -> String {
+pub(crate) fn root_pem(base: &str) -> String {
     let r = get(&format!("{base}/api/v1/pki/root.pem"), None);
     assert_eq!(r.status, 200);
     assert!(r.text().starts_with("-----BEGIN CERTIFICATE-----"));
@@ -51,7 +52,7 @@ fn verify_remote(base: &str, body: &[u8]) -> Value {
 }
 
 /// An NSS database trusting `root` as a CA, for pdfsig.
-fn nss_db(dir: &Path, root: &Path) -> String {
+pub(crate) fn nss_db(dir: &Path, root: &Path) -> String {
     std::fs::create_dir_all(dir).unwrap();
     let db = format!("sql:{}", dir.display());
     let (ok, out) = run_tool("certutil", &["-N", "--empty-password", "-d", &db]);
@@ -108,18 +109,7 @@ fn the_sealed_pdf_receipt_is_valid_for_independent_verifiers_and_tampering_shows
     let pdf_s = pdf_path.to_str().unwrap();
     let root_s = root_path.to_str().unwrap();
 
-    let (ok, out) = run_tool(
-        "pyhanko",
-        &[
-            "sign",
-            "validate",
-            "--trust",
-            root_s,
-            "--trust-replace",
-            "--no-revocation-check",
-            pdf_s,
-        ],
-    );
+    let (ok, out) = pyhanko_validate(root_s, pdf_s);
     assert!(ok, "pyHanko rejects the receipt:\n{out}");
     let db = nss_db(&scratch(dir, "nss"), &root_path);
     let (_, out) = run_tool("pdfsig", &["-nssdir", &db, pdf_s]);
@@ -157,18 +147,7 @@ fn the_sealed_pdf_receipt_is_valid_for_independent_verifiers_and_tampering_shows
     let bad_path = scratch(dir, "tampered.pdf");
     std::fs::write(&bad_path, &tampered).unwrap();
     let bad_s = bad_path.to_str().unwrap();
-    let (ok, out) = run_tool(
-        "pyhanko",
-        &[
-            "sign",
-            "validate",
-            "--trust",
-            root_s,
-            "--trust-replace",
-            "--no-revocation-check",
-            bad_s,
-        ],
-    );
+    let (ok, out) = pyhanko_validate(root_s, bad_s);
     assert!(!ok, "pyHanko accepts a tampered receipt:\n{out}");
     let (_, out) = run_tool("pdfsig", &["-nssdir", &db, bad_s]);
     assert!(!out.contains("Signature is Valid"), "pdfsig:\n{out}");
@@ -783,18 +762,7 @@ fn an_imported_pkcs12_seal_signs_receipts_that_verify_against_its_own_root() {
     let id = created["id"].as_str().unwrap();
     let pdf_bytes = get(&format!("{base}/api/v1/receipts/{id}/pdf"), Some(&token)).body;
     std::fs::write(d("receipt.pdf"), &pdf_bytes).unwrap();
-    let (ok, out) = run_tool(
-        "pyhanko",
-        &[
-            "sign",
-            "validate",
-            "--trust",
-            &d("ca.pem"),
-            "--trust-replace",
-            "--no-revocation-check",
-            &d("receipt.pdf"),
-        ],
-    );
+    let (ok, out) = pyhanko_validate(&d("ca.pem"), &d("receipt.pdf"));
     assert!(
         ok,
         "pyHanko rejects a receipt sealed by the imported seal:\n{out}"

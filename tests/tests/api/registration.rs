@@ -286,3 +286,65 @@ fn registers_follow_the_calendar_year_of_the_installation_time_zone() {
     .json();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn only_pdf_jpeg_png_and_tiff_are_accepted_judged_by_their_content() {
+    let app = TestApp::spawn();
+    let token = app.login("registrar@demo.diwan");
+    let meta = letter("CENTRAL", "types").to_string();
+    let post = |file: (&str, &str, &[u8])| {
+        let (ct, body) = multipart(&[
+            ("metadata", None, "application/json", meta.as_bytes()),
+            ("file", Some("ok.pdf"), "application/pdf", &pdf(500)),
+            ("file", Some(file.0), file.1, file.2),
+        ]);
+        send(
+            "POST",
+            &app.url("/api/v1/correspondences"),
+            Some(&token),
+            &ct,
+            &body,
+        )
+    };
+    // Names and declared types do not count: text declared as a PDF, HTML named .png, a ZIP.
+    for refused in [
+        ("letter.pdf", "application/pdf", &b"just some text"[..]),
+        ("scan.png", "image/png", b"<html><script>x</script></html>"),
+        (
+            "a.zip",
+            "application/zip",
+            b"PK\x03\x04\x14\x00\x00\x00\x08\x00",
+        ),
+        ("page.txt", "text/plain", b"hello"),
+    ] {
+        let r = post(refused);
+        r.assert_problem(422, "unsupported_media_type");
+        let detail = r.json()["detail"].as_str().unwrap().to_owned();
+        for accepted in ["PDF", "JPEG", "PNG", "TIFF"] {
+            assert!(detail.contains(accepted), "{detail}");
+        }
+    }
+    // Nothing was registered or left behind by the refusals.
+    let (blobs, staged) = app.stored_files();
+    assert!(
+        blobs.is_empty() && staged.is_empty(),
+        "{blobs:?} {staged:?}"
+    );
+    // The content decides, whatever the name and the declared type.
+    for accepted in [
+        (
+            "photo.bin",
+            "application/octet-stream",
+            &b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"[..],
+        ),
+        (
+            "x",
+            "text/plain",
+            b"II*\x00\x08\x00\x00\x00\x00\x00\x00\x00",
+        ),
+        ("y.pdf", "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+    ] {
+        let r = post(accepted);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+}

@@ -199,7 +199,7 @@ fn letter_page(ctx: &Ctx, p: &LetterPage<'_>) -> Markup {
                                 @for svc in list {
                                     @let (name, _) = service_name(ctx, svc);
                                     option value=(svc.code) selected[svc.code == p.values.unit]
-                                        data-search=(portal::fold(&format!("{} {} {} {}", svc.name_ar, svc.name_fr, svc.name_en.as_deref().unwrap_or_default(), svc.code))) {
+                                        data-search=(diwan_domain::text::normalise_for_search(&format!("{} {} {} {}", svc.name_ar, svc.name_fr, svc.name_en.as_deref().unwrap_or_default(), svc.code))) {
                                         (format!("{}{}", "\u{2014} ".repeat(svc.depth), name))
                                     }
                                 }
@@ -363,7 +363,7 @@ fn check_letter(ctx: &Ctx, v: &LetterValues, posted: &Posted, code: &str) -> Err
         errors.add("file", ctx.t("error-files-required"));
     }
     for f in &posted.files {
-        if !portal::ACCEPTED_MEDIA_TYPES.contains(&f.blob.media_type()) {
+        if !diwan_app::correspondence::accepted(f.blob.as_ref()) {
             errors.add(
                 "file",
                 ctx.ta(
@@ -385,7 +385,7 @@ fn field_of(e: &AppError) -> &'static str {
         AppError::Rejected { code, .. } => match *code {
             "code_invalid" | "code_expired" | "code_used" | "too_many_attempts" => "code",
             "unknown_service" => "unit",
-            "file_type_not_accepted"
+            "unsupported_media_type"
             | "file_too_large"
             | "too_many_files"
             | "file_required"

@@ -64,6 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/office/correspondences/{id}/receipt.pdf",
             web::get().to(office::receipt_pdf),
         )
+        .route(
+            "/office/correspondences/{id}/dossier.pdf",
+            web::get().to(office::dossier_pdf),
+        )
         .route("/office/admin", web::get().to(office::admin));
 }
 

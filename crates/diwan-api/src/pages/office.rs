@@ -237,6 +237,15 @@ pub async fn register(
             None => { p { (ctx.t("register-none")) } }
             Some(Err(e)) => { (layout::notice("error", &error_message(&ctx, e))) }
             Some(Ok(list)) => {
+                @if let Some(total) = list.total {
+                    p id="search-total" role="status" {
+                        @if list.total_capped == Some(true) {
+                            (ctx.ta("search-found-more", &[("count", FluentValue::from(total))]))
+                        } @else {
+                            (ctx.ta("search-found", &[("count", FluentValue::from(total))]))
+                        }
+                    }
+                }
                 @if list.items.is_empty() {
                     p id="register-empty" { (ctx.t("register-empty")) }
                 } @else {
@@ -252,7 +261,8 @@ pub async fn register(
                                 th scope="col" { (ctx.t("col-subject")) }
                             } }
                             tbody {
-                                @for item in &list.items {
+                                @for line in &list.items {
+                                    @let item = &line.summary;
                                     @let (greg, _) = when(&ctx, &item.registered_at);
                                     tr class=[item.annulled.then_some("annulled")] {
                                         td dir="ltr" { a class="number" href=(format!("/office/correspondences/{}", encode(&item.id))) { (item.registration_number.as_str()) } }
@@ -260,7 +270,17 @@ pub async fn register(
                                         td { (ctx.t(&format!("direction-{}", item.direction.as_str()))) }
                                         td { (bdi(&item.sender_name)) }
                                         td { (bdi(&item.recipient_name)) }
-                                        td { (bdi(&item.subject)) @if item.annulled { " " span class="badge" { (ctx.t("annulled")) } } }
+                                        td {
+                                            @match &line.snippet {
+                                                Some(snip) if snip.field == "subject" => { (snippet(snip)) }
+                                                _ => { (bdi(&item.subject)) }
+                                            }
+                                            @if item.annulled { " " span class="badge" { (ctx.t("annulled")) } }
+                                            @if let Some(snip) = line.snippet.as_ref().filter(|s| s.field != "subject") {
+                                                br;
+                                                span class="snippet" { span class="muted" { (ctx.t(&format!("snippet-{}", snip.field.replace('_', "-")))) " : " } (snippet(snip)) }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -283,6 +303,17 @@ pub async fn register(
             body,
         ),
     )
+}
+
+/// A search snippet: its text escaped, the words found in `<mark>`, isolated for direction.
+fn snippet(snip: &diwan_app::correspondence::Snippet) -> Markup {
+    html! {
+        bdi class="snippet-text" {
+            @for part in &snip.parts {
+                @if part.hit { mark { (part.text) } } @else { (part.text) }
+            }
+        }
+    }
 }
 
 // --- a correspondence -------------------------------------------------------------------------
@@ -364,7 +395,10 @@ pub async fn correspondence(
                 li {
                     a href=(href) target="_blank" rel="noopener" { (bdi(&f.name)) }
                     " · " (layout::size_text(&ctx, f.size)) " · " span dir="ltr" class="digest" { code { (f.sha256.as_str()) } }
-                    @if f.media_type == "application/pdf" {
+                    @if let Some(check) = &f.pdf {
+                        (pdf_check(&ctx, check))
+                    }
+                    @if f.media_type == "application/pdf" && f.pdf.as_ref().is_none_or(|p| p.problems.is_empty()) {
                         iframe class="pdf-view" src=(href) title=(ctx.ta("file-view", &[("name", FluentValue::from(f.name.clone()))])) loading="lazy" {}
                     } @else if f.media_type.starts_with("image/") && f.media_type != "image/tiff" {
                         img class="image-view" src=(href) alt=(f.name);
@@ -372,6 +406,10 @@ pub async fn correspondence(
                 }
             }
         }
+        h2 { (ctx.t("dossier-title")) }
+        p class="hint" { (ctx.t("dossier-hint")) }
+        p { a id="dossier-pdf" href=(format!("{base}/dossier.pdf")) target="_blank" rel="noopener" { (ctx.t("dossier-open")) } }
+        iframe class="pdf-view" id="dossier-view" src=(format!("{base}/dossier.pdf")) title=(ctx.t("dossier-title")) loading="lazy" {}
         h2 { (ctx.t("history")) }
         ol id="history" class="timeline" {
             @for e in &c.history {
@@ -406,6 +444,29 @@ pub async fn correspondence(
     )
 }
 
+/// What the inspection of a PDF found: its pages, and each problem with its code.
+fn pdf_check(ctx: &Ctx, check: &diwan_app::model::PdfCheck) -> maud::Markup {
+    html! {
+        @if let Some(n) = check.pages {
+            " · " span class="pages" { (ctx.ta("file-pages", &[("count", FluentValue::from(n))])) }
+        }
+        @if !check.problems.is_empty() {
+            div class="notice notice-warning file-problems" {
+                p { (ctx.t("file-problems")) }
+                ul {
+                    @for p in &check.problems {
+                        @let id = format!("problem-{}", p.code.replace('_', "-"));
+                        li {
+                            @if super::i18n::has(ctx.lang, &id) { (ctx.t(&id)) } @else { (ctx.t("problem-other")) }
+                            " " code dir="ltr" { (p.code) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A file of a correspondence: PDFs and images inline (framed by our own pages only), others
 /// as downloads.
 pub async fn file(ctx: Ctx, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
@@ -418,10 +479,17 @@ pub async fn file(ctx: Ctx, req: HttpRequest, path: web::Path<(String, String)>)
     let a2 = actor.clone();
     match run(move || diwan_app::correspondence::download(&s, &a2, &id, &file_id)).await {
         Ok(d) => {
-            let inline = matches!(
-                d.record.media_type.as_str(),
-                "application/pdf" | "image/jpeg" | "image/png"
-            );
+            // A PDF with problems (active content, damage…) is only ever downloaded.
+            let flagged = d
+                .record
+                .pdf
+                .as_ref()
+                .is_some_and(|p| !p.problems.is_empty());
+            let inline = !flagged
+                && matches!(
+                    d.record.media_type.as_str(),
+                    "application/pdf" | "image/jpeg" | "image/png"
+                );
             let disposition = format!(
                 "{}; filename*=UTF-8''{}",
                 if inline { "inline" } else { "attachment" },
@@ -444,6 +512,25 @@ pub async fn file(ctx: Ctx, req: HttpRequest, path: web::Path<(String, String)>)
     }
 }
 
+/// A PDF shown within our own pages: inline under `file_name` (already safe for the header),
+/// never cached, never sniffed, framed by our pages only, no script.
+fn inline_pdf(file_name: &str) -> actix_web::HttpResponseBuilder {
+    let mut r = HttpResponse::Ok();
+    r.content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{file_name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'self'; script-src 'none'",
+        ));
+    r
+}
+
 /// The sealed PDF receipt, to print for a person at the counter.
 pub async fn receipt_pdf(ctx: Ctx, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     let actor = match agent(&ctx, &req).await {
@@ -458,20 +545,26 @@ pub async fn receipt_pdf(ctx: Ctx, req: HttpRequest, id: web::Path<String>) -> H
     })
     .await
     {
-        Ok(bytes) => HttpResponse::Ok()
-            .content_type("application/pdf")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"receipt-{}.pdf\"", encode(&id)),
-            ))
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
-            .insert_header((
-                header::CONTENT_SECURITY_POLICY,
-                "frame-ancestors 'self'; script-src 'none'",
-            ))
-            .body(bytes),
+        Ok(bytes) => inline_pdf(&format!("receipt-{}.pdf", encode(&id))).body(bytes),
+        Err(e) => error_page(&ctx, Some(&actor), &e),
+    }
+}
+
+/// The sealed dossier, inline (framed by our own pages only), made now if needed.
+pub async fn dossier_pdf(ctx: Ctx, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let id = id.into_inner();
+    let s = ctx.services();
+    let a2 = actor.clone();
+    match run(move || diwan_app::dossiers::download(&s, &a2, &id)).await {
+        Ok(file) => inline_pdf(&format!(
+            "dossier-{}.pdf",
+            encode(&file.registration_number.replace('/', "-"))
+        ))
+        .body(crate::stream::file_body(file.content, file.dossier.size)),
         Err(e) => error_page(&ctx, Some(&actor), &e),
     }
 }
@@ -732,7 +825,9 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
                 status = status_of(&e);
                 let field = match &e {
                     AppError::Rejected { code, .. }
-                        if code.starts_with("file") || *code == "too_many_files" =>
+                        if code.starts_with("file")
+                            || *code == "too_many_files"
+                            || *code == "unsupported_media_type" =>
                     {
                         "file"
                     }

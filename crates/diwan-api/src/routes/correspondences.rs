@@ -281,6 +281,31 @@ pub async fn file(
         .body(bytes))
 }
 
+/// The sealed PDF/A dossier: the arrival stamp, then every file in order (or a page saying it
+/// could not be converted). Made now if it was not made yet.
+#[utoipa::path(get, path = "/api/v1/correspondences/{id}/dossier", tag = "correspondences", security(("bearer" = [])),
+    responses((status = 200, description = "the dossier (`application/pdf`, PDF/A-2b, PAdES-B-B seal)"),
+              (status = 404, description = "none the caller may see", body = crate::error::Problem)))]
+pub async fn dossier(
+    s: web::Data<Services>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let id = id.into_inner();
+    let file = blocking(move || diwan_app::dossiers::download(&s, &who.0, &id)).await?;
+    let name = format!(
+        "dossier-{}.pdf",
+        file.registration_number.replace(['/', '\\'], "-")
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::CONTENT_DISPOSITION, attachment(&name)))
+        .insert_header(("Digest", format!("sha-256={}", file.dossier.sha256)))
+        .insert_header(("X-Dossier-Pages", file.dossier.pages.to_string()))
+        .body(crate::stream::file_body(file.content, file.dossier.size)))
+}
+
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266).
 pub(crate) fn attachment(name: &str) -> String {
     let ascii: String = name

@@ -41,6 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/correspondences/{id}/files/{file_id}",
             web::get().to(correspondences::file),
         )
+        .route(
+            "/correspondences/{id}/dossier",
+            web::get().to(correspondences::dossier),
+        )
         .route("/receipts/{id}", web::get().to(receipts::get))
         .route("/receipts/{id}/pdf", web::get().to(receipts::pdf))
         .service(

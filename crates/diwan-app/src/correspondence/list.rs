@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use diwan_domain::Direction;
 use serde::Serialize;
 
+use super::snippet::Snippet;
 use crate::Services;
 use crate::access::{Actor, RegisterView, may_list};
 use crate::error::AppError;
 use crate::model::{CorrespondenceSummary, ListFilter};
+use diwan_domain::search::SearchQuery;
 
 /// Largest page.
 pub const MAX_PAGE: usize = 200;
@@ -27,9 +29,24 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize)]
 pub struct RegisterPage {
-    pub items: Vec<CorrespondenceSummary>,
+    pub items: Vec<RegisterItem>,
     /// Pass it as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// With `q`: how many correspondences the caller may see match, counted up to 1,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
+    /// With `q`: more than `total` match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_capped: Option<bool>,
+}
+
+/// A line of a register page; with `q`, the excerpt where the words were found.
+#[derive(Debug, Serialize)]
+pub struct RegisterItem {
+    #[serde(flatten)]
+    pub summary: CorrespondenceSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Snippet>,
 }
 
 pub fn list(s: &Services, actor: &Actor, q: ListQuery) -> Result<RegisterPage, AppError> {
@@ -54,9 +71,7 @@ pub fn list(s: &Services, actor: &Actor, q: ListQuery) -> Result<RegisterPage, A
             )
         })?),
     };
-    let text =
-        q.q.filter(|t| !t.trim().is_empty())
-            .map(|t| t.to_lowercase());
+    let text = q.q.filter(|t| !t.trim().is_empty());
     if text
         .as_ref()
         .is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS)
@@ -66,12 +81,16 @@ pub fn list(s: &Services, actor: &Actor, q: ListQuery) -> Result<RegisterPage, A
             format!("q has at most {MAX_QUERY_CHARS} characters"),
         ));
     }
+    let search = text
+        .as_deref()
+        .map(SearchQuery::parse)
+        .transpose()
+        .map_err(|e| AppError::bad_request("invalid_query", e.to_string()))?;
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let filter = ListFilter {
         registry_id: registry.id,
         direction,
         year: q.year,
-        text,
         before: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit: limit + 1,
         restricted_visible_to: match view {
@@ -79,14 +98,75 @@ pub fn list(s: &Services, actor: &Actor, q: ListQuery) -> Result<RegisterPage, A
             RegisterView::NormalPlus(units) => Some(units),
         },
     };
+    if let Some(query) = search {
+        return search_page(s, &filter, &query, limit);
+    }
     let mut items = s.store.list(&filter)?;
-    let next_cursor = if items.len() > limit {
+    let next_cursor = next_cursor(&mut items, limit, |i| (&i.registered_at, &i.id));
+    Ok(RegisterPage {
+        items: items
+            .into_iter()
+            .map(|summary| RegisterItem {
+                summary,
+                snippet: None,
+            })
+            .collect(),
+        next_cursor,
+        total: None,
+        total_capped: None,
+    })
+}
+
+/// A page of search results, each with its snippet.
+fn search_page(
+    s: &Services,
+    filter: &ListFilter,
+    query: &SearchQuery,
+    limit: usize,
+) -> Result<RegisterPage, AppError> {
+    let started = std::time::Instant::now();
+    let mut found = s.store.search(filter, query)?;
+    let searched_in = started.elapsed();
+    let next_cursor = next_cursor(&mut found.hits, limit, |h| {
+        (&h.summary.registered_at, &h.summary.id)
+    });
+    let snippets = super::snippet::snippets(s, &found.hits, query)?;
+    tracing::debug!(
+        search_us = searched_in.as_micros(),
+        snippets_us = (started.elapsed() - searched_in).as_micros(),
+        "search page"
+    );
+    Ok(RegisterPage {
+        items: found
+            .hits
+            .into_iter()
+            .zip(snippets)
+            .map(|(hit, snippet)| RegisterItem {
+                summary: hit.summary,
+                snippet,
+            })
+            .collect(),
+        next_cursor,
+        total: Some(found.total),
+        total_capped: Some(found.total_capped),
+    })
+}
+
+/// Cuts the extra row fetched to know whether a next page exists; its cursor if it does.
+fn next_cursor<T>(
+    items: &mut Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> (&DateTime<Utc>, &String),
+) -> Option<String> {
+    if items.len() > limit {
         items.truncate(limit);
-        items.last().map(|l| encode_cursor(&l.registered_at, &l.id))
+        items.last().map(|l| {
+            let (at, id) = key(l);
+            encode_cursor(at, id)
+        })
     } else {
         None
-    };
-    Ok(RegisterPage { items, next_cursor })
+    }
 }
 
 fn encode_cursor(at: &DateTime<Utc>, id: &str) -> String {

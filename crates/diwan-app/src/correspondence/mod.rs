@@ -6,14 +6,16 @@ mod get;
 mod inbox;
 mod list;
 mod register;
+mod snippet;
 
 pub use annul::annul;
 pub use files::{FileDownload, download};
 pub use get::get;
 pub use inbox::{INBOX_LIMIT, InboxLine, inbox};
-pub use list::{ListQuery, RegisterPage, list};
-pub(crate) use register::{Registrant, check, register_by};
-pub use register::{RegistrationOutcome, Upload, register};
+pub use list::{ListQuery, RegisterItem, RegisterPage, list};
+pub use register::{ACCEPTED_MEDIA_TYPES, RegistrationOutcome, Upload, accepted, register};
+pub(crate) use register::{Registrant, check, check_media_types, register_by};
+pub use snippet::{DOCUMENT_SNIPPET_CHARS, Snippet};
 
 use crate::Services;
 use crate::access::{Actor, may_read};

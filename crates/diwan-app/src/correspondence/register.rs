@@ -12,7 +12,9 @@ use crate::Services;
 use crate::access::{Actor, may_register, portal_permit};
 use crate::error::AppError;
 use crate::ids;
-use crate::model::{Concern, ConcernedUnit, FileRecord, NewCorrespondence, NewFile, Unit};
+use crate::model::{
+    Concern, ConcernedUnit, FileProblem, FileRecord, NewCorrespondence, NewFile, PdfCheck, Unit,
+};
 use crate::ports::StagedBlob;
 
 /// A file received with the registration request, already staged on disk.
@@ -58,7 +60,34 @@ pub fn register(
     metadata: RegistrationMetadata,
     uploads: Vec<Upload>,
 ) -> Result<RegistrationOutcome, AppError> {
+    check_media_types(&uploads)?;
     register_by(s, Registrant::Agent(actor), metadata, uploads)
+}
+
+/// What may be registered, recognised from the content itself (never from the file's name
+/// or the type the client declared).
+pub const ACCEPTED_MEDIA_TYPES: [&str; 4] =
+    ["application/pdf", "image/jpeg", "image/png", "image/tiff"];
+
+/// Whether a staged file is of an accepted type, judged on its content.
+pub fn accepted(blob: &dyn StagedBlob) -> bool {
+    blob.detected_type()
+        .is_some_and(|t| ACCEPTED_MEDIA_TYPES.contains(&t))
+}
+
+/// Refuses the first file whose content is not PDF, JPEG, PNG or TIFF.
+pub(crate) fn check_media_types(uploads: &[Upload]) -> Result<(), AppError> {
+    match uploads.iter().find(|u| !accepted(u.blob.as_ref())) {
+        None => Ok(()),
+        Some(u) => Err(AppError::unprocessable(
+            "unsupported_media_type",
+            format!(
+                "{:?} is {}; accepted: PDF (application/pdf), JPEG (image/jpeg), PNG (image/png), TIFF (image/tiff), recognised from the content",
+                u.name.chars().take(100).collect::<String>(),
+                u.blob.detected_type().unwrap_or("of no recognised type"),
+            ),
+        )),
+    }
 }
 
 /// Checks a registration's metadata and files without registering anything, so that a caller
@@ -114,6 +143,7 @@ pub(crate) fn register_by(
         .map(|u| {
             Ok(NewFile {
                 id: ids::new_id()?,
+                pdf: inspect(s, &u)?,
                 name: u.name,
                 blob: u.blob,
             })
@@ -127,6 +157,7 @@ pub(crate) fn register_by(
             media_type: f.blob.media_type().to_owned(),
             size: f.blob.size(),
             sha256: f.blob.sha256().clone(),
+            pdf: f.pdf.clone(),
         })
         .collect();
     let mut new = NewCorrespondence {
@@ -154,7 +185,13 @@ pub(crate) fn register_by(
         if let Some(q) = &rt.pdf_queue {
             q.push(&id, crate::model::ReceiptKind::Receipt);
         }
+        if let Some(q) = &rt.dossier_queue {
+            q.push(&id);
+        }
         if let Some(w) = &rt.mail_wake {
+            w.wake();
+        }
+        if let Some(w) = &rt.text_wake {
             w.wake();
         }
     }
@@ -172,6 +209,38 @@ pub(crate) fn register_by(
         tracking_code,
         receipt_jws: issued.map(|r| r.jws),
     })
+}
+
+/// A PDF's inspection, within the configured time. A file with problems is still registered
+/// and kept as it is; the problems are recorded with it.
+fn inspect(s: &Services, u: &Upload) -> Result<Option<PdfCheck>, AppError> {
+    if u.blob.detected_type() != Some("application/pdf") {
+        return Ok(None);
+    }
+    let limits = diwan_pdf::reader::Limits {
+        deadline: Some(std::time::Instant::now() + s.settings.documents.inspect_time),
+        ..diwan_pdf::reader::Limits::default()
+    };
+    let found = diwan_pdf::inspect(u.blob.reader()?, limits)?;
+    if !found.problems.is_empty() {
+        let codes: Vec<&str> = found.problems.iter().map(|p| p.code).collect();
+        tracing::info!(file = %u.blob.sha256(), ?codes, "a deposited PDF has problems");
+    }
+    Ok(Some(pdf_check(found)))
+}
+
+pub(crate) fn pdf_check(found: diwan_pdf::Inspection) -> PdfCheck {
+    PdfCheck {
+        pages: found.pages,
+        problems: found
+            .problems
+            .into_iter()
+            .map(|p| FileProblem {
+                code: p.code.to_owned(),
+                detail: p.detail,
+            })
+            .collect(),
+    }
 }
 
 /// Moves the files to their content address, durably, before the registration is committed.
@@ -249,7 +318,8 @@ fn concerned_units(
     Ok(out)
 }
 
-/// The lower-cased text a register search looks into.
+/// The normalised text of subject, parties' names and sender's reference, kept on the row for
+/// reading (the search itself uses the index, see `diwan_domain::search`).
 fn search_text(r: &RegistrationRequest) -> String {
     let mut parts = vec![
         r.subject.as_str(),
@@ -257,5 +327,5 @@ fn search_text(r: &RegistrationRequest) -> String {
         r.recipient.name.as_str(),
     ];
     parts.extend(r.sender_reference.as_deref());
-    parts.join(" \u{1f} ").to_lowercase()
+    diwan_domain::text::normalise_for_search(&parts.join(" "))
 }

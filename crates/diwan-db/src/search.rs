@@ -1,0 +1,618 @@
+//! Full-text search in the database: the index entries and the search itself.
+//!
+//! An entry is the document [`diwan_domain::search::IndexDocument`] builds for a correspondence:
+//! its markers (registry, direction, register year, time partitions, visibility) and the
+//! normalised words of its subject, parties, sender's reference, registration number and
+//! document texts. SQLite keeps it in an FTS5 table (tokenizer `ascii`: it splits on the spaces
+//! and keeps every word whole), PostgreSQL as a `tsvector` made with `array_to_tsvector` (the
+//! words as they are) under a GIN index. A query is the same list of words on both, each
+//! quoted, so nothing typed can reach either query syntax.
+//!
+//! The search never sorts more than a bounded number of rows, however common the words:
+//!
+//! 1. count the matches the caller may see, stopping at [`COUNT_CAP`] + 1 (this is the total);
+//! 2. if there are at most [`COUNT_CAP`], sort them all and take the page;
+//! 3. otherwise walk back in time, one UTC year at a time (newest first): count the year's
+//!    matches the same way; sort them if there are at most [`COUNT_CAP`], or else go month by
+//!    month through that year; stop as soon as the page is full.
+//!
+//! Each step asks the index for one time partition through its marker, so a step costs what
+//! that partition holds, not what the whole register holds; and partitions never overlap in
+//! time, so pages come out exactly newest first.
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+use diesel::sqlite::SqliteConnection;
+use diwan_app::model::ListFilter;
+use diwan_domain::search::{IndexDocument, Marker, SearchQuery};
+use diwan_domain::{Party, Sha256Digest};
+
+use crate::rows::CorrespondenceRow;
+use crate::time::to_text;
+
+/// Matches are counted up to this many; fewer are sorted at once.
+pub const COUNT_CAP: usize = 1000;
+/// A document text is kept up to this many bytes.
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+// --- entries ---------------------------------------------------------------------------------
+
+/// The index document of a correspondence from its row and the units it concerns; the caller
+/// adds document texts to it.
+pub(crate) fn document_for(row: &CorrespondenceRow, units: &[&str]) -> IndexDocument {
+    let mut doc = IndexDocument::new();
+    doc.mark(Marker::Registry(&row.registry_id));
+    doc.mark(Marker::Direction(&row.direction));
+    doc.mark(Marker::Year(row.year));
+    if let Some((year, month)) = year_month(&row.registered_at) {
+        doc.mark(Marker::Period(year));
+        doc.mark(Marker::Month(year, month));
+    }
+    if row.confidentiality == "normal" {
+        doc.mark(Marker::Open);
+    }
+    for unit in units {
+        doc.mark(Marker::Unit(unit));
+    }
+    doc.add_text(&row.subject);
+    for (json, name) in [
+        (&row.sender, &row.sender_name),
+        (&row.recipient, &row.recipient_name),
+    ] {
+        match serde_json::from_str::<Party>(json) {
+            Ok(p) => {
+                for text in diwan_domain::search::party_texts(&p) {
+                    doc.add_text(text);
+                }
+            }
+            Err(_) => {
+                doc.add_text(name);
+            }
+        }
+    }
+    if let Some(reference) = &row.sender_reference {
+        doc.add_text(reference);
+    }
+    doc.add_text(&row.registration_number);
+    doc
+}
+
+/// Year and month of a stored time (`YYYY-MM-…`, UTC).
+fn year_month(stored: &str) -> Option<(i32, u32)> {
+    let year = stored.get(0..4)?.parse().ok()?;
+    let month = stored.get(5..7)?.parse().ok()?;
+    (1..=12).contains(&month).then_some((year, month))
+}
+
+/// A document text as stored: at most [`MAX_TEXT_BYTES`], cut on a character boundary, without
+/// NUL characters (which PostgreSQL's text type cannot hold).
+pub(crate) fn bounded_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_TEXT_BYTES));
+    for c in text.chars().filter(|&c| c != '\0') {
+        if out.len() + c.len_utf8() > MAX_TEXT_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(crate) fn valid_digest(d: &str) -> bool {
+    Sha256Digest::parse(d).is_ok()
+}
+
+// --- queries ---------------------------------------------------------------------------------
+
+/// What one step asks the index: every word of `all` (each a prefix or exact), and one of `any`
+/// when `any` is not empty.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IndexQuery {
+    all: Vec<(String, bool)>,
+    any: Vec<String>,
+}
+
+impl IndexQuery {
+    fn with(&self, marker: Marker<'_>) -> Self {
+        let mut q = self.clone();
+        q.all.push((marker.token(), false));
+        q
+    }
+
+    /// FTS5 query syntax: each word a quoted string (a `"` doubled), `*` after a prefix.
+    pub(crate) fn fts5(&self) -> String {
+        let word = |w: &str, prefix: bool| {
+            format!(
+                "\"{}\"{}",
+                w.replace('"', "\"\""),
+                if prefix { "*" } else { "" }
+            )
+        };
+        let mut parts: Vec<String> = self.all.iter().map(|(w, p)| word(w, *p)).collect();
+        if !self.any.is_empty() {
+            let any: Vec<String> = self.any.iter().map(|w| word(w, false)).collect();
+            parts.push(format!("({})", any.join(" OR ")));
+        }
+        parts.join(" AND ")
+    }
+
+    /// `tsquery` input syntax: each word a quoted lexeme (`'` and `\` doubled), `:*` after a
+    /// prefix.
+    pub(crate) fn tsquery(&self) -> String {
+        let word = |w: &str, prefix: bool| {
+            format!(
+                "'{}'{}",
+                w.replace('\\', "\\\\").replace('\'', "''"),
+                if prefix { ":*" } else { "" }
+            )
+        };
+        let mut parts: Vec<String> = self.all.iter().map(|(w, p)| word(w, *p)).collect();
+        if !self.any.is_empty() {
+            let any: Vec<String> = self.any.iter().map(|w| word(w, false)).collect();
+            parts.push(format!("({})", any.join(" | ")));
+        }
+        parts.join(" & ")
+    }
+}
+
+/// One step of a search: the index query and the row conditions that go with it.
+#[derive(Debug)]
+pub(crate) struct Step<'a> {
+    pub index: IndexQuery,
+    pub registry_id: &'a str,
+    pub direction: Option<&'a str>,
+    pub year: Option<i32>,
+    /// Restricted rows visible only where one of these units is concerned.
+    pub units: Option<&'a [String]>,
+    /// Keyset: rows strictly before (registered_at, id).
+    pub before: Option<(String, String)>,
+    /// Registered at or after / before (a time partition).
+    pub from: Option<String>,
+    pub until: Option<String>,
+}
+
+/// The backend-specific statements of a search.
+pub(crate) trait SearchSql {
+    /// Writes the entries (correspondence id, document body), replacing existing ones.
+    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()>;
+    /// Rows matching the step, counted up to `cap`.
+    fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize>;
+    /// Ids of rows matching the step, newest first, at most `limit`.
+    fn page_step(&mut self, step: &Step<'_>, limit: usize) -> QueryResult<Vec<String>>;
+    /// The first and last registration times of a registry.
+    fn registry_span(&mut self, registry_id: &str) -> QueryResult<Option<(String, String)>>;
+    /// Correspondences without an index entry, in id order after `after` (a keyset: each call
+    /// starts where the last one stopped instead of skipping what is already indexed).
+    fn unindexed(&mut self, after: &str, limit: usize) -> QueryResult<Vec<String>>;
+    /// Runs `f` in a read transaction tuned for the search's statements.
+    fn search_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<T>) -> QueryResult<T>;
+}
+
+/// Ids of the page (newest first, at most `filter.limit`), the total, and whether it is capped.
+pub(crate) fn search<C: SearchSql>(
+    c: &mut C,
+    filter: &ListFilter,
+    query: &SearchQuery,
+) -> QueryResult<(Vec<String>, usize, bool)> {
+    if query.is_empty() || filter.limit == 0 {
+        return Ok((Vec::new(), 0, false));
+    }
+    let mut index = IndexQuery {
+        all: query
+            .terms()
+            .iter()
+            .map(|t| (t.word.clone(), t.prefix))
+            .collect(),
+        any: Vec::new(),
+    };
+    index
+        .all
+        .push((Marker::Registry(&filter.registry_id).token(), false));
+    if let Some(d) = filter.direction {
+        index
+            .all
+            .push((Marker::Direction(d.as_str()).token(), false));
+    }
+    if let Some(y) = filter.year {
+        index.all.push((Marker::Year(y).token(), false));
+    }
+    if let Some(units) = &filter.restricted_visible_to {
+        index.any = std::iter::once(Marker::Open.token())
+            .chain(units.iter().map(|u| Marker::Unit(u).token()))
+            .collect();
+    }
+    let before = filter
+        .before
+        .as_ref()
+        .map(|(at, id)| (to_text(at), id.clone()));
+    let whole = Step {
+        index,
+        registry_id: &filter.registry_id,
+        direction: filter.direction.map(|d| d.as_str()),
+        year: filter.year,
+        units: filter.restricted_visible_to.as_deref(),
+        before: None,
+        from: None,
+        until: None,
+    };
+    c.search_tx(|c| {
+        let started = std::time::Instant::now();
+        let counted = c.count_step(&whole, COUNT_CAP + 1)?;
+        let counted_in = started.elapsed();
+        let (total, capped) = (counted.min(COUNT_CAP), counted > COUNT_CAP);
+        if counted == 0 {
+            return Ok((Vec::new(), 0, false));
+        }
+        let step = Step { before, ..whole };
+        let ids = if capped {
+            by_period(c, &step, filter.limit)?
+        } else {
+            c.page_step(&step, filter.limit)?
+        };
+        tracing::debug!(
+            counted,
+            count_us = counted_in.as_micros(),
+            page_us = (started.elapsed() - counted_in).as_micros(),
+            "search"
+        );
+        Ok((ids, total, capped))
+    })
+}
+
+/// Many matches: year by year, newest first, and month by month within a year that has many.
+fn by_period<C: SearchSql>(c: &mut C, step: &Step<'_>, limit: usize) -> QueryResult<Vec<String>> {
+    let Some((first, last)) = c.registry_span(step.registry_id)? else {
+        return Ok(Vec::new());
+    };
+    let newest = step
+        .before
+        .as_ref()
+        .map_or(last.as_str(), |(at, _)| at.as_str());
+    let (Some((first_year, _)), Some((last_year, last_month))) =
+        (year_month(&first), year_month(newest))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for year in (first_year..=last_year).rev() {
+        let yearly = Step {
+            index: step.index.with(Marker::Period(year)),
+            from: Some(period_start(year, 1)),
+            until: Some(period_start(year + 1, 1)),
+            before: step.before.clone(),
+            ..*step
+        };
+        let counted = c.count_step(&yearly, COUNT_CAP + 1)?;
+        if counted == 0 {
+            continue;
+        }
+        if counted <= COUNT_CAP {
+            ids.extend(c.page_step(&yearly, limit - ids.len())?);
+        } else {
+            let top = if year == last_year { last_month } else { 12 };
+            for month in (1..=top).rev() {
+                let (next_year, next_month) = if month == 12 {
+                    (year + 1, 1)
+                } else {
+                    (year, month + 1)
+                };
+                let monthly = Step {
+                    index: step.index.with(Marker::Month(year, month)),
+                    from: Some(period_start(year, month)),
+                    until: Some(period_start(next_year, next_month)),
+                    before: step.before.clone(),
+                    ..*step
+                };
+                ids.extend(c.page_step(&monthly, limit - ids.len())?);
+                if ids.len() >= limit {
+                    break;
+                }
+            }
+        }
+        if ids.len() >= limit {
+            break;
+        }
+    }
+    Ok(ids)
+}
+
+/// The stored-time text of the first instant of a month (UTC).
+fn period_start(year: i32, month: u32) -> String {
+    format!("{year:04}-{month:02}-01T00:00:00.000000Z")
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+#[derive(QueryableByName)]
+struct Span {
+    #[diesel(sql_type = Nullable<Text>)]
+    first: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    last: Option<String>,
+}
+
+fn span(rows: Vec<Span>) -> Option<(String, String)> {
+    let row = rows.into_iter().next()?;
+    Some((row.first?, row.last?))
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The conditions a step puts on correspondence rows `c`, with numbered placeholders
+/// (`mark` 1 is the index query; 2 to 9 as bound by `bind_step!`).
+fn row_conditions(ph: fn(usize) -> String, visible_units: &str) -> String {
+    let p = ph;
+    format!(
+        "c.registry_id = {p2} \
+         AND ({p3} IS NULL OR c.direction = {p3}) \
+         AND ({p4} IS NULL OR c.year = {p4}) \
+         AND ({p5} IS NULL OR c.confidentiality = 'normal' OR EXISTS (SELECT 1 FROM correspondence_units u \
+              WHERE u.correspondence_id = c.id AND {visible_units})) \
+         AND ({p6} IS NULL OR c.registered_at < {p6} OR (c.registered_at = {p6} AND c.id < {p7})) \
+         AND ({p8} IS NULL OR c.registered_at >= {p8}) \
+         AND ({p9} IS NULL OR c.registered_at < {p9})",
+        p2 = p(2),
+        p3 = p(3),
+        p4 = p(4),
+        p5 = p(5),
+        p6 = p(6),
+        p7 = p(7),
+        p8 = p(8),
+        p9 = p(9),
+    )
+}
+
+/// Binds a step's values in the order of [`row_conditions`]: index query, registry, direction,
+/// year, units (as `$units`), keyset time and id, partition start and end; then the limit.
+macro_rules! bind_step {
+    ($sql:expr, $step:expr, $index:expr, $units:expr, $units_type:ty, $limit:expr) => {{
+        let (before_at, before_id) = match &$step.before {
+            Some((at, id)) => (Some(at.clone()), Some(id.clone())),
+            None => (None, None),
+        };
+        diesel::sql_query($sql)
+            .bind::<Text, _>($index)
+            .bind::<Text, _>($step.registry_id)
+            .bind::<Nullable<Text>, _>($step.direction)
+            .bind::<Nullable<Integer>, _>($step.year)
+            .bind::<Nullable<$units_type>, _>($units)
+            .bind::<Nullable<Text>, _>(before_at)
+            .bind::<Nullable<Text>, _>(before_id)
+            .bind::<Nullable<Text>, _>($step.from.clone())
+            .bind::<Nullable<Text>, _>($step.until.clone())
+            .bind::<BigInt, _>(limit($limit))
+    }};
+}
+
+fn sqlite_ph(i: usize) -> String {
+    format!("?{i}")
+}
+
+fn pg_ph(i: usize) -> String {
+    // Typed, so that `$n IS NULL` needs no inference.
+    let ty = match i {
+        4 => "::int4",
+        5 => "::text[]",
+        _ => "::text",
+    };
+    format!("${i}{ty}")
+}
+
+const SQLITE_FROM: &str = "search_fts CROSS JOIN search_docs d CROSS JOIN correspondences c \
+    WHERE search_fts MATCH ?1 AND d.doc = search_fts.rowid AND c.id = d.correspondence_id";
+const SQLITE_UNITS: &str = "u.unit_id IN (SELECT value FROM json_each(?5))";
+
+impl SearchSql for SqliteConnection {
+    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let json = serde_json::Value::from(
+            entries
+                .iter()
+                .map(|(id, body)| serde_json::json!([id, body]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        diesel::sql_query(
+            "INSERT INTO search_docs (correspondence_id) SELECT value ->> 0 FROM json_each(?1) \
+             WHERE true ON CONFLICT (correspondence_id) DO NOTHING",
+        )
+        .bind::<Text, _>(&json)
+        .execute(self)?;
+        diesel::sql_query(
+            "INSERT OR REPLACE INTO search_fts (rowid, words) \
+             SELECT d.doc, e.value ->> 1 FROM json_each(?1) e \
+             JOIN search_docs d ON d.correspondence_id = e.value ->> 0",
+        )
+        .bind::<Text, _>(&json)
+        .execute(self)?;
+        Ok(())
+    }
+
+    fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize> {
+        let sql = format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM {SQLITE_FROM} AND {} LIMIT ?10)",
+            row_conditions(sqlite_ph, SQLITE_UNITS)
+        );
+        let units = step
+            .units
+            .map(|u| serde_json::Value::from(u.to_vec()).to_string());
+        let rows: Vec<Count> =
+            bind_step!(sql, step, step.index.fts5(), units, Text, cap).load(self)?;
+        Ok(rows
+            .first()
+            .map_or(0, |r| usize::try_from(r.n).unwrap_or(0)))
+    }
+
+    fn page_step(&mut self, step: &Step<'_>, limit: usize) -> QueryResult<Vec<String>> {
+        let sql = format!(
+            "SELECT c.id AS id FROM {SQLITE_FROM} AND {} \
+             ORDER BY c.registered_at DESC, c.id DESC LIMIT ?10",
+            row_conditions(sqlite_ph, SQLITE_UNITS)
+        );
+        let units = step
+            .units
+            .map(|u| serde_json::Value::from(u.to_vec()).to_string());
+        let rows: Vec<Id> =
+            bind_step!(sql, step, step.index.fts5(), units, Text, limit).load(self)?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    fn registry_span(&mut self, registry_id: &str) -> QueryResult<Option<(String, String)>> {
+        let rows: Vec<Span> = diesel::sql_query(
+            "SELECT (SELECT min(registered_at) FROM correspondences WHERE registry_id = ?1) AS first, \
+                    (SELECT max(registered_at) FROM correspondences WHERE registry_id = ?1) AS last",
+        )
+        .bind::<Text, _>(registry_id)
+        .load(self)?;
+        Ok(span(rows))
+    }
+
+    fn unindexed(&mut self, after: &str, limit: usize) -> QueryResult<Vec<String>> {
+        let rows: Vec<Id> = diesel::sql_query(
+            "SELECT c.id AS id FROM correspondences c WHERE c.id > ?1 \
+             AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.correspondence_id = c.id) \
+             ORDER BY c.id LIMIT ?2",
+        )
+        .bind::<Text, _>(after)
+        .bind::<BigInt, _>(self::limit(limit))
+        .load(self)?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    fn search_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<T>) -> QueryResult<T> {
+        self.transaction(f)
+    }
+}
+
+const PG_FROM: &str = "search_docs s JOIN correspondences c ON c.id = s.correspondence_id \
+    WHERE s.words @@ CAST($1::text AS tsquery)";
+const PG_UNITS: &str = "u.unit_id = ANY($5::text[])";
+
+impl SearchSql for PgConnection {
+    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (ids, bodies): (Vec<&str>, Vec<&str>) = entries
+            .iter()
+            .map(|(id, body)| (id.as_str(), body.as_str()))
+            .unzip();
+        diesel::sql_query(
+            "INSERT INTO search_docs (correspondence_id, words) \
+             SELECT e.id, array_to_tsvector(array_remove(string_to_array(e.body, ' '), '')) \
+             FROM unnest($1::text[], $2::text[]) AS e (id, body) \
+             ON CONFLICT (correspondence_id) DO UPDATE SET words = EXCLUDED.words",
+        )
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<Text>, _>(bodies)
+        .execute(self)?;
+        Ok(())
+    }
+
+    fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize> {
+        let sql = format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM {PG_FROM} AND {} LIMIT $10) m",
+            row_conditions(pg_ph, PG_UNITS)
+        );
+        let units = step.units.map(<[String]>::to_vec);
+        let rows: Vec<Count> =
+            bind_step!(sql, step, step.index.tsquery(), units, Array<Text>, cap).load(self)?;
+        Ok(rows
+            .first()
+            .map_or(0, |r| usize::try_from(r.n).unwrap_or(0)))
+    }
+
+    fn page_step(&mut self, step: &Step<'_>, limit: usize) -> QueryResult<Vec<String>> {
+        let sql = format!(
+            "SELECT c.id AS id FROM {PG_FROM} AND {} \
+             ORDER BY c.registered_at DESC, c.id DESC LIMIT $10",
+            row_conditions(pg_ph, PG_UNITS)
+        );
+        let units = step.units.map(<[String]>::to_vec);
+        let rows: Vec<Id> =
+            bind_step!(sql, step, step.index.tsquery(), units, Array<Text>, limit).load(self)?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    fn registry_span(&mut self, registry_id: &str) -> QueryResult<Option<(String, String)>> {
+        let rows: Vec<Span> = diesel::sql_query(
+            "SELECT (SELECT min(registered_at) FROM correspondences WHERE registry_id = $1) AS first, \
+                    (SELECT max(registered_at) FROM correspondences WHERE registry_id = $1) AS last",
+        )
+        .bind::<Text, _>(registry_id)
+        .load(self)?;
+        Ok(span(rows))
+    }
+
+    fn unindexed(&mut self, after: &str, limit: usize) -> QueryResult<Vec<String>> {
+        let rows: Vec<Id> = diesel::sql_query(
+            "SELECT c.id AS id FROM correspondences c WHERE c.id > $1 \
+             AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.correspondence_id = c.id) \
+             ORDER BY c.id LIMIT $2",
+        )
+        .bind::<Text, _>(after)
+        .bind::<BigInt, _>(self::limit(limit))
+        .load(self)?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    fn search_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<T>) -> QueryResult<T> {
+        self.build_transaction().read_only().run(|c| {
+            // The index decides: a sequential scan of the entries would read every document.
+            diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+            f(c)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(words: &[(&str, bool)], any: &[&str]) -> IndexQuery {
+        IndexQuery {
+            all: words.iter().map(|(w, p)| ((*w).to_owned(), *p)).collect(),
+            any: any.iter().map(|w| (*w).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_word_is_quoted() {
+        let q = query(&[("احمد", true), ("ab", false)], &["x", "y"]);
+        assert_eq!(q.fts5(), "\"احمد\"* AND \"ab\" AND (\"x\" OR \"y\")");
+        assert_eq!(q.tsquery(), "'احمد':* & 'ab' & ('x' | 'y')");
+        // Words never hold these (normalisation removes them), but quoting would still hold.
+        let nasty = query(&[("a\"b'c\\", false)], &[]);
+        assert_eq!(nasty.fts5(), "\"a\"\"b'c\\\"");
+        assert_eq!(nasty.tsquery(), "'a\"b''c\\\\'");
+    }
+
+    #[test]
+    fn texts_are_bounded_on_a_character_boundary() {
+        let arabic = "م".repeat(MAX_TEXT_BYTES);
+        let kept = bounded_text(&arabic);
+        assert!(kept.len() <= MAX_TEXT_BYTES && kept.len() > MAX_TEXT_BYTES - 2);
+        assert_eq!(bounded_text("a\0b"), "ab");
+    }
+
+    #[test]
+    fn stored_times_give_their_partition() {
+        assert_eq!(year_month("2026-11-21T10:00:00.000000Z"), Some((2026, 11)));
+        assert_eq!(year_month("junk"), None);
+        assert_eq!(period_start(2026, 3), "2026-03-01T00:00:00.000000Z");
+    }
+}

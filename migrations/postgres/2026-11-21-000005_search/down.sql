@@ -1,0 +1,2 @@
+DROP TABLE search_docs;
+DROP TABLE document_texts;
