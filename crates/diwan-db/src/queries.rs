@@ -1280,10 +1280,6 @@ macro_rules! impl_queries {
             fn refresh_entries(&mut self, ids: &[String]) -> Result<(), TxError> {
                 use document_texts as t;
                 let rows: Vec<CorrespondenceRow> = correspondences::table.filter(correspondences::id.eq_any(ids)).select(CorrespondenceRow::as_select()).load(self)?;
-                let units: Vec<(String, String)> = correspondence_units::table
-                    .filter(correspondence_units::correspondence_id.eq_any(ids))
-                    .select((correspondence_units::correspondence_id, correspondence_units::unit_id))
-                    .load(self)?;
                 let texts: Vec<(String, String, String)> = t::table
                     .filter(t::correspondence_id.eq_any(ids))
                     .order((t::correspondence_id, t::source, t::file_sha256))
@@ -1291,8 +1287,7 @@ macro_rules! impl_queries {
                     .load(self)?;
                 let mut entries = Vec::with_capacity(rows.len());
                 for row in &rows {
-                    let mine: Vec<&str> = units.iter().filter(|(c, _)| *c == row.id).map(|(_, u)| u.as_str()).collect();
-                    let mut doc = crate::search::document_for(row, &mine);
+                    let mut doc = crate::search::document_for(row);
                     // One text at a time: at most one file's text is in memory.
                     for (_, sha, source) in texts.iter().filter(|(c, _, _)| *c == row.id) {
                         let body: String = t::table.find((&row.id, sha, source)).select(t::body).first(self)?;

@@ -1,24 +1,31 @@
 //! Full-text search in the database: the index entries and the search itself.
 //!
 //! An entry is the document [`diwan_domain::search::IndexDocument`] builds for a correspondence:
-//! its markers (registry, direction, register year, time partitions, visibility) and the
-//! normalised words of its subject, parties, sender's reference, registration number and
-//! document texts. SQLite keeps it in an FTS5 table (tokenizer `ascii`: it splits on the spaces
-//! and keeps every word whole), PostgreSQL as a `tsvector` made with `array_to_tsvector` (the
-//! words as they are) under a GIN index. A query is the same list of words on both, each
-//! quoted, so nothing typed can reach either query syntax.
+//! its markers (register year; UTC year and month of registration) and the normalised words of
+//! its subject, parties, sender's reference, registration number and document texts, each
+//! followed by its prefix tokens. SQLite keeps it in an FTS5 table (tokenizer `ascii`: it splits
+//! on the spaces and keeps every word whole), PostgreSQL as a `tsvector` made with
+//! `array_to_tsvector` (the words as they are) under a GIN index. A query is the same list of
+//! words on both, each quoted, so nothing typed can reach either query syntax.
+//!
+//! The index is asked for the query's words only (a prefix term of up to
+//! [`diwan_domain::search::MAX_PREFIX_TOKEN_CHARS`] characters as its prefix token: one list,
+//! not a merge of every word it begins), and the year's marker when a year is asked. Registry,
+//! direction, visibility and the cursor are tested on the joined register rows: a marker that
+//! every letter of a register carries would make the index read a list as long as the
+//! register for every query. (The year is the exception: the index gives its matches in
+//! storage order, oldest first, so a year tested on the rows would be reached only after every
+//! match of the years before it.)
 //!
 //! The search never sorts more than a bounded number of rows, however common the words:
 //!
 //! 1. count the matches the caller may see, stopping at [`COUNT_CAP`] + 1 (this is the total);
 //! 2. if there are at most [`COUNT_CAP`], sort them all and take the page;
-//! 3. otherwise walk back in time, one UTC year at a time (newest first): count the year's
-//!    matches the same way; sort them if there are at most [`COUNT_CAP`], or else go month by
-//!    month through that year; stop as soon as the page is full.
-//!
-//! Each step asks the index for one time partition through its marker, so a step costs what
-//! that partition holds, not what the whole register holds; and partitions never overlap in
-//! time, so pages come out exactly newest first.
+//! 3. otherwise walk back in time one UTC month at a time (newest first, within the span the
+//!    filters and the cursor allow), asking the index for the words and the month's marker,
+//!    until the page is full. A query that matched more than [`COUNT_CAP`] letters is common
+//!    enough that a few months fill a page; a month holds what a month holds, not what the
+//!    register holds; and months never overlap, so pages come out exactly newest first.
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -40,20 +47,11 @@ pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
 
 /// The index document of a correspondence from its row and the units it concerns; the caller
 /// adds document texts to it.
-pub(crate) fn document_for(row: &CorrespondenceRow, units: &[&str]) -> IndexDocument {
+pub(crate) fn document_for(row: &CorrespondenceRow) -> IndexDocument {
     let mut doc = IndexDocument::new();
-    doc.mark(Marker::Registry(&row.registry_id));
-    doc.mark(Marker::Direction(&row.direction));
     doc.mark(Marker::Year(row.year));
     if let Some((year, month)) = year_month(&row.registered_at) {
-        doc.mark(Marker::Period(year));
         doc.mark(Marker::Month(year, month));
-    }
-    if row.confidentiality == "normal" {
-        doc.mark(Marker::Open);
-    }
-    for unit in units {
-        doc.mark(Marker::Unit(unit));
     }
     doc.add_text(&row.subject);
     for (json, name) in [
@@ -104,16 +102,14 @@ pub(crate) fn valid_digest(d: &str) -> bool {
 
 // --- queries ---------------------------------------------------------------------------------
 
-/// What one step asks the index: every word of `all` (each a prefix or exact), and one of `any`
-/// when `any` is not empty.
+/// What one step asks the index: every word of `all` (each a prefix or exact).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IndexQuery {
     all: Vec<(String, bool)>,
-    any: Vec<String>,
 }
 
 impl IndexQuery {
-    fn with(&self, marker: Marker<'_>) -> Self {
+    fn with(&self, marker: Marker) -> Self {
         let mut q = self.clone();
         q.all.push((marker.token(), false));
         q
@@ -128,11 +124,7 @@ impl IndexQuery {
                 if prefix { "*" } else { "" }
             )
         };
-        let mut parts: Vec<String> = self.all.iter().map(|(w, p)| word(w, *p)).collect();
-        if !self.any.is_empty() {
-            let any: Vec<String> = self.any.iter().map(|w| word(w, false)).collect();
-            parts.push(format!("({})", any.join(" OR ")));
-        }
+        let parts: Vec<String> = self.all.iter().map(|(w, p)| word(w, *p)).collect();
         parts.join(" AND ")
     }
 
@@ -146,11 +138,7 @@ impl IndexQuery {
                 if prefix { ":*" } else { "" }
             )
         };
-        let mut parts: Vec<String> = self.all.iter().map(|(w, p)| word(w, *p)).collect();
-        if !self.any.is_empty() {
-            let any: Vec<String> = self.any.iter().map(|w| word(w, false)).collect();
-            parts.push(format!("({})", any.join(" | ")));
-        }
+        let parts: Vec<String> = self.all.iter().map(|(w, p)| word(w, *p)).collect();
         parts.join(" & ")
     }
 }
@@ -197,29 +185,12 @@ pub(crate) fn search<C: SearchSql>(
     if query.is_empty() || filter.limit == 0 {
         return Ok((Vec::new(), 0, false));
     }
-    let mut index = IndexQuery {
-        all: query
-            .terms()
-            .iter()
-            .map(|t| (t.word.clone(), t.prefix))
-            .collect(),
-        any: Vec::new(),
+    let words = IndexQuery {
+        all: query.terms().iter().map(|t| t.index_word()).collect(),
     };
-    index
-        .all
-        .push((Marker::Registry(&filter.registry_id).token(), false));
-    if let Some(d) = filter.direction {
-        index
-            .all
-            .push((Marker::Direction(d.as_str()).token(), false));
-    }
+    let mut index = words.clone();
     if let Some(y) = filter.year {
         index.all.push((Marker::Year(y).token(), false));
-    }
-    if let Some(units) = &filter.restricted_visible_to {
-        index.any = std::iter::once(Marker::Open.token())
-            .chain(units.iter().map(|u| Marker::Unit(u).token()))
-            .collect();
     }
     let before = filter
         .before
@@ -245,7 +216,7 @@ pub(crate) fn search<C: SearchSql>(
         }
         let step = Step { before, ..whole };
         let ids = if capped {
-            by_period(c, &step, filter.limit)?
+            by_period(c, &step, &words, filter.limit)?
         } else {
             c.page_step(&step, filter.limit)?
         };
@@ -259,59 +230,55 @@ pub(crate) fn search<C: SearchSql>(
     })
 }
 
-/// Many matches: year by year, newest first, and month by month within a year that has many.
-fn by_period<C: SearchSql>(c: &mut C, step: &Step<'_>, limit: usize) -> QueryResult<Vec<String>> {
+/// Many matches: month by month, newest first, from the newest month the cursor, the year
+/// filter and the register allow down to the oldest they allow.
+///
+/// A month is asked for by the query's words and its marker only: the year, when filtered on,
+/// is tested on the month's rows (a month's matches are few; the year's list is long).
+fn by_period<C: SearchSql>(
+    c: &mut C,
+    step: &Step<'_>,
+    words: &IndexQuery,
+    limit: usize,
+) -> QueryResult<Vec<String>> {
     let Some((first, last)) = c.registry_span(step.registry_id)? else {
         return Ok(Vec::new());
     };
     let newest = step
         .before
         .as_ref()
-        .map_or(last.as_str(), |(at, _)| at.as_str());
-    let (Some((first_year, _)), Some((last_year, last_month))) =
-        (year_month(&first), year_month(newest))
-    else {
+        .map_or(last.as_str(), |(at, _)| at.as_str().min(last.as_str()));
+    let (Some(mut newest), Some(mut oldest)) = (year_month(newest), year_month(&first)) else {
         return Ok(Vec::new());
     };
+    if let Some(year) = step.year {
+        // A register year follows the installation's time zone: its letters lie within the
+        // UTC months from the December before to the January after.
+        newest = newest.min((year + 1, 1));
+        oldest = oldest.max((year - 1, 12));
+    }
     let mut ids: Vec<String> = Vec::new();
-    for year in (first_year..=last_year).rev() {
-        let yearly = Step {
-            index: step.index.with(Marker::Period(year)),
-            from: Some(period_start(year, 1)),
-            until: Some(period_start(year + 1, 1)),
+    let mut month = newest;
+    while month >= oldest && ids.len() < limit {
+        let (year, m) = month;
+        let next = if m == 12 {
+            (year + 1, 1)
+        } else {
+            (year, m + 1)
+        };
+        let monthly = Step {
+            index: words.with(Marker::Month(year, m)),
+            from: Some(period_start(year, m)),
+            until: Some(period_start(next.0, next.1)),
             before: step.before.clone(),
             ..*step
         };
-        let counted = c.count_step(&yearly, COUNT_CAP + 1)?;
-        if counted == 0 {
-            continue;
-        }
-        if counted <= COUNT_CAP {
-            ids.extend(c.page_step(&yearly, limit - ids.len())?);
+        ids.extend(c.page_step(&monthly, limit - ids.len())?);
+        month = if m == 1 {
+            (year - 1, 12)
         } else {
-            let top = if year == last_year { last_month } else { 12 };
-            for month in (1..=top).rev() {
-                let (next_year, next_month) = if month == 12 {
-                    (year + 1, 1)
-                } else {
-                    (year, month + 1)
-                };
-                let monthly = Step {
-                    index: step.index.with(Marker::Month(year, month)),
-                    from: Some(period_start(year, month)),
-                    until: Some(period_start(next_year, next_month)),
-                    before: step.before.clone(),
-                    ..*step
-                };
-                ids.extend(c.page_step(&monthly, limit - ids.len())?);
-                if ids.len() >= limit {
-                    break;
-                }
-            }
-        }
-        if ids.len() >= limit {
-            break;
-        }
+            (year, m - 1)
+        };
     }
     Ok(ids)
 }
@@ -583,20 +550,19 @@ impl SearchSql for PgConnection {
 mod tests {
     use super::*;
 
-    fn query(words: &[(&str, bool)], any: &[&str]) -> IndexQuery {
+    fn query(words: &[(&str, bool)]) -> IndexQuery {
         IndexQuery {
             all: words.iter().map(|(w, p)| ((*w).to_owned(), *p)).collect(),
-            any: any.iter().map(|w| (*w).to_owned()).collect(),
         }
     }
 
     #[test]
     fn every_word_is_quoted() {
-        let q = query(&[("احمد", true), ("ab", false)], &["x", "y"]);
-        assert_eq!(q.fts5(), "\"احمد\"* AND \"ab\" AND (\"x\" OR \"y\")");
-        assert_eq!(q.tsquery(), "'احمد':* & 'ab' & ('x' | 'y')");
+        let q = query(&[("احمد", true), ("ab", false)]);
+        assert_eq!(q.fts5(), "\"احمد\"* AND \"ab\"");
+        assert_eq!(q.tsquery(), "'احمد':* & 'ab'");
         // Words never hold these (normalisation removes them), but quoting would still hold.
-        let nasty = query(&[("a\"b'c\\", false)], &[]);
+        let nasty = query(&[("a\"b'c\\", false)]);
         assert_eq!(nasty.fts5(), "\"a\"\"b'c\\\"");
         assert_eq!(nasty.tsquery(), "'a\"b''c\\\\'");
     }

@@ -510,7 +510,6 @@ pub(crate) fn summary(row: CorrespondenceRow) -> StoreResult<CorrespondenceSumma
 
 /// The index entry of a registration being stored: (id, document).
 pub(crate) fn index_entry(rows: &RegistrationRows) -> (String, String) {
-    let units: Vec<&str> = rows.concerns.iter().map(|c| c.unit_id.as_str()).collect();
-    let doc = crate::search::document_for(&rows.correspondence, &units);
+    let doc = crate::search::document_for(&rows.correspondence);
     (rows.correspondence.id.clone(), doc.into_body())
 }

@@ -20,6 +20,11 @@ use crate::error::DomainError;
 pub const MAX_WORD_CHARS: usize = 64;
 /// A term of at least this many characters also finds the words it begins.
 pub const MIN_PREFIX_CHARS: usize = 3;
+/// Every prefix of an indexed word from [`MIN_PREFIX_CHARS`] up to this many characters is
+/// indexed as a token of its own ([`prefix_token`]): a prefix term that short is then one exact
+/// lookup instead of a merge of every word it begins (which both FTS5 and GIN would read in
+/// full, however common the words). Longer prefix terms use the engines' own prefix search.
+pub const MAX_PREFIX_TOKEN_CHARS: usize = 8;
 /// Most terms in one query.
 pub const MAX_TERMS: usize = 16;
 /// The distinct words of one correspondence's document stop growing at this many bytes (the
@@ -184,6 +189,18 @@ pub struct Term {
 }
 
 impl Term {
+    /// What the index is asked for this term: a word, and whether the engine must expand it as
+    /// a prefix (only for prefix terms longer than [`MAX_PREFIX_TOKEN_CHARS`]).
+    pub fn index_word(&self) -> (String, bool) {
+        if !self.prefix {
+            (self.word.clone(), false)
+        } else if self.word.chars().count() <= MAX_PREFIX_TOKEN_CHARS {
+            (prefix_token(&self.word), false)
+        } else {
+            (self.word.clone(), true)
+        }
+    }
+
     /// Whether an indexed form is found by this term.
     pub fn finds(&self, form: &str) -> bool {
         if self.prefix {
@@ -255,64 +272,47 @@ pub fn party_texts(p: &crate::Party) -> impl Iterator<Item = &str> {
 
 // --- the indexed document --------------------------------------------------------------------
 
-/// A word of a document that says something about the correspondence rather than its text
-/// (registry, register year, time partition, visibility). Markers start with a private-use
-/// character, which normalisation never lets through: no text, and no query, can spell one.
+/// A word of a document that says when the correspondence was registered: its register year,
+/// and the time partition the search walks newest first when a query finds too many letters
+/// to sort at once. Markers (like prefix tokens) start with a private-use character, which
+/// normalisation never lets through: no text, and no query, can spell one. What else
+/// restricts a search (registry, direction, visibility) is tested on the register's rows, not
+/// asked of the index: a marker every letter of a register carries would make the index read a
+/// list as long as the register for every query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Marker<'a> {
-    Registry(&'a str),
-    /// The direction's letter (A, D, I).
-    Direction(&'a str),
-    /// The register's year.
+pub enum Marker {
+    /// The register's year (the installation's calendar year of the registration): the
+    /// filter a search asks most that the rows cannot answer cheaply, as the index gives its
+    /// matches in storage order, oldest first.
     Year(i32),
-    /// The UTC calendar year of the registration: a time partition.
-    Period(i32),
-    /// The UTC year and month of the registration: a finer time partition.
+    /// The UTC year and month of the registration.
     Month(i32, u32),
-    /// Visible to whoever may list its register (normal confidentiality).
-    Open,
-    /// A unit the correspondence concerns.
-    Unit(&'a str),
 }
 
 const MARK: char = '\u{E000}';
-const ESCAPE_OPEN: char = '\u{E001}';
-const ESCAPE_CLOSE: char = '\u{E002}';
+/// Begins the token of a word's prefix; like [`MARK`], no text can spell it.
+const PREFIX: char = '\u{E003}';
 
-impl Marker<'_> {
-    pub fn token(&self) -> String {
-        let mut t = String::from(MARK);
-        match self {
-            Self::Registry(id) => push_value(&mut t, 'r', id),
-            Self::Direction(d) => push_value(&mut t, 'd', d),
-            Self::Year(y) => push_value(&mut t, 'y', &y.to_string()),
-            Self::Period(y) => push_value(&mut t, 't', &y.to_string()),
-            Self::Month(y, m) => push_value(&mut t, 'm', &format!("{y}{m:02}")),
-            Self::Open => t.push('o'),
-            Self::Unit(id) => push_value(&mut t, 'u', id),
-        }
-        t
-    }
+/// The token under which the words beginning with `prefix` (normalised) are indexed.
+pub fn prefix_token(prefix: &str) -> String {
+    let mut t = String::with_capacity(prefix.len() + 3);
+    t.push(PREFIX);
+    t.push_str(prefix);
+    t
 }
 
-/// Lower-case ASCII letters and digits as they are; anything else (upper case included, which
-/// FTS5 would fold) as its code point in hex between two private-use characters, so that
-/// distinct values give distinct tokens.
-fn push_value(t: &mut String, kind: char, value: &str) {
-    t.push(kind);
-    for c in value.chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            t.push(c);
-        } else {
-            t.push(ESCAPE_OPEN);
-            t.push_str(&format!("{:x}", u32::from(c)));
-            t.push(ESCAPE_CLOSE);
+impl Marker {
+    pub fn token(&self) -> String {
+        match self {
+            Self::Year(y) => format!("{MARK}y{y}"),
+            Self::Month(y, m) => format!("{MARK}m{y}{m:02}"),
         }
     }
 }
 
 /// The document one correspondence is indexed as: its markers, then the distinct index forms
-/// of the words of its texts, in the order met, until [`MAX_DOCUMENT_BYTES`].
+/// of the words of its texts in the order met, each followed by the tokens of its prefixes
+/// ([`MAX_PREFIX_TOKEN_CHARS`]) not already there, until [`MAX_DOCUMENT_BYTES`].
 #[derive(Debug, Default)]
 pub struct IndexDocument {
     body: String,
@@ -326,7 +326,7 @@ impl IndexDocument {
         Self::default()
     }
 
-    pub fn mark(&mut self, marker: Marker<'_>) {
+    pub fn mark(&mut self, marker: Marker) {
         let token = marker.token();
         if self.seen.insert(token.clone()) {
             self.push(&token);
@@ -344,16 +344,34 @@ impl IndexDocument {
                 if self.seen.contains(&form) {
                     continue;
                 }
-                if self.words_bytes + form.len() + 1 > MAX_DOCUMENT_BYTES {
-                    self.full = true;
-                    return false;
+                let prefixes: Vec<String> = form
+                    .char_indices()
+                    .map(|(i, c)| i + c.len_utf8())
+                    .enumerate()
+                    .filter(|(n, _)| (MIN_PREFIX_CHARS - 1..MAX_PREFIX_TOKEN_CHARS).contains(n))
+                    .map(|(_, end)| prefix_token(&form[..end]))
+                    .filter(|t| !self.seen.contains(t))
+                    .collect();
+                for token in std::iter::once(form).chain(prefixes) {
+                    if !self.add_word(token) {
+                        return false;
+                    }
                 }
-                self.words_bytes += form.len() + 1;
-                self.push(&form);
-                self.seen.insert(form);
             }
         }
         !self.full
+    }
+
+    /// Adds a word within the budget; `false` (and full) when it does not fit.
+    fn add_word(&mut self, token: String) -> bool {
+        if self.words_bytes + token.len() + 1 > MAX_DOCUMENT_BYTES {
+            self.full = true;
+            return false;
+        }
+        self.words_bytes += token.len() + 1;
+        self.push(&token);
+        self.seen.insert(token);
+        true
     }
 
     pub fn is_full(&self) -> bool {
@@ -551,7 +569,8 @@ mod tests {
     #[test]
     fn private_use_characters_never_survive() {
         assert_eq!(n("\u{E000}ra\u{E001}"), "ra");
-        assert!(!n(&Marker::Open.token()).contains(MARK));
+        assert!(!n(&Marker::Month(2026, 1).token()).contains(MARK));
+        assert!(!n(&prefix_token("abc")).contains(PREFIX));
     }
 
     #[test]
@@ -657,35 +676,74 @@ mod tests {
         let exact = SearchQuery::parse("ab").unwrap();
         assert!(exact.finds_word("ab"));
         assert!(!exact.finds_word("abc"));
+        // What the index is asked: a prefix token up to MAX_PREFIX_TOKEN_CHARS, then the
+        // engine's own prefix search.
+        assert_eq!(exact.terms()[0].index_word(), ("ab".to_owned(), false));
+        assert_eq!(q.terms()[2].index_word(), (prefix_token("eco"), false));
+        let long = SearchQuery::parse("administrati").unwrap();
+        assert_eq!(
+            long.terms()[0].index_word(),
+            ("administrati".to_owned(), true)
+        );
     }
 
     #[test]
     fn markers_cannot_be_spelled_by_text() {
-        let a = Marker::Registry("3f2a-01").token();
-        let b = Marker::Registry("3f2a01").token();
-        assert_ne!(a, b);
-        assert!(a.starts_with(MARK));
         assert_eq!(Marker::Month(2026, 3).token(), "\u{E000}m202603");
-        for token in [&a, &b] {
-            // One token for the ascii tokenizer: non-ASCII or ASCII letters and digits only.
-            assert!(
-                token
-                    .chars()
-                    .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric())
-            );
-        }
+        assert_eq!(Marker::Year(2026).token(), "\u{E000}y2026");
         let mut doc = IndexDocument::new();
-        doc.mark(Marker::Open);
-        doc.add_text("\u{E000}o");
-        assert_eq!(doc.into_body(), format!("{MARK}o o"));
+        doc.mark(Marker::Month(2026, 3));
+        doc.add_text("\u{E000}m202603 \u{E003}abc");
+        let body = doc.into_body();
+        let tokens: Vec<&str> = body.split(' ').collect();
+        // The text's words are plain words and their prefixes, never a marker or a prefix
+        // token spelled by hand.
+        assert_eq!(tokens.iter().filter(|t| t.starts_with(MARK)).count(), 1);
+        assert!(
+            tokens.contains(&"m202603") && tokens.contains(&"abc"),
+            "{body}"
+        );
+        assert_eq!(
+            tokens.iter().filter(|t| t.starts_with(PREFIX)).count(),
+            6,
+            "m20 m202 m2026 m20260 m202603 abc: {body}"
+        );
     }
 
     #[test]
     fn documents_hold_distinct_forms_within_their_budget() {
         let mut doc = IndexDocument::new();
-        doc.mark(Marker::Year(2026));
+        doc.mark(Marker::Month(2026, 3));
         assert!(doc.add_text("المدرسة مدرسة École ecole"));
-        assert_eq!(doc.into_body(), "\u{E000}y2026 المدرسه مدرسه ecole");
+        let p = |w: &str| prefix_token(w);
+        assert_eq!(
+            doc.into_body(),
+            [
+                "\u{E000}m202603".to_owned(),
+                "المدرسه".into(),
+                p("الم"),
+                p("المد"),
+                p("المدر"),
+                p("المدرس"),
+                p("المدرسه"),
+                "مدرسه".into(),
+                p("مدر"),
+                p("مدرس"),
+                p("مدرسه"),
+                "ecole".into(),
+                p("eco"),
+                p("ecol"),
+                p("ecole"),
+            ]
+            .join(" ")
+        );
+        // Prefixes stop at MAX_PREFIX_TOKEN_CHARS; a word of two letters has none.
+        let mut long = IndexDocument::new();
+        assert!(long.add_text("administration ab"));
+        let body = long.into_body();
+        assert!(body.contains(&format!("{} ", p("administ"))), "{body}");
+        assert!(!body.contains(&p("administr")), "{body}");
+        assert!(!body.contains(&p("ab")), "{body}");
         let mut big = IndexDocument::new();
         let mut i = 0u64;
         while big.add_text(&format!("word{i}")) {
