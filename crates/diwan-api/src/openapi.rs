@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{agents, auth, correspondences, health, org, receipts};
+use crate::routes::{agents, auth, correspondences, health, org, receipts, workflow};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,8 @@ use crate::routes::{agents, auth, correspondences, health, org, receipts};
         correspondences::register, correspondences::list, correspondences::get, correspondences::annul, correspondences::file, correspondences::dossier,
         receipts::get, receipts::pdf, receipts::verify, receipts::sth, receipts::consistency, receipts::inclusion,
         receipts::root_pem, receipts::crl,
+        workflow::assign, workflow::reassign, workflow::forward, workflow::start, workflow::give_back,
+        workflow::decline, workflow::close, workflow::inbox,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

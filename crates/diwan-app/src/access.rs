@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use diwan_domain::Role;
 
 use crate::error::AppError;
-use crate::model::{Correspondence, Grant, Registry, Unit};
+use crate::model::{Assignment, Correspondence, Grant, Registry, Unit};
 
 /// An authenticated agent and their grants, as loaded for one request.
 #[derive(Debug, Clone)]
@@ -184,7 +184,18 @@ pub fn may_read(actor: &Actor, org: &OrgTree, registry: &Registry, c: &Correspon
     if actor.has(Role::Registrar, &registry.unit_id) {
         return true;
     }
-    let concerned = || c.concerned_units.iter().map(|cu| cu.unit_id.as_str());
+    if c.assignments
+        .iter()
+        .any(|a| a.agent_id.as_deref() == Some(actor.agent_id.as_str()))
+    {
+        return true;
+    }
+    let concerned = || {
+        c.concerned_units
+            .iter()
+            .map(|cu| cu.unit_id.as_str())
+            .chain(c.assignments.iter().map(|a| a.unit_id.as_str()))
+    };
     if concerned().any(|u| actor.units().any(|mine| mine == u)) {
         return true;
     }
@@ -192,6 +203,62 @@ pub fn may_read(actor: &Actor, org: &OrgTree, registry: &Registry, c: &Correspon
         return false;
     }
     concerned().any(|u| actor.has_over(org, Role::Head, u) || actor.has_over(org, Role::Auditor, u))
+}
+
+/// Permission to assign a correspondence of one registry.
+#[derive(Debug)]
+pub struct AssignPermit(());
+
+/// The registrars of the registry, and the heads of its unit or above, assign its mail.
+pub fn may_assign(
+    actor: &Actor,
+    org: &OrgTree,
+    registry: &Registry,
+) -> Result<AssignPermit, AppError> {
+    if actor.has(Role::Registrar, &registry.unit_id)
+        || actor.has_over(org, Role::Head, &registry.unit_id)
+    {
+        Ok(AssignPermit(()))
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// Permission to act on a correspondence as the unit in charge.
+#[derive(Debug)]
+pub struct HandlePermit {
+    /// The actor heads the unit in charge (or a unit above it).
+    pub heads: bool,
+}
+
+/// The unit in charge acts on its assignment: the agent it was handed to, the unit's handlers
+/// and heads, and the heads of the units above it.
+pub fn may_handle(
+    actor: &Actor,
+    org: &OrgTree,
+    lead: &Assignment,
+) -> Result<HandlePermit, AppError> {
+    let heads = actor.has_over(org, Role::Head, &lead.unit_id);
+    if heads
+        || actor.has(Role::Handler, &lead.unit_id)
+        || lead.agent_id.as_deref() == Some(actor.agent_id.as_str())
+    {
+        Ok(HandlePermit { heads })
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// Whether `unit_id` lies strictly below `above` in the tree.
+pub fn is_below(org: &OrgTree, unit_id: &str, above: &str) -> bool {
+    unit_id != above && org.lineage(unit_id).any(|u| u == above)
+}
+
+/// Whether the agent with these grants works in `unit_id` (any role but auditor).
+pub fn works_in(grants: &[Grant], unit_id: &str) -> bool {
+    grants
+        .iter()
+        .any(|g| g.unit_id.as_deref() == Some(unit_id) && g.role != Role::Auditor)
 }
 
 /// How much of a register the actor may list.

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod receipts;
 pub mod throttle;
 pub mod transparency;
+pub mod workflow;
 
 pub use error::{AppError, Rejection};
 pub use ports::{BlobSink, BlobStore, Clock, ScratchFile, StagedBlob, Store, StoreError};

@@ -2,7 +2,8 @@
 //!
 //! An entry is a list of named text fields taken from the rows it covers (a registration: the
 //! correspondence row without its annulment columns, its files, its concerned units and its
-//! first history line; an annulment: the annulment columns and the history line it added).
+//! first history line; an annulment: the annulment columns and the history line it added; a
+//! workflow move: the history line it added and the assignments it made).
 //! The store builds entries from rows with one function, both when it writes them and when
 //! `diwan audit verify` reads them back, so any later change to a covered column shows.
 //!
@@ -21,6 +22,8 @@ use crate::merkle::Sha256Tree;
 pub enum LogKind {
     Registration,
     Annulment,
+    /// A workflow move (assignment, forwarding, return, closing, ...).
+    Movement,
 }
 
 impl LogKind {
@@ -28,6 +31,7 @@ impl LogKind {
         match self {
             Self::Registration => "registration",
             Self::Annulment => "annulment",
+            Self::Movement => "movement",
         }
     }
 
@@ -35,6 +39,7 @@ impl LogKind {
         match s {
             "registration" => Some(Self::Registration),
             "annulment" => Some(Self::Annulment),
+            "movement" => Some(Self::Movement),
             _ => None,
         }
     }

@@ -5,6 +5,7 @@ use diwan_domain::{
     Channel, Code, Confidentiality, Direction, NumberFormat, Party, Priority, RegistrationNumber,
     Role, Sha256Digest, UnitLevel,
 };
+use diwan_domain::{Move, Purpose, Status};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,9 +208,106 @@ pub struct Correspondence {
     pub registered_at: DateTime<Utc>,
     pub registered_by: String,
     pub annulment: Option<Annulment>,
+    /// Where it stands in its handling.
+    pub status: Status,
     pub files: Vec<FileRecord>,
     pub concerned_units: Vec<ConcernedUnit>,
+    /// Every assignment, open and ended, oldest first.
+    pub assignments: Vec<Assignment>,
     pub history: Vec<Event>,
+}
+
+impl Correspondence {
+    /// The open assignment for action: the unit (and maybe agent) in charge.
+    pub fn lead(&self) -> Option<&Assignment> {
+        self.assignments
+            .iter()
+            .find(|a| a.is_open() && a.purpose == Purpose::Action)
+    }
+}
+
+/// A unit (and, when handed to a person, one of its agents) assigned a correspondence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub id: String,
+    pub unit_id: String,
+    pub agent_id: Option<String>,
+    pub purpose: Purpose,
+    pub instructions: Option<String>,
+    pub due_date: NaiveDate,
+    pub assigned_at: DateTime<Utc>,
+    pub assigned_by: String,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl Assignment {
+    pub fn is_open(&self) -> bool {
+        self.ended_at.is_none()
+    }
+}
+
+/// An assignment about to be made by a move.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewAssignment {
+    pub id: String,
+    pub unit_id: String,
+    pub agent_id: Option<String>,
+    pub purpose: Purpose,
+    pub instructions: Option<String>,
+    pub due_date: NaiveDate,
+}
+
+/// Which open assignments a move ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    None,
+    /// The open assignment for action.
+    Lead,
+    /// Every open assignment.
+    All,
+}
+
+/// A move about to be stored: the status changes from `from` to `to` only if it is still
+/// `from` (otherwise nothing is written), with its history line, its assignments and its log
+/// entry in one transaction.
+#[derive(Debug, Clone)]
+pub struct MoveRecord {
+    pub correspondence_id: String,
+    pub step: Move,
+    pub from: Status,
+    pub to: Status,
+    pub at: DateTime<Utc>,
+    pub actor_id: String,
+    /// What the history line says besides the statuses and the new assignments (comment,
+    /// reason, the rule that fired, ...).
+    pub detail: serde_json::Map<String, serde_json::Value>,
+    pub ending: Ending,
+    pub assignments: Vec<NewAssignment>,
+}
+
+/// A line of an inbox by due date: an open assignment and what it is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentLine {
+    pub assignment_id: String,
+    pub unit_id: String,
+    pub agent_id: Option<String>,
+    pub purpose: Purpose,
+    pub due_date: NaiveDate,
+    pub assigned_at: DateTime<Utc>,
+    pub status: Status,
+    pub summary: CorrespondenceSummary,
+}
+
+/// Which open assignments an inbox shows.
+#[derive(Debug, Clone)]
+pub struct InboxFilter {
+    /// Assignments to these units.
+    pub unit_ids: Vec<String>,
+    /// And assignments naming this agent.
+    pub agent_id: Option<String>,
+    /// Keyset cursor: lines strictly after (due date, assignment id).
+    pub after: Option<(NaiveDate, String)>,
+    pub limit: usize,
 }
 
 /// A correspondence about to be stored; the store allocates its number.

@@ -405,6 +405,8 @@ pub struct PublicStatus {
     pub unit_fr: String,
     pub unit_en: Option<String>,
     pub annulled: bool,
+    /// Where the letter stands.
+    pub status: diwan_domain::Status,
     pub events: Vec<PublicEvent>,
 }
 
@@ -432,13 +434,25 @@ pub fn track(s: &Services, number: &str, code: &str) -> Result<PublicStatus, App
     let org = crate::org::snapshot(s)?;
     let registry = org.registry(&c.registry_id);
     let in_charge = c
-        .concerned_units
-        .iter()
-        .find(|u| u.concern == crate::model::Concern::Recipient)
-        .map(|u| u.unit_id.as_str())
+        .lead()
+        .map(|a| a.unit_id.as_str())
+        .or_else(|| {
+            c.concerned_units
+                .iter()
+                .find(|u| u.concern == crate::model::Concern::Recipient)
+                .map(|u| u.unit_id.as_str())
+        })
         .or(registry.map(|r| r.unit_id.as_str()))
         .and_then(|id| org.unit(id));
-    const PUBLIC: [&str; 5] = ["registered", "annulled", "assigned", "answered", "closed"];
+    const PUBLIC: [&str; 6] = [
+        "registered",
+        "annulled",
+        "assigned",
+        "started",
+        "answered",
+        "closed",
+    ];
+    let status = c.status;
     Ok(PublicStatus {
         id: c.id,
         registration_number: c.registration_number.as_str().to_owned(),
@@ -451,6 +465,7 @@ pub fn track(s: &Services, number: &str, code: &str) -> Result<PublicStatus, App
         unit_fr: in_charge.map(|u| u.name_fr.clone()).unwrap_or_default(),
         unit_en: in_charge.and_then(|u| u.name_en.clone()),
         annulled: c.annulment.is_some(),
+        status,
         events: c
             .history
             .into_iter()

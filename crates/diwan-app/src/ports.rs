@@ -15,10 +15,12 @@ use crate::model::{
     NewCorrespondence, Registered, Registry, Token, Unit,
 };
 use crate::model::{
+    AssignmentLine, DocumentText, InboxFilter, MoveRecord, SearchResults, TextSource,
+};
+use crate::model::{
     AuditLeftovers, EmailChallenge, InboxItem, IssuedReceipt, OutboxMail, PkiObject, ReceiptKind,
     StoredDossier, StoredReceipt,
 };
-use crate::model::{DocumentText, SearchResults, TextSource};
 use diwan_domain::search::SearchQuery;
 
 /// Why the store failed.
@@ -108,6 +110,12 @@ pub trait Store: Send + Sync {
         annulment: &Annulment,
         notary: Arc<dyn Notary>,
     ) -> StoreResult<Option<IssuedReceipt>>;
+
+    /// Stores a move (status change, history line, assignments, log entry) in one
+    /// transaction; `false`, and nothing written, when the status is no longer `m.from`.
+    fn apply_move(&self, m: &MoveRecord, notary: Arc<dyn Notary>) -> StoreResult<bool>;
+    /// Open assignments by due date (then id), for an inbox.
+    fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>>;
 
     // --- PKI ---
     fn pki_objects(&self) -> StoreResult<Vec<PkiObject>>;
@@ -262,6 +270,15 @@ pub enum NotarySubject<'a> {
         correspondence: &'a Correspondence,
         annulment: &'a Annulment,
     },
+    /// A workflow move: logged, no receipt.
+    Movement,
+}
+
+impl NotarySubject<'_> {
+    /// Whether the entry gets a signed receipt.
+    pub fn issues_receipt(&self) -> bool {
+        !matches!(self, Self::Movement)
+    }
 }
 
 /// What the notary gives back for a batch.
@@ -271,7 +288,7 @@ pub struct Notarized {
     pub head: SignedHead,
     /// One per entry, in order.
     pub leaf_hashes: Vec<diwan_domain::merkle::Hash>,
-    /// One per entry, in order.
+    /// One per entry that issues a receipt, in order.
     pub receipts: Vec<IssuedReceipt>,
     /// E-mails to queue: (correspondence id, receipt kind, recipient).
     pub mails: Vec<(String, ReceiptKind, String)>,

@@ -3,7 +3,7 @@
 
 use diwan_app::log::{LogEntry, LogKind};
 
-use crate::rows::{ConcernRow, CorrespondenceRow, EventRow, FileRow};
+use crate::rows::{AssignmentRow, ConcernRow, CorrespondenceRow, EventRow, FileRow};
 
 fn event_fields(e: &mut LogEntry, event: &EventRow) {
     e.field("event.id", Some(&event.id))
@@ -81,6 +81,37 @@ pub fn annulment_entry(c: &CorrespondenceRow, event: &EventRow) -> LogEntry {
         .field("annulled_at", c.annulled_at.as_deref())
         .field("annulled_by", c.annulled_by.as_deref())
         .field("annul_reason", c.annul_reason.as_deref());
+    event_fields(&mut e, event);
+    e
+}
+
+/// A workflow move: the history line it added (whose detail holds the statuses, the comment
+/// and what fired it) and the assignments it made, without the columns that change when an
+/// assignment ends.
+pub fn movement_entry(
+    c: &CorrespondenceRow,
+    assignments: &[&AssignmentRow],
+    event: &EventRow,
+) -> LogEntry {
+    let mut e = LogEntry::new(LogKind::Movement, &c.id, &event.id);
+    e.field("id", Some(&c.id))
+        .field("registration_number", Some(&c.registration_number));
+    let mut assignments: Vec<&AssignmentRow> = assignments.to_vec();
+    assignments.sort_by(|a, b| a.id.cmp(&b.id));
+    let count = assignments.len().to_string();
+    e.field("assignments", Some(&count));
+    for a in assignments {
+        e.field("assignment.id", Some(&a.id))
+            .field("assignment.correspondence_id", Some(&a.correspondence_id))
+            .field("assignment.unit_id", Some(&a.unit_id))
+            .field("assignment.agent_id", a.agent_id.as_deref())
+            .field("assignment.purpose", Some(&a.purpose))
+            .field("assignment.instructions", a.instructions.as_deref())
+            .field("assignment.due_date", Some(&a.due_date))
+            .field("assignment.assigned_at", Some(&a.assigned_at))
+            .field("assignment.assigned_by", Some(&a.assigned_by))
+            .field("assignment.event_id", Some(&a.event_id));
+    }
     event_fields(&mut e, event);
     e
 }

@@ -11,6 +11,7 @@ use diwan_app::model::{
     EmailChallenge, Grant, IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail, PkiObject,
     ReceiptKind, Registered, Registry, StoredReceipt, Token, Unit,
 };
+use diwan_app::model::{AssignmentLine, Ending, InboxFilter, MoveRecord};
 use diwan_app::model::{DocumentText, SearchHit, SearchResults, TextSource};
 use diwan_app::ports::{Notarize, Notarized, Notary, NotarySubject};
 use diwan_domain::Role;
@@ -84,6 +85,8 @@ pub trait Queries {
     fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>>;
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
     fn annul(&mut self, id: &str, a: &Annulment, notary: &dyn Notary) -> R<Option<IssuedReceipt>>;
+    fn apply_move(&mut self, m: &MoveRecord, notary: &dyn Notary) -> R<bool>;
+    fn assignment_inbox(&mut self, f: &InboxFilter) -> R<Vec<AssignmentLine>>;
     fn file_referenced(&mut self, sha256: &str) -> R<bool>;
     fn packed_blobs(&mut self) -> R<Vec<(String, String, i64, i64)>>;
     fn blob_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>>;
@@ -491,7 +494,16 @@ macro_rules! impl_queries {
                     .order((correspondence_events::at, correspondence_events::id))
                     .select(EventRow::as_select())
                     .load(self))?;
-                crate::store::assemble(row, &registry_code, files, concerned, events).map(Some)
+                let status: String = db(correspondences::table.find(id).select(correspondences::status).first(self))?;
+                let assigned = db(assignments::table
+                    .filter(assignments::correspondence_id.eq(id))
+                    .order((assignments::assigned_at, assignments::id))
+                    .select(AssignmentRow::as_select())
+                    .load(self))?;
+                let mut c = crate::store::assemble(row, &registry_code, files, concerned, events)?;
+                c.status = diwan_domain::Status::parse(&status).ok_or_else(|| corrupt("status"))?;
+                c.assignments = assigned.into_iter().map(AssignmentRow::into_model).collect::<R<_>>()?;
+                Ok(Some(c))
             }
 
             fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>> {
@@ -553,12 +565,16 @@ macro_rules! impl_queries {
                             correspondences::annulled_at.eq(&at),
                             correspondences::annulled_by.eq(&a.by),
                             correspondences::annul_reason.eq(&a.reason),
+                            correspondences::status.eq(diwan_domain::Status::Annulled.as_str()),
                         ))
                         .execute(c)?;
                     if n == 0 {
                         return Ok(None);
                     }
                     diesel::insert_into(correspondence_events::table).values(&event).execute(c)?;
+                    diesel::update(assignments::table.filter(assignments::correspondence_id.eq(id)).filter(assignments::ended_at.is_null()))
+                        .set((assignments::ended_at.eq(&at), assignments::ended_event_id.eq(&event.id)))
+                        .execute(c)?;
                     let row: CorrespondenceRow = correspondences::table.find(id).select(CorrespondenceRow::as_select()).first(c)?;
                     let correspondence = Queries::correspondence(c, id)
                         .map_err(TxError::Store)?
@@ -571,6 +587,110 @@ macro_rules! impl_queries {
                     Ok(out.receipts.into_iter().next())
                 })
                 .map_err(StoreError::from)
+            }
+
+            fn apply_move(&mut self, m: &MoveRecord, notary: &dyn Notary) -> R<bool> {
+                let at = to_text(&m.at);
+                let mut detail = m.detail.clone();
+                detail.insert("from".into(), m.from.as_str().into());
+                detail.insert("to".into(), m.to.as_str().into());
+                if !m.assignments.is_empty() {
+                    detail.insert("assignments".into(), serde_json::to_value(&m.assignments).map_err(|e| StoreError::Other(e.to_string()))?);
+                }
+                let event = EventRow {
+                    id: new_id()?,
+                    correspondence_id: m.correspondence_id.clone(),
+                    at: at.clone(),
+                    kind: m.step.event_kind().into(),
+                    actor_id: Some(m.actor_id.clone()),
+                    detail: serde_json::Value::Object(detail).to_string(),
+                };
+                let rows: Vec<AssignmentRow> = m.assignments.iter().map(|a| AssignmentRow::new(m, a, &event.id)).collect();
+                self.$write_tx::<_, TxError, _>(|c| {
+                    let n = diesel::update(
+                        correspondences::table
+                            .find(&m.correspondence_id)
+                            .filter(correspondences::status.eq(m.from.as_str()))
+                            .filter(correspondences::annulled_at.is_null()),
+                    )
+                    .set(correspondences::status.eq(m.to.as_str()))
+                    .execute(c)?;
+                    if n == 0 {
+                        return Ok(false);
+                    }
+                    diesel::insert_into(correspondence_events::table).values(&event).execute(c)?;
+                    let open = assignments::table
+                        .filter(assignments::correspondence_id.eq(&m.correspondence_id))
+                        .filter(assignments::ended_at.is_null());
+                    let ended = (assignments::ended_at.eq(&at), assignments::ended_event_id.eq(&event.id));
+                    match m.ending {
+                        Ending::None => 0,
+                        Ending::Lead => diesel::update(open.filter(assignments::purpose.eq("action"))).set(ended).execute(c)?,
+                        Ending::All => diesel::update(open).set(ended).execute(c)?,
+                    };
+                    if !rows.is_empty() {
+                        diesel::insert_into(assignments::table).values(&rows).execute(c)?;
+                    }
+                    let row: CorrespondenceRow = correspondences::table.find(&m.correspondence_id).select(CorrespondenceRow::as_select()).first(c)?;
+                    let batch = [Notarize {
+                        entry: crate::ledger::movement_entry(&row, &rows.iter().collect::<Vec<_>>(), &event),
+                        subject: NotarySubject::Movement,
+                    }];
+                    Queries::notarize(c, notary, &batch)?;
+                    Ok(true)
+                })
+                .map_err(StoreError::from)
+            }
+
+            fn assignment_inbox(&mut self, f: &InboxFilter) -> R<Vec<AssignmentLine>> {
+                use assignments as a;
+                use correspondences as c;
+                let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+                // One index range per unit (and one for the agent), each already in due-date
+                // order: read at most `limit` from each, then merge.
+                let mut found: Vec<(AssignmentRow, CorrespondenceRow, String)> = Vec::new();
+                let mut ranges: Vec<(bool, &str)> = f.unit_ids.iter().map(|u| (true, u.as_str())).collect();
+                if let Some(agent) = &f.agent_id {
+                    ranges.push((false, agent.as_str()));
+                }
+                for (by_unit, key) in ranges {
+                    let mut q = a::table
+                        .inner_join(c::table.on(c::id.eq(a::correspondence_id)))
+                        .filter(a::ended_at.is_null())
+                        .select((AssignmentRow::as_select(), CorrespondenceRow::as_select(), c::status))
+                        .order((a::due_date, a::id))
+                        .limit(limit)
+                        .into_boxed();
+                    q = if by_unit {
+                        q.filter(a::unit_id.eq(key))
+                    } else {
+                        q.filter(a::agent_id.eq(key))
+                    };
+                    if let Some((due, id)) = &f.after {
+                        let due = due.to_string();
+                        q = q.filter(a::due_date.gt(due.clone()).or(a::due_date.eq(due).and(a::id.gt(id.clone()))));
+                    }
+                    found.extend(db(q.load(self))?);
+                }
+                found.sort_by(|x, y| (&x.0.due_date, &x.0.id).cmp(&(&y.0.due_date, &y.0.id)));
+                found.dedup_by(|x, y| x.0.id == y.0.id);
+                found.truncate(f.limit);
+                found
+                    .into_iter()
+                    .map(|(assignment, row, status)| {
+                        let a = assignment.into_model()?;
+                        Ok(AssignmentLine {
+                            assignment_id: a.id,
+                            unit_id: a.unit_id,
+                            agent_id: a.agent_id,
+                            purpose: a.purpose,
+                            due_date: a.due_date,
+                            assigned_at: a.assigned_at,
+                            status: diwan_domain::Status::parse(&status).ok_or_else(|| corrupt("status"))?,
+                            summary: crate::store::summary(row)?,
+                        })
+                    })
+                    .collect()
             }
 
             fn file_referenced(&mut self, sha256: &str) -> R<bool> {
@@ -824,7 +944,8 @@ macro_rules! impl_queries {
                 let size = index(size).map_err(TxError::Store)?;
                 let frontier = diwan_app::log::frontier_from_text(size, &frontier).ok_or_else(|| TxError::Store(corrupt("log state")))?;
                 let out = notary.notarize(&frontier, batch).map_err(TxError::Store)?;
-                if out.leaf_hashes.len() != batch.len() || out.receipts.len() != batch.len() {
+                let with_receipts = batch.iter().filter(|b| b.subject.issues_receipt()).count();
+                if out.leaf_hashes.len() != batch.len() || out.receipts.len() != with_receipts {
                     return Err(TxError::Store(StoreError::Other("the notary answered for another batch".into())));
                 }
                 let to_i64 = |n: u64| i64::try_from(n).map_err(|_| TxError::Store(StoreError::Other("log too large".into())));
@@ -974,6 +1095,7 @@ macro_rules! impl_queries {
                     let files: Vec<FileRow> = db(correspondence_files::table.filter(correspondence_files::correspondence_id.eq_any(&ids)).select(FileRow::as_select()).load(self))?;
                     let units: Vec<ConcernRow> = db(correspondence_units::table.filter(correspondence_units::correspondence_id.eq_any(&ids)).select(ConcernRow::as_select()).load(self))?;
                     let evs: Vec<EventRow> = db(correspondence_events::table.filter(correspondence_events::id.eq_any(&events)).select(EventRow::as_select()).load(self))?;
+                    let made: Vec<AssignmentRow> = db(assignments::table.filter(assignments::event_id.eq_any(&events)).select(AssignmentRow::as_select()).load(self))?;
                     for (idx, kind, cid, eid, hash) in leaves {
                         let kind = LogKind::parse(&kind).ok_or_else(|| corrupt("log entry kind"))?;
                         let leaf = LogLeaf {
@@ -993,6 +1115,11 @@ macro_rules! impl_queries {
                                 e,
                             )),
                             (Some(c), Some(e), LogKind::Annulment) => Some(crate::ledger::annulment_entry(c, e)),
+                            (Some(c), Some(e), LogKind::Movement) => Some(crate::ledger::movement_entry(
+                                c,
+                                &made.iter().filter(|a| a.event_id == eid).collect::<Vec<_>>(),
+                                e,
+                            )),
                             _ => None,
                         };
                         if !visit(leaf, entry) {

@@ -418,6 +418,65 @@ impl EventRow {
     }
 }
 
+#[derive(Queryable, Selectable, Insertable, Clone)]
+#[diesel(table_name = assignments)]
+pub struct AssignmentRow {
+    pub id: String,
+    pub correspondence_id: String,
+    pub unit_id: String,
+    pub agent_id: Option<String>,
+    pub purpose: String,
+    pub instructions: Option<String>,
+    pub due_date: String,
+    pub assigned_at: String,
+    pub assigned_by: String,
+    pub event_id: String,
+    pub ended_at: Option<String>,
+    pub ended_event_id: Option<String>,
+}
+
+impl AssignmentRow {
+    pub fn new(
+        m: &diwan_app::model::MoveRecord,
+        a: &diwan_app::model::NewAssignment,
+        event_id: &str,
+    ) -> Self {
+        Self {
+            id: a.id.clone(),
+            correspondence_id: m.correspondence_id.clone(),
+            unit_id: a.unit_id.clone(),
+            agent_id: a.agent_id.clone(),
+            purpose: a.purpose.as_str().to_owned(),
+            instructions: a.instructions.clone(),
+            due_date: a.due_date.to_string(),
+            assigned_at: to_text(&m.at),
+            assigned_by: m.actor_id.clone(),
+            event_id: event_id.to_owned(),
+            ended_at: None,
+            ended_event_id: None,
+        }
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::Assignment, StoreError> {
+        Ok(diwan_app::model::Assignment {
+            purpose: parsed("purpose", &self.purpose, diwan_domain::Purpose::parse)?,
+            due_date: self.due_date.parse().map_err(|e| corrupt("due date", e))?,
+            assigned_at: from_text(&self.assigned_at).map_err(|e| corrupt("assignment", e))?,
+            ended_at: self
+                .ended_at
+                .as_deref()
+                .map(from_text)
+                .transpose()
+                .map_err(|e| corrupt("assignment", e))?,
+            id: self.id,
+            unit_id: self.unit_id,
+            agent_id: self.agent_id,
+            instructions: self.instructions,
+            assigned_by: self.assigned_by,
+        })
+    }
+}
+
 impl DossierRow {
     pub fn from_model(d: &diwan_app::model::StoredDossier) -> Result<Self, StoreError> {
         Ok(Self {

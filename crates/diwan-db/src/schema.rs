@@ -105,6 +105,7 @@ diesel::table! {
         annulled_at -> Nullable<Text>,
         annulled_by -> Nullable<Text>,
         annul_reason -> Nullable<Text>,
+        status -> Text,
     }
 }
 
@@ -144,7 +145,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assignments (id) {
+        id -> Text,
+        correspondence_id -> Text,
+        unit_id -> Text,
+        agent_id -> Nullable<Text>,
+        purpose -> Text,
+        instructions -> Nullable<Text>,
+        due_date -> Text,
+        assigned_at -> Text,
+        assigned_by -> Text,
+        event_id -> Text,
+        ended_at -> Nullable<Text>,
+        ended_event_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(units -> administrations (administration_id));
+diesel::joinable!(assignments -> correspondences (correspondence_id));
 diesel::joinable!(registries -> units (unit_id));
 diesel::joinable!(correspondences -> registries (registry_id));
 diesel::joinable!(correspondence_files -> correspondences (correspondence_id));
@@ -161,6 +180,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     correspondence_files,
     correspondence_units,
     correspondence_events,
+    assignments,
     log_leaves,
 );
 

@@ -10,7 +10,9 @@ use diwan_app::model::{
     EmailChallenge, Grant, InboxItem, IssuedReceipt, ListFilter, NewCorrespondence, OutboxMail,
     PkiObject, ReceiptKind, Registered, Registry, StoredDossier, StoredReceipt, Token, Unit,
 };
-use diwan_app::model::{DocumentText, SearchResults, TextSource};
+use diwan_app::model::{
+    AssignmentLine, DocumentText, InboxFilter, MoveRecord, SearchResults, TextSource,
+};
 use diwan_app::ports::Notary;
 use diwan_app::ports::StoreResult;
 use diwan_app::{AppError, Store, StoreError};
@@ -148,6 +150,12 @@ impl Store for DbStore {
         notary: Arc<dyn Notary>,
     ) -> StoreResult<Option<IssuedReceipt>> {
         read!(self, |c| Queries::annul(c, id, annulment, notary.as_ref()))
+    }
+    fn apply_move(&self, m: &MoveRecord, notary: Arc<dyn Notary>) -> StoreResult<bool> {
+        read!(self, |c| Queries::apply_move(c, m, notary.as_ref()))
+    }
+    fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>> {
+        read!(self, |c| Queries::assignment_inbox(c, filter))
     }
     fn pki_objects(&self) -> StoreResult<Vec<PkiObject>> {
         read!(self, |c| Queries::pki_objects(c))
@@ -467,6 +475,12 @@ pub(crate) fn assemble(
         sender_date: d.sender_date,
         received_at: d.received_at,
         registered_at: d.registered_at,
+        status: if d.annulment.is_some() {
+            diwan_domain::Status::Annulled
+        } else {
+            diwan_domain::Status::Registered
+        },
+        assignments: Vec::new(),
         annulment: d.annulment,
         files: files
             .into_iter()

@@ -11,6 +11,7 @@ pub mod org;
 pub mod role;
 pub mod search;
 pub mod text;
+pub mod workflow;
 
 pub use codes::{Code, Sha256Digest};
 pub use correspondence::{
@@ -21,3 +22,4 @@ pub use error::{DomainError, Field};
 pub use numbering::{NumberFormat, RegistrationNumber};
 pub use org::UnitLevel;
 pub use role::Role;
+pub use workflow::{Move, Purpose, Status};

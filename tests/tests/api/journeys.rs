@@ -312,3 +312,121 @@ fn the_deposit_works_with_javascript_off_in_french() {
     b.goto(&format!("{}/verify", site.base));
     b.assert_no_serious_axe("verification upload (fr)");
 }
+
+/// Logs in on the back office page as `email`, after clearing any earlier session.
+fn office_login(b: &Browser, base: &str, email: &str) {
+    b.delete_all_cookies();
+    b.goto(&format!("{base}/office/login"));
+    b.find("#email").send_keys(email);
+    b.find("#password").send_keys("demo-password");
+    b.find("#login-submit").click();
+    b.wait_until("logged in", Duration::from_secs(10), |b| {
+        !b.current_url().ends_with("/office/login")
+    });
+}
+
+/// Opens a move's form on the correspondence page, fills it and submits it.
+fn do_move(b: &Browser, name: &str, fill: impl FnOnce(&Browser)) {
+    b.find(&format!("#move-{name} summary")).click();
+    fill(b);
+    b.find(&format!("#move-{name}-submit")).click();
+    b.wait_until("the move done", Duration::from_secs(10), |b| {
+        b.current_url().contains(&format!("moved={name}"))
+    });
+}
+
+#[test]
+fn the_registry_assigns_and_the_delegation_forwards_from_the_back_office() {
+    let site = site();
+    let token = {
+        let r = diwan_tests::post_json(
+            &format!("{}/api/v1/auth/login", site.base),
+            None,
+            &serde_json::json!({"email": "registrar@demo.diwan", "password": "demo-password"}),
+        );
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    let r = diwan_tests::register(
+        &site.base,
+        &token,
+        &diwan_tests::letter("DP-KENITRA", SUBJECT),
+        &diwan_tests::pdf(3000),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let page = format!("{}/office/correspondences/{id}", site.base);
+    let status = |b: &Browser| {
+        b.find("#correspondence-status")
+            .attr("data-status")
+            .unwrap_or_default()
+    };
+
+    // The registrar assigns it to the delegation, the regional directorate kept informed.
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("ar"),
+        ..BrowserOptions::default()
+    });
+    office_login(&b, &site.base, "registrar@demo.diwan");
+    b.goto(&page);
+    assert_eq!(status(&b), "registered");
+    assert!(
+        b.try_find("#move-forward").is_none(),
+        "nothing to forward yet"
+    );
+    do_move(&b, "assign", |b| {
+        b.find("#assign-unit").select_by_value("DP-KENITRA");
+        b.find("#assign-information").select_by_value("DR-RSK");
+        b.find("#assign-instructions")
+            .send_keys("للإجابة <b>بسرعة</b>");
+    });
+    assert_eq!(status(&b), "assigned");
+    assert_eq!(b.find_all("#assignments li.open").len(), 2);
+    assert!(b.page_source().contains("للإجابة &lt;b&gt;بسرعة&lt;/b&gt;"));
+    assert!(b.try_find("#move-assign").is_none(), "assigned once");
+    b.assert_no_serious_axe("correspondence, assigned (ar)");
+    b.save_screenshot("ar-assigned");
+
+    // The delegation's handler finds it in the inbox by due date and forwards it up.
+    office_login(&b, &site.base, "handler@demo.diwan");
+    b.goto(&format!("{}/office/inbox?lang=fr", site.base));
+    let rows = b.find_all("#inbox-assigned tbody tr");
+    assert_eq!(rows.len(), 1);
+    b.assert_no_serious_axe("inbox by due date (fr)");
+    b.save_screenshot("fr-inbox-assigned");
+    rows[0].find("a.number").click();
+    b.wait_until("the correspondence page", Duration::from_secs(10), |b| {
+        b.try_find("#correspondence-status").is_some()
+    });
+    assert!(
+        b.try_find("#move-reassign").is_none(),
+        "a handler does not hand down"
+    );
+    do_move(&b, "forward", |b| {
+        b.find("#forward-unit").select_by_value("DR-RSK");
+        b.find("#forward-comment")
+            .send_keys("Relève de la direction régionale");
+    });
+    assert_eq!(status(&b), "assigned");
+    assert!(b.find("#correspondence-in-charge").text().contains("Rabat"));
+    assert!(b.try_find("#move-start").is_none(), "no longer theirs");
+    b.assert_no_serious_axe("correspondence, forwarded (fr)");
+
+    // The head of the directorate takes it up and closes it, in English.
+    office_login(&b, &site.base, "head@demo.diwan");
+    b.goto(&format!("{page}?lang=en"));
+    do_move(&b, "start", |_| {});
+    assert_eq!(status(&b), "in_progress");
+    do_move(&b, "close", |b| {
+        b.find("#close-comment").send_keys("Handled.");
+    });
+    assert_eq!(status(&b), "closed");
+    let history: Vec<String> = b
+        .find_all("#history li strong")
+        .iter()
+        .map(|e| e.text())
+        .collect();
+    assert_eq!(history.len(), 5, "{history:?}");
+    assert_eq!(history[2], "Forwarded to another service");
+    b.assert_no_serious_axe("correspondence, closed (en)");
+    b.save_screenshot("en-closed");
+}

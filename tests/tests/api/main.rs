@@ -17,3 +17,4 @@ mod pages;
 mod receipts;
 mod registration;
 mod search;
+mod workflow;

@@ -10,7 +10,9 @@ use diwan_app::correspondence::ListQuery;
 use diwan_app::model::{Correspondence, ReceiptKind};
 use diwan_app::receipts::ReceiptAccess;
 use diwan_domain::text::{self, limits};
-use diwan_domain::{Channel, Confidentiality, Direction, Party, PartyKind, RegistrationMetadata};
+use diwan_domain::{
+    Channel, Confidentiality, Direction, Move, Party, PartyKind, RegistrationMetadata,
+};
 use fluent_bundle::FluentValue;
 use maud::{Markup, html};
 
@@ -331,6 +333,7 @@ fn party(ctx: &Ctx, p: &Party) -> Markup {
 #[derive(Debug, serde::Deserialize)]
 pub struct CorrespondenceQuery {
     registered: Option<String>,
+    moved: Option<String>,
 }
 
 pub async fn correspondence(
@@ -357,11 +360,13 @@ pub async fn correspondence(
             )
             .ok()
             .map(|d| d.payload);
-            Ok((c, receipt))
+            let moves = diwan_app::workflow::allowed_moves(&s, &actor, &c)?;
+            let units = diwan_app::workflow::units_for(&s, &c)?;
+            Ok((c, receipt, moves, units))
         }
     })
     .await;
-    let (c, receipt): (Correspondence, Option<serde_json::Value>) = match loaded {
+    let (c, receipt, moves, units) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(&ctx, Some(&actor), &e),
     };
@@ -369,6 +374,7 @@ pub async fn correspondence(
     let (received, received_hijri) = when(&ctx, &c.received_at);
     let body = html! {
         @if query.registered.is_some() { (layout::notice("success", &ctx.t("counter-registered"))) }
+        @if query.moved.is_some() { (layout::notice("success", &ctx.t("move-done"))) }
         @if let Some(a) = &c.annulment {
             (layout::notice("warning", &ctx.ta("correspondence-annulled", &[("reason", FluentValue::from(a.reason.clone()))])))
         }
@@ -388,6 +394,7 @@ pub async fn correspondence(
             dt { (ctx.t("field-confidentiality")) }
             dd { (ctx.t(&format!("confidentiality-{}", c.confidentiality.as_str()))) }
         }
+        (handling(&ctx, &c, &moves, &units, &base))
         h2 { (ctx.t("receipt-files")) }
         ul id="correspondence-files" class="files" {
             @for f in &c.files {
@@ -442,6 +449,235 @@ pub async fn correspondence(
             body,
         ),
     )
+}
+
+/// Where the letter stands, its assignments, and a form for each move the agent may make.
+fn handling(
+    ctx: &Ctx,
+    c: &Correspondence,
+    moves: &[Move],
+    units: &[diwan_app::model::Unit],
+    base: &str,
+) -> Markup {
+    let unit_name = |id: &str| {
+        units
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| pick(ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))
+            .unwrap_or_default()
+    };
+    let lead = c.lead();
+    // Open ones first, the lead first among them; then the ended ones, newest first.
+    let mut ordered: Vec<&diwan_app::model::Assignment> = c.assignments.iter().collect();
+    ordered.sort_by_key(|a| {
+        (
+            !a.is_open(),
+            a.purpose != diwan_domain::Purpose::Action,
+            std::cmp::Reverse(a.assigned_at),
+        )
+    });
+    let options = |skip: Option<&str>, with_none: bool| {
+        html! {
+            @if with_none { option value="" { (ctx.t("field-none")) } }
+            @for u in units.iter().filter(|u| Some(u.id.as_str()) != skip) {
+                option value=(u.code.as_str()) { (pick(ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref())) }
+            }
+        }
+    };
+    let select = |form: &str, name: &str, label: &str, body: Markup| {
+        let id = format!("{form}-{name}");
+        html! {
+            div class="field" {
+                label for=(id) { (label) }
+                select id=(id) name=(name) { (body) }
+            }
+        }
+    };
+    let text_field = |form: &str, name: &str, label: &str, required: bool| {
+        let id = format!("{form}-{name}");
+        html! {
+            div class="field" {
+                label for=(id) { (label) }
+                textarea id=(id) name=(name) rows="2" maxlength="2000" required[required] {}
+            }
+        }
+    };
+    let form = |m: Move, fields: Markup| {
+        let name = m.as_str();
+        html! {
+            details class="move" id=(format!("move-{name}")) {
+                summary { (ctx.t(&format!("move-{name}"))) }
+                form method="post" action=(format!("{base}/move/{name}")) {
+                    (csrf(ctx))
+                    (fields)
+                    button type="submit" id=(format!("move-{name}-submit")) { (ctx.t(&format!("move-{name}"))) }
+                }
+            }
+        }
+    };
+    html! {
+        h2 { (ctx.t("handling-title")) }
+        dl class="details" {
+            dt { (ctx.t("handling-status")) }
+            dd id="correspondence-status" data-status=(c.status.as_str()) { (ctx.t(&format!("status-{}", c.status.as_str()))) }
+            @if let Some(l) = lead {
+                dt { (ctx.t("handling-in-charge")) }
+                dd id="correspondence-in-charge" { (bdi(&unit_name(&l.unit_id))) }
+                dt { (ctx.t("handling-due")) }
+                dd { span dir="ltr" { (l.due_date.to_string()) } }
+            }
+        }
+        h3 { (ctx.t("handling-assignments")) }
+        @if c.assignments.is_empty() {
+            p class="muted" { (ctx.t("handling-none")) }
+        } @else {
+            ul id="assignments" class="assignments" {
+                @for a in &ordered {
+                    li class=(if a.is_open() { "open" } else { "ended" }) {
+                        (bdi(&unit_name(&a.unit_id))) " · " (ctx.t(&format!("purpose-{}", a.purpose.as_str())))
+                        " · " span dir="ltr" { (a.due_date.to_string()) }
+                        @if a.agent_id.is_some() { " · " (ctx.t("assignment-agent")) }
+                        @if !a.is_open() { " · " span class="muted" { (ctx.t("assignment-ended")) } }
+                        @if let Some(i) = &a.instructions { br; span class="instructions" { (bdi(i)) } }
+                    }
+                }
+            }
+        }
+        @for m in moves {
+            @match m {
+                Move::Assign => (form(*m, html! {
+                    (select("assign", "unit", &ctx.t("field-lead-unit"), options(None, false)))
+                    (select("assign", "information", &ctx.t("field-info-unit"), options(None, true)))
+                    div class="field" {
+                        label for="assign-due" { (ctx.t("field-due-date")) }
+                        input type="date" id="assign-due" name="due_date";
+                    }
+                    (text_field("assign", "instructions", &ctx.t("field-instructions"), false))
+                })),
+                Move::Reassign => (form(*m, html! {
+                    (select("reassign", "unit", &ctx.t("col-unit"), options(None, true)))
+                    div class="field" {
+                        label for="reassign-agent" { (ctx.t("field-agent-email")) }
+                        input type="email" id="reassign-agent" name="agent" maxlength="254" dir="ltr";
+                    }
+                    (text_field("reassign", "comment", &ctx.t("field-comment"), false))
+                })),
+                Move::Forward => (form(*m, html! {
+                    (select("forward", "unit", &ctx.t("col-unit"), options(lead.map(|l| l.unit_id.as_str()), false)))
+                    (text_field("forward", "comment", &ctx.t("field-comment"), false))
+                })),
+                Move::Decline => (form(*m, text_field("decline", "reason", &ctx.t("field-reason"), true))),
+                _ => (form(*m, text_field(m.as_str(), "comment", &ctx.t("field-comment"), false))),
+            }
+        }
+    }
+}
+
+/// A move posted from the correspondence page.
+pub async fn move_correspondence(
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let posted = match super::read_form(&ctx, Area::Office, &req, &body, None) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    let (id, name) = path.into_inner();
+    let Some(step) = Move::parse(&name) else {
+        return error_page(&ctx, Some(&actor), &AppError::not_found("move"));
+    };
+    let s = ctx.services();
+    let (a2, id2) = (actor.clone(), id.clone());
+    let done = run(move || {
+        use diwan_app::workflow as w;
+        let date = |p: &Posted| -> Result<Option<chrono::NaiveDate>, AppError> {
+            p.get("due_date")
+                .map(|d| {
+                    d.parse().map_err(|_| {
+                        AppError::unprocessable("invalid_due_date", "due_date: YYYY-MM-DD")
+                    })
+                })
+                .transpose()
+        };
+        let note = w::NoteRequest {
+            comment: posted.get("comment"),
+        };
+        match step {
+            Move::Assign => w::assign(
+                &s,
+                &a2,
+                &id2,
+                &w::AssignRequest {
+                    unit: posted.text("unit"),
+                    agent: None,
+                    also: posted
+                        .get("information")
+                        .map(|unit| w::AlsoAssign {
+                            unit,
+                            purpose: diwan_domain::Purpose::Information,
+                        })
+                        .into_iter()
+                        .collect(),
+                    instructions: posted.get("instructions"),
+                    due_date: date(&posted)?,
+                    comment: None,
+                },
+            ),
+            Move::Reassign => w::reassign(
+                &s,
+                &a2,
+                &id2,
+                &w::ReassignRequest {
+                    unit: posted.get("unit"),
+                    agent: posted.get("agent"),
+                    instructions: None,
+                    due_date: date(&posted)?,
+                    comment: posted.get("comment"),
+                },
+            ),
+            Move::Forward => w::forward(
+                &s,
+                &a2,
+                &id2,
+                &w::ForwardRequest {
+                    unit: posted.text("unit"),
+                    instructions: None,
+                    due_date: None,
+                    comment: posted.get("comment"),
+                },
+            ),
+            Move::Start => w::start(&s, &a2, &id2, &note),
+            Move::Return => w::return_to_registry(&s, &a2, &id2, &note),
+            Move::Decline => w::decline(
+                &s,
+                &a2,
+                &id2,
+                &w::DeclineRequest {
+                    reason: posted.text("reason"),
+                },
+            ),
+            Move::Close => w::close(&s, &a2, &id2, &note),
+            Move::Answer | Move::Annul => Err(AppError::not_found("move")),
+        }
+    })
+    .await;
+    match done {
+        Ok(_) => ctx.see_other(&format!(
+            "/office/correspondences/{}?moved={}",
+            encode(&id),
+            step.as_str()
+        )),
+        Err(e) => {
+            let text = error_message(&ctx, &e);
+            super::refusal(&ctx, Area::Office, Some(&actor.email), status_of(&e), &text)
+        }
+    }
 }
 
 /// What the inspection of a PDF found: its pages, and each problem with its code.
@@ -866,20 +1102,66 @@ pub async fn inbox(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     let s = ctx.services();
     let a2 = actor.clone();
     let lines = match run(move || {
+        let assigned = diwan_app::workflow::inbox_by_due_date(&s, &a2, &Default::default())?.items;
         let lines = diwan_app::correspondence::inbox(&s, &a2)?;
         let org = diwan_app::org::snapshot(&s)?;
-        Ok((lines, org))
+        Ok((assigned, lines, org))
     })
     .await
     {
         Ok(v) => v,
         Err(e) => return error_page(&ctx, Some(&actor), &e),
     };
-    let (lines, org) = lines;
+    let (assigned, lines, org) = lines;
     let today = chrono::Utc::now()
         .with_timezone(&ctx.services().settings.time_zone)
         .date_naive();
+    let state_of = |d: chrono::NaiveDate| {
+        if d < today {
+            "overdue"
+        } else if (d - today).num_days() <= 3 {
+            "due-soon"
+        } else {
+            "on-time"
+        }
+    };
     let body = html! {
+        h2 { (ctx.t("inbox-assigned-title")) }
+        @if assigned.is_empty() {
+            p id="inbox-assigned-empty" { (ctx.t("inbox-assigned-empty")) }
+        } @else {
+            div class="table-wrap" {
+                table id="inbox-assigned" {
+                    caption class="visually-hidden" { (ctx.t("inbox-assigned-title")) }
+                    thead { tr {
+                        th scope="col" { (ctx.t("col-number")) }
+                        th scope="col" { (ctx.t("col-subject")) }
+                        th scope="col" { (ctx.t("col-unit")) }
+                        th scope="col" { (ctx.t("col-status")) }
+                        th scope="col" { (ctx.t("col-due")) }
+                    } }
+                    tbody {
+                        @for l in &assigned {
+                            @let state = state_of(l.due_date);
+                            tr class=(state) {
+                                td dir="ltr" { a class="number" href=(format!("/office/correspondences/{}", encode(&l.summary.id))) { (l.summary.registration_number.as_str()) } }
+                                td { (bdi(&l.summary.subject)) }
+                                td {
+                                    @if let Some(u) = org.unit(&l.unit_id) { (bdi(&pick(&ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))) }
+                                    " " span class="muted" { "(" (ctx.t(&format!("purpose-{}", l.purpose.as_str()))) ")" }
+                                }
+                                td { (ctx.t(&format!("status-{}", l.status.as_str()))) }
+                                td {
+                                    span dir="ltr" { (l.due_date.to_string()) } " "
+                                    span class=(format!("badge {state}")) { (ctx.t(&format!("due-{state}"))) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("inbox-registry-title")) }
         p { (ctx.t("inbox-intro")) }
         @if lines.is_empty() {
             p id="inbox-empty" { (ctx.t("inbox-empty")) }

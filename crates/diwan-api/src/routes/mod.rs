@@ -6,6 +6,7 @@ pub mod correspondences;
 pub mod health;
 pub mod org;
 pub mod receipts;
+pub mod workflow;
 
 use actix_web::{HttpResponse, web};
 
@@ -37,6 +38,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/correspondences/{id}/annul",
             web::post().to(correspondences::annul),
         )
+        .route(
+            "/correspondences/{id}/assign",
+            web::post().to(workflow::assign),
+        )
+        .route(
+            "/correspondences/{id}/reassign",
+            web::post().to(workflow::reassign),
+        )
+        .route(
+            "/correspondences/{id}/forward",
+            web::post().to(workflow::forward),
+        )
+        .route(
+            "/correspondences/{id}/start",
+            web::post().to(workflow::start),
+        )
+        .route(
+            "/correspondences/{id}/return",
+            web::post().to(workflow::give_back),
+        )
+        .route(
+            "/correspondences/{id}/decline",
+            web::post().to(workflow::decline),
+        )
+        .route(
+            "/correspondences/{id}/close",
+            web::post().to(workflow::close),
+        )
+        .route("/inbox", web::get().to(workflow::inbox))
         .route(
             "/correspondences/{id}/files/{file_id}",
             web::get().to(correspondences::file),

@@ -24,7 +24,7 @@ use crate::model::{Correspondence, Registry};
 
 /// Loads a correspondence the actor may read. Anything else, including one that exists but is
 /// not theirs to see, is "not found": its existence is not revealed.
-fn load_visible(
+pub(crate) fn load_visible(
     s: &Services,
     actor: &Actor,
     id: &str,

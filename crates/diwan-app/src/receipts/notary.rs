@@ -81,7 +81,10 @@ impl Notary for ReceiptNotary {
                      leaf: &[u8; 32],
                      index: &u64,
                      path: &Vec<[u8; 32]>|
-         -> Result<Issued, StoreError> {
+         -> Result<Option<Issued>, StoreError> {
+            if !item.subject.issues_receipt() {
+                return Ok(None);
+            }
             let proof = json!({
                 "leaf_index": index,
                 "leaf_hash": hex(leaf),
@@ -128,6 +131,7 @@ impl Notary for ReceiptNotary {
                         email,
                     )
                 }
+                NotarySubject::Movement => return Ok(None),
             };
             let seal = self.pki.seal(registry_id).ok_or_else(|| {
                 StoreError::Unavailable(format!(
@@ -146,7 +150,7 @@ impl Notary for ReceiptNotary {
             let mail = email
                 .filter(|e| !e.trim().is_empty())
                 .map(|e| (correspondence_id.clone(), kind, e));
-            Ok((
+            Ok(Some((
                 IssuedReceipt {
                     correspondence_id,
                     kind,
@@ -155,7 +159,7 @@ impl Notary for ReceiptNotary {
                     jws,
                 },
                 mail,
-            ))
+            )))
         };
         let work: Vec<_> = batch
             .iter()
@@ -190,9 +194,10 @@ impl Notary for ReceiptNotary {
         let mut receipts = Vec::with_capacity(batch.len());
         let mut mails = Vec::new();
         for r in issued {
-            let (receipt, mail) = r?;
-            receipts.push(receipt);
-            mails.extend(mail);
+            if let Some((receipt, mail)) = r? {
+                receipts.push(receipt);
+                mails.extend(mail);
+            }
         }
         Ok(Notarized {
             frontier: grown.frontier,

@@ -1,0 +1,2 @@
+DROP TABLE assignments;
+ALTER TABLE correspondences DROP COLUMN status;

@@ -1,0 +1,537 @@
+//! The status machine and assignments: every move, every refusal, the history and the log.
+
+use diwan_tests::{TestApp, get, letter, pdf, post_json, register, send};
+use serde_json::{Value, json};
+
+fn registered(app: &TestApp, token: &str, registry: &str, subject: &str) -> String {
+    let r = register(&app.base, token, &letter(registry, subject), &pdf(2000));
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Posts a move and returns the response.
+fn step(app: &TestApp, token: &str, id: &str, name: &str, body: Value) -> diwan_tests::Resp {
+    post_json(
+        &app.url(&format!("/api/v1/correspondences/{id}/{name}")),
+        Some(token),
+        &body,
+    )
+}
+
+/// Posts a move that must succeed, and returns the correspondence.
+fn ok(app: &TestApp, token: &str, id: &str, name: &str, body: Value) -> Value {
+    let r = step(app, token, id, name, body);
+    assert_eq!(r.status, 200, "{name}: {}", r.text());
+    r.json()
+}
+
+fn read(app: &TestApp, token: &str, id: &str) -> Value {
+    let r = get(
+        &app.url(&format!("/api/v1/correspondences/{id}")),
+        Some(token),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn unit_id(app: &TestApp, token: &str, code: &str) -> String {
+    let org = get(&app.url("/api/v1/org"), Some(token)).json();
+    org["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == code)
+        .unwrap_or_else(|| panic!("no unit {code} in {org:#}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn lead(c: &Value) -> Value {
+    let open: Vec<&Value> = c["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["ended_at"].is_null() && a["purpose"] == "action")
+        .collect();
+    assert!(open.len() <= 1, "two leads: {c:#}");
+    open.first().map_or(Value::Null, |a| (*a).clone())
+}
+
+fn open_count(c: &Value) -> usize {
+    c["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["ended_at"].is_null())
+        .count()
+}
+
+fn audit_ok(app: &TestApp) {
+    let report = diwan_app::audit::verify(&app.inst.services).unwrap();
+    assert!(
+        report.ok,
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+}
+
+#[test]
+fn every_move_and_every_refusal() {
+    let app = TestApp::spawn();
+    let registrar = app.login("registrar@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let head = app.login("head@demo.diwan");
+    let signer = app.login("signer@demo.diwan");
+    let admin = app.login("admin@demo.diwan");
+    let kenitra = unit_id(&app, &admin, "DP-KENITRA");
+    let khemisset = unit_id(&app, &admin, "DP-KHEMISSET");
+    let rsk = unit_id(&app, &admin, "DR-RSK");
+
+    let id = registered(&app, &registrar, "CENTRAL", "طلب معلومات <b>&</b>");
+    assert_eq!(read(&app, &registrar, &id)["status"], "registered");
+
+    // Nothing but an assignment (or an annulment) leaves `registered`.
+    for name in ["start", "return", "close", "reassign"] {
+        step(&app, &registrar, &id, name, json!({})).assert_problem(409, "invalid_transition");
+    }
+    step(&app, &registrar, &id, "forward", json!({"unit": "DR-RSK"}))
+        .assert_problem(409, "invalid_transition");
+    step(&app, &registrar, &id, "decline", json!({"reason": "x"}))
+        .assert_problem(409, "invalid_transition");
+    // A handler elsewhere does not even see it; a signer of the unit sees it but may not assign.
+    step(&app, &handler, &id, "assign", json!({"unit": "DP-KENITRA"}))
+        .assert_problem(404, "not_found");
+    step(&app, &signer, &id, "assign", json!({"unit": "DP-KENITRA"}))
+        .assert_problem(403, "forbidden");
+    // Bad requests change nothing.
+    for (body, status, code) in [
+        (json!({"unit": "NOWHERE"}), 422, "unknown_unit"),
+        (
+            json!({"unit": "DP-KENITRA", "due_date": "2001-01-01"}),
+            422,
+            "invalid_due_date",
+        ),
+        (
+            json!({"unit": "DP-KENITRA", "due_date": "2999-01-01"}),
+            422,
+            "invalid_due_date",
+        ),
+        (
+            json!({"unit": "DP-KENITRA", "agent": "head@demo.diwan"}),
+            422,
+            "unknown_agent",
+        ),
+        (
+            json!({"unit": "DP-KENITRA", "also": [{"unit": "DR-RSK", "purpose": "action"}]}),
+            422,
+            "invalid_input",
+        ),
+        (
+            json!({"unit": "DP-KENITRA", "also": [{"unit": "DP-KENITRA", "purpose": "opinion"}]}),
+            422,
+            "duplicate_unit",
+        ),
+        (
+            json!({"unit": "DP-KENITRA", "instructions": "\u{0}"}),
+            422,
+            "invalid_input",
+        ),
+        (
+            json!({"unit": "DP-KENITRA", "colour": "red"}),
+            400,
+            "invalid_json",
+        ),
+    ] {
+        let r = step(&app, &registrar, &id, "assign", body.clone());
+        assert_eq!(r.status, status, "{body}: {}", r.text());
+        assert_eq!(r.json()["code"], code, "{body}: {}", r.text());
+    }
+    assert_eq!(
+        read(&app, &registrar, &id)["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Assigned: one lead, one unit for information, the legal due date by default.
+    let c = ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA", "also": [{"unit": "DR-RSK", "purpose": "information"}],
+               "instructions": "للإجابة <i>في أقرب الآجال</i>", "comment": "تعليق"}),
+    );
+    assert_eq!(c["status"], "assigned");
+    assert_eq!(lead(&c)["unit_id"], kenitra.as_str());
+    assert_eq!(open_count(&c), 2);
+    let due = lead(&c)["due_date"].as_str().unwrap().to_owned();
+    assert!(due.as_str() > chrono::Utc::now().format("%Y-%m-%d").to_string().as_str());
+    step(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA"}),
+    )
+    .assert_problem(409, "invalid_transition");
+    step(&app, &registrar, &id, "close", json!({})).assert_problem(409, "invalid_transition");
+
+    // The unit in charge now sees it; the signer may not act for it; the registrar neither.
+    assert_eq!(read(&app, &handler, &id)["status"], "assigned");
+    step(&app, &signer, &id, "start", json!({})).assert_problem(403, "forbidden");
+    step(&app, &registrar, &id, "start", json!({})).assert_problem(403, "forbidden");
+    // Only a head hands it down.
+    step(
+        &app,
+        &handler,
+        &id,
+        "reassign",
+        json!({"agent": "handler@demo.diwan"}),
+    )
+    .assert_problem(403, "forbidden");
+    step(&app, &head, &id, "reassign", json!({"unit": "DR-CS"})).assert_problem(422, "not_below");
+    step(&app, &head, &id, "reassign", json!({})).assert_problem(422, "invalid_input");
+    let c = ok(
+        &app,
+        &head,
+        &id,
+        "reassign",
+        json!({"agent": "handler@demo.diwan", "comment": "لك"}),
+    );
+    assert_eq!(c["status"], "assigned");
+    assert!(lead(&c)["agent_id"].is_string());
+    assert_eq!(
+        lead(&c)["due_date"],
+        due.as_str(),
+        "the due date carries over"
+    );
+    step(
+        &app,
+        &head,
+        &id,
+        "reassign",
+        json!({"agent": "handler@demo.diwan"}),
+    )
+    .assert_problem(422, "same_assignee");
+
+    // Forwarded up to the regional directorate; the information assignment stays open.
+    step(
+        &app,
+        &handler,
+        &id,
+        "forward",
+        json!({"unit": "DP-KENITRA"}),
+    )
+    .assert_problem(422, "same_unit");
+    step(&app, &handler, &id, "forward", json!({"unit": "ELSEWHERE"}))
+        .assert_problem(422, "unknown_unit");
+    let c = ok(
+        &app,
+        &handler,
+        &id,
+        "forward",
+        json!({"unit": "DR-RSK", "comment": "من اختصاص المديرية"}),
+    );
+    assert_eq!(lead(&c)["unit_id"], rsk.as_str());
+    assert_eq!(open_count(&c), 2);
+    // The delegation that forwarded it still reads it, but no longer acts on it.
+    assert_eq!(read(&app, &handler, &id)["status"], "assigned");
+    step(&app, &handler, &id, "start", json!({})).assert_problem(403, "forbidden");
+
+    // Declined needs a reason; it goes back to the registry and every assignment ends.
+    step(&app, &head, &id, "decline", json!({"reason": "  "})).assert_problem(422, "invalid_input");
+    let c = ok(
+        &app,
+        &head,
+        &id,
+        "decline",
+        json!({"reason": "ليس من اختصاصنا"}),
+    );
+    assert_eq!(c["status"], "returned");
+    assert_eq!(open_count(&c), 0);
+    for name in ["start", "close", "return"] {
+        step(&app, &head, &id, name, json!({})).assert_problem(409, "invalid_transition");
+    }
+
+    // Assigned again, taken up (no decline once taken up), handed down, returned.
+    ok(&app, &registrar, &id, "assign", json!({"unit": "DR-RSK"}));
+    let start = app.url(&format!("/api/v1/correspondences/{id}/start"));
+    send(
+        "POST",
+        &start,
+        Some(&head),
+        "application/json",
+        br#"{"colour": 1}"#,
+    )
+    .assert_problem(400, "invalid_json");
+    // No body at all is fine for a move that takes only an optional comment.
+    let r = send("POST", &start, Some(&head), "application/json", b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = r.json();
+    assert_eq!(c["status"], "in_progress");
+    step(&app, &head, &id, "start", json!({})).assert_problem(409, "invalid_transition");
+    step(&app, &head, &id, "decline", json!({"reason": "x"}))
+        .assert_problem(409, "invalid_transition");
+    let c = ok(
+        &app,
+        &head,
+        &id,
+        "reassign",
+        json!({"unit": "DP-KHEMISSET", "due_date": due}),
+    );
+    assert_eq!(
+        (c["status"].as_str(), lead(&c)["unit_id"].as_str()),
+        (Some("assigned"), Some(khemisset.as_str()))
+    );
+    ok(&app, &head, &id, "start", json!({}));
+    let c = ok(
+        &app,
+        &head,
+        &id,
+        "return",
+        json!({"comment": "يرجى إعادة التوجيه"}),
+    );
+    assert_eq!(c["status"], "returned");
+
+    // Assigned, taken up, closed; nothing moves a closed letter but an annulment.
+    ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DR-RSK", "also": [{"unit": "DP-SETTAT", "purpose": "opinion"}]}),
+    );
+    ok(
+        &app,
+        &head,
+        &id,
+        "start",
+        json!({"comment": "قيد المعالجة"}),
+    );
+    let c = ok(&app, &head, &id, "close", json!({}));
+    assert_eq!(c["status"], "closed");
+    assert_eq!(open_count(&c), 0);
+    for name in ["start", "close", "return", "reassign"] {
+        step(&app, &head, &id, name, json!({})).assert_problem(409, "invalid_transition");
+    }
+    step(&app, &registrar, &id, "assign", json!({"unit": "DR-RSK"}))
+        .assert_problem(409, "invalid_transition");
+    let r = step(
+        &app,
+        &registrar,
+        &id,
+        "annul",
+        json!({"reason": "تسجيل مكرر"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "annulled");
+    step(&app, &registrar, &id, "assign", json!({"unit": "DR-RSK"}))
+        .assert_problem(409, "invalid_transition");
+
+    // The history tells each move, with its actor; every line is in the log.
+    let c = read(&app, &registrar, &id);
+    let kinds: Vec<&str> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "registered",
+            "assigned",
+            "reassigned",
+            "forwarded",
+            "declined",
+            "assigned",
+            "started",
+            "reassigned",
+            "started",
+            "returned",
+            "assigned",
+            "started",
+            "closed",
+            "annulled"
+        ]
+    );
+    let declined = &c["history"][4];
+    assert_eq!(declined["detail"]["reason"], "ليس من اختصاصنا");
+    assert_eq!(declined["detail"]["from"], "assigned");
+    assert_eq!(declined["detail"]["to"], "returned");
+    assert!(
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor_id"].is_string())
+    );
+    assert_eq!(
+        c["history"][1]["detail"]["assignments"][0]["instructions"],
+        "للإجابة <i>في أقرب الآجال</i>"
+    );
+    audit_ok(&app);
+    let sth = get(&app.url("/api/v1/transparency/sth"), None).json();
+    assert_eq!(sth["tree_size"], 14, "{sth:#}");
+}
+
+#[test]
+fn an_edited_assignment_or_move_shows_in_the_audit() {
+    let app = TestApp::spawn();
+    let registrar = app.login("registrar@demo.diwan");
+    let head = app.login("head@demo.diwan");
+    let id = registered(&app, &registrar, "DR-RSK", "audit");
+    ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA"}),
+    );
+    ok(
+        &app,
+        &head,
+        &id,
+        "forward",
+        json!({"unit": "DP-KHEMISSET", "comment": "للاختصاص"}),
+    );
+    audit_ok(&app);
+    let db = &app.inst.database;
+    let edits = [
+        format!(
+            "UPDATE assignments SET due_date = '2099-01-01' WHERE correspondence_id = '{id}' AND ended_at IS NULL"
+        ),
+        format!(
+            "UPDATE correspondence_events SET detail = '{{}}' WHERE correspondence_id = '{id}' AND kind = 'forwarded'"
+        ),
+    ];
+    for edit in &edits {
+        // Each edit on a fresh copy of the rows: undo by re-reading is not possible, so check
+        // the first, then the second on top of it (both must be reported).
+        db.execute_batch(edit).unwrap();
+        let report = diwan_app::audit::verify(&app.inst.services).unwrap();
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(!report.ok, "{edit} not found: {text}");
+        assert!(text.contains("entry_changed"), "{text}");
+    }
+}
+
+#[test]
+fn two_agents_moving_at_once_one_wins() {
+    let app = TestApp::spawn();
+    let registrar = app.login("registrar@demo.diwan");
+    let head = app.login("head@demo.diwan");
+    for round in 0..4 {
+        let id = registered(&app, &registrar, "DR-RSK", &format!("race {round}"));
+        ok(&app, &registrar, &id, "assign", json!({"unit": "DR-RSK"}));
+        // From `assigned`, whichever of these lands first leaves the others nothing to do.
+        let moves = [
+            ("start", json!({})),
+            ("start", json!({})),
+            ("decline", json!({"reason": "لا"})),
+            ("decline", json!({"reason": "no"})),
+        ];
+        let results: Vec<(u16, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = moves
+                .iter()
+                .map(|(name, body)| {
+                    let (app, head, id) = (&app, &head, &id);
+                    scope.spawn(move || {
+                        let r = step(app, head, id, name, body.clone());
+                        (r.status, r.json()["code"].as_str().unwrap_or("").to_owned())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won = results.iter().filter(|r| r.0 == 200).count();
+        assert_eq!(won, 1, "{results:?}");
+        for (status, code) in &results {
+            assert!(
+                *status == 200
+                    || (*status == 409
+                        && (code == "state_changed" || code == "invalid_transition")),
+                "{results:?}"
+            );
+        }
+        let c = read(&app, &registrar, &id);
+        assert!(
+            (c["status"] == "in_progress" && lead(&c).is_object())
+                || (c["status"] == "returned" && open_count(&c) == 0),
+            "{c:#}"
+        );
+        // The history has exactly one line per move that was answered 200.
+        assert_eq!(
+            c["history"].as_array().unwrap().len(),
+            2 + won,
+            "{results:?}"
+        );
+    }
+    audit_ok(&app);
+}
+
+#[test]
+fn the_inbox_lists_open_assignments_by_due_date() {
+    let app = TestApp::spawn();
+    let registrar = app.login("registrar@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let head = app.login("head@demo.diwan");
+    let today = chrono::Utc::now().date_naive();
+    let mut expected = Vec::new();
+    // Due dates given out of order; one assigned elsewhere; one closed.
+    for (n, days) in [9u64, 3, 12, 1, 7].into_iter().enumerate() {
+        let id = registered(&app, &registrar, "DP-KENITRA", &format!("بريد {n}"));
+        let due = (today + chrono::Days::new(days)).to_string();
+        ok(
+            &app,
+            &registrar,
+            &id,
+            "assign",
+            json!({"unit": "DP-KENITRA", "due_date": due}),
+        );
+        expected.push((due, id));
+    }
+    let elsewhere = registered(&app, &registrar, "DP-KENITRA", "ailleurs");
+    ok(
+        &app,
+        &registrar,
+        &elsewhere,
+        "assign",
+        json!({"unit": "DP-SETTAT"}),
+    );
+    let closed = expected.remove(4).1;
+    ok(&app, &handler, &closed, "start", json!({}));
+    ok(&app, &handler, &closed, "close", json!({}));
+    expected.sort();
+
+    let mut seen = Vec::new();
+    let mut url = app.url("/api/v1/inbox?limit=2");
+    loop {
+        let r = get(&url, Some(&handler));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let page = r.json();
+        for line in page["items"].as_array().unwrap() {
+            assert_eq!(line["purpose"], "action");
+            seen.push((
+                line["due_date"].as_str().unwrap().to_owned(),
+                line["summary"]["id"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => url = app.url(&format!("/api/v1/inbox?limit=2&cursor={c}")),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    // One unit only, if it is the agent's; a bad cursor is refused.
+    let r = get(&app.url("/api/v1/inbox?unit=DP-KENITRA"), Some(&handler));
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 4);
+    get(&app.url("/api/v1/inbox?unit=DP-SETTAT"), Some(&handler)).assert_problem(403, "forbidden");
+    get(&app.url("/api/v1/inbox?cursor=zzz"), Some(&handler)).assert_problem(400, "invalid_cursor");
+    // The head of the regional directorate holds nothing yet.
+    let r = get(&app.url("/api/v1/inbox"), Some(&head)).json();
+    assert_eq!(r["items"].as_array().unwrap().len(), 0, "{r:#}");
+}
