@@ -17,7 +17,7 @@ use crate::routes::{agents, auth, correspondences, health, org, receipts, workfl
         receipts::get, receipts::pdf, receipts::verify, receipts::sth, receipts::consistency, receipts::inclusion,
         receipts::root_pem, receipts::crl,
         workflow::assign, workflow::reassign, workflow::forward, workflow::start, workflow::give_back,
-        workflow::decline, workflow::close, workflow::inbox,
+        workflow::decline, workflow::close, workflow::inbox, workflow::reply, workflow::reply_file,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -208,6 +208,8 @@ pub struct Correspondence {
     pub registered_at: DateTime<Utc>,
     pub registered_by: String,
     pub annulment: Option<Annulment>,
+    /// The incoming correspondence this one answers.
+    pub in_reply_to: Option<String>,
     /// Where it stands in its handling.
     pub status: Status,
     pub files: Vec<FileRecord>,
@@ -283,6 +285,8 @@ pub struct MoveRecord {
     pub detail: serde_json::Map<String, serde_json::Value>,
     pub ending: Ending,
     pub assignments: Vec<NewAssignment>,
+    /// E-mails to queue in the same transaction: (recipient, kind), about this correspondence.
+    pub mails: Vec<(String, MailKind)>,
 }
 
 /// A line of an inbox by due date: an open assignment and what it is about.
@@ -325,6 +329,8 @@ pub struct NewCorrespondence {
     pub search_text: String,
     pub files: Vec<NewFile>,
     pub concerned_units: Vec<ConcernedUnit>,
+    /// The incoming correspondence this one answers (checked before).
+    pub in_reply_to: Option<String>,
 }
 
 /// A file waiting for its registration: staged, then promoted to its address before commit.
@@ -422,6 +428,53 @@ impl ReceiptKind {
     }
 }
 
+/// What an e-mail of the outbox is: a receipt or notice (with its sealed PDF), or a
+/// notification about the handling of a letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// The receipt of a registration.
+    Receipt,
+    /// The notice of an annulment.
+    Annulment,
+    /// The depositor's letter was answered.
+    Answered,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Receipt => "receipt",
+            Self::Annulment => "annulment",
+            Self::Answered => "answered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Receipt, Self::Annulment, Self::Answered]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    /// The receipt or notice the e-mail carries, if any.
+    pub fn receipt(self) -> Option<ReceiptKind> {
+        match self {
+            Self::Receipt => Some(ReceiptKind::Receipt),
+            Self::Annulment => Some(ReceiptKind::Annulment),
+            Self::Answered => None,
+        }
+    }
+}
+
+impl From<ReceiptKind> for MailKind {
+    fn from(k: ReceiptKind) -> Self {
+        match k {
+            ReceiptKind::Receipt => Self::Receipt,
+            ReceiptKind::Annulment => Self::Annulment,
+        }
+    }
+}
+
 /// A receipt issued in a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedReceipt {
@@ -456,7 +509,7 @@ pub struct StoredDossier {
 pub struct OutboxMail {
     pub id: String,
     pub correspondence_id: String,
-    pub receipt_kind: ReceiptKind,
+    pub kind: MailKind,
     pub recipient: String,
     pub status: String,
     pub attempts: u32,

@@ -221,6 +221,7 @@ pub fn deposit(
         sender_reference: None,
         sender_date: None,
         received_at: None,
+        in_reply_to: None,
     };
     crate::correspondence::check(s, &metadata, &uploads)?;
     check_code(s, &challenge, code)?;
@@ -407,6 +408,8 @@ pub struct PublicStatus {
     pub annulled: bool,
     /// Where the letter stands.
     pub status: diwan_domain::Status,
+    /// The reply, when one addressed to the depositor was registered.
+    pub reply: Option<crate::workflow::PublicReply>,
     pub events: Vec<PublicEvent>,
 }
 
@@ -453,6 +456,7 @@ pub fn track(s: &Services, number: &str, code: &str) -> Result<PublicStatus, App
         "closed",
     ];
     let status = c.status;
+    let reply = crate::workflow::reply_for_depositor(s, &c)?;
     Ok(PublicStatus {
         id: c.id,
         registration_number: c.registration_number.as_str().to_owned(),
@@ -466,6 +470,7 @@ pub fn track(s: &Services, number: &str, code: &str) -> Result<PublicStatus, App
         unit_en: in_charge.and_then(|u| u.name_en.clone()),
         annulled: c.annulment.is_some(),
         status,
+        reply,
         events: c
             .history
             .into_iter()

@@ -152,6 +152,8 @@ pub trait Store: Send + Sync {
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>>;
     /// The correspondence a tracking code belongs to.
     fn correspondence_by_tracking_hash(&self, tracking_hash: &str) -> StoreResult<Option<String>>;
+    /// The correspondence with this registration number (case as stored).
+    fn correspondence_id_by_number(&self, number: &str) -> StoreResult<Option<String>>;
 
     // --- dossiers ---
     fn dossier(&self, correspondence_id: &str) -> StoreResult<Option<StoredDossier>>;
@@ -291,7 +293,7 @@ pub struct Notarized {
     /// One per entry that issues a receipt, in order.
     pub receipts: Vec<IssuedReceipt>,
     /// E-mails to queue: (correspondence id, receipt kind, recipient).
-    pub mails: Vec<(String, ReceiptKind, String)>,
+    pub mails: Vec<(String, crate::model::MailKind, String)>,
 }
 
 /// Random access to a file's content.

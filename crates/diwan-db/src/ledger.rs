@@ -46,6 +46,10 @@ pub fn registration_entry(
         .field("registered_at", Some(&c.registered_at))
         .field("registered_by", Some(&c.registered_by))
         .field("tracking_hash", Some(&c.tracking_hash));
+    // Only present on replies, so the entries of earlier registrations keep their bytes.
+    if let Some(r) = &c.in_reply_to {
+        e.field("in_reply_to", Some(r));
+    }
     let mut files: Vec<&FileRow> = files.to_vec();
     files.sort_by_key(|f| f.position);
     let count = files.len().to_string();

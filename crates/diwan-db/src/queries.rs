@@ -120,6 +120,12 @@ pub trait Queries {
         notary: &dyn Notary,
         batch: &[Notarize<'_>],
     ) -> Result<Notarized, TxError>;
+    /// Inside a write transaction: queues e-mails (correspondence, kind, recipient) due at `at`.
+    fn queue_mails(
+        &mut self,
+        at: &str,
+        mails: &[(String, diwan_app::model::MailKind, String)],
+    ) -> Result<(), TxError>;
     fn pki_objects(&mut self) -> R<Vec<PkiObject>>;
     fn insert_pki_object(&mut self, o: &PkiObject) -> R<bool>;
     fn replace_pki_object(&mut self, slot: &str, o: &PkiObject) -> R<()>;
@@ -134,6 +140,7 @@ pub trait Queries {
     fn set_receipt_pdf(&mut self, correspondence_id: &str, kind: ReceiptKind, pdf: &str) -> R<()>;
     fn receipts_without_pdf(&mut self, limit: usize) -> R<Vec<(String, ReceiptKind)>>;
     fn correspondence_by_tracking_hash(&mut self, hash: &str) -> R<Option<String>>;
+    fn correspondence_id_by_number(&mut self, number: &str) -> R<Option<String>>;
     fn lease_mail(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<OutboxMail>>;
     fn mail_sent(&mut self, id: &str, at: &str) -> R<()>;
     fn mail_failed(&mut self, id: &str, error: &str, retry_at: Option<&str>) -> R<()>;
@@ -209,7 +216,7 @@ type OutboxRow = (
 
 fn outbox_row(r: OutboxRow) -> R<OutboxMail> {
     Ok(OutboxMail {
-        receipt_kind: ReceiptKind::parse(&r.2).ok_or_else(|| corrupt("outbox kind"))?,
+        kind: diwan_app::model::MailKind::parse(&r.2).ok_or_else(|| corrupt("outbox kind"))?,
         id: r.0,
         correspondence_id: r.1,
         recipient: r.3,
@@ -637,6 +644,8 @@ macro_rules! impl_queries {
                         subject: NotarySubject::Movement,
                     }];
                     Queries::notarize(c, notary, &batch)?;
+                    let mails: Vec<_> = m.mails.iter().map(|(to, kind)| (m.correspondence_id.clone(), *kind, to.clone())).collect();
+                    Queries::queue_mails(c, &at, &mails)?;
                     Ok(true)
                 })
                 .map_err(StoreError::from)
@@ -983,25 +992,7 @@ macro_rules! impl_queries {
                 for chunk in receipts.chunks(64) {
                     diesel::insert_into(receipts::table).values(chunk.to_vec()).execute(self)?;
                 }
-                if !out.mails.is_empty() {
-                    let now = to_text(&out.head.issued_at);
-                    let mut mails = Vec::with_capacity(out.mails.len());
-                    for (correspondence_id, kind, recipient) in &out.mails {
-                        mails.push((
-                            mail_outbox::id.eq(new_id().map_err(TxError::Store)?),
-                            mail_outbox::correspondence_id.eq(correspondence_id.clone()),
-                            mail_outbox::receipt_kind.eq(kind.as_str()),
-                            mail_outbox::recipient.eq(recipient.clone()),
-                            mail_outbox::created_at.eq(now.clone()),
-                            mail_outbox::status.eq("pending"),
-                            mail_outbox::attempts.eq(0),
-                            mail_outbox::next_attempt_at.eq(now.clone()),
-                        ));
-                    }
-                    for chunk in mails.chunks(64) {
-                        diesel::insert_into(mail_outbox::table).values(chunk.to_vec()).execute(self)?;
-                    }
-                }
+                Queries::queue_mails(self, &to_text(&out.head.issued_at), &out.mails)?;
                 diesel::update(log_state::table.find(1))
                     .set((
                         log_state::size.eq(to_i64(out.frontier.size)?),
@@ -1009,6 +1000,26 @@ macro_rules! impl_queries {
                     ))
                     .execute(self)?;
                 Ok(out)
+            }
+
+            fn queue_mails(&mut self, at: &str, mails: &[(String, diwan_app::model::MailKind, String)]) -> Result<(), TxError> {
+                let mut rows = Vec::with_capacity(mails.len());
+                for (correspondence_id, kind, recipient) in mails {
+                    rows.push((
+                        mail_outbox::id.eq(new_id().map_err(TxError::Store)?),
+                        mail_outbox::correspondence_id.eq(correspondence_id.clone()),
+                        mail_outbox::receipt_kind.eq(kind.as_str()),
+                        mail_outbox::recipient.eq(recipient.clone()),
+                        mail_outbox::created_at.eq(at.to_owned()),
+                        mail_outbox::status.eq("pending"),
+                        mail_outbox::attempts.eq(0),
+                        mail_outbox::next_attempt_at.eq(at.to_owned()),
+                    ));
+                }
+                for chunk in rows.chunks(64) {
+                    diesel::insert_into(mail_outbox::table).values(chunk.to_vec()).execute(self)?;
+                }
+                Ok(())
             }
 
             fn pki_objects(&mut self) -> R<Vec<PkiObject>> {
@@ -1177,6 +1188,14 @@ macro_rules! impl_queries {
                 rows.into_iter()
                     .map(|(id, k)| Ok((id, ReceiptKind::parse(&k).ok_or_else(|| corrupt("receipt kind"))?)))
                     .collect()
+            }
+
+            fn correspondence_id_by_number(&mut self, number: &str) -> R<Option<String>> {
+                db(correspondences::table
+                    .filter(correspondences::registration_number.eq(number))
+                    .select(correspondences::id)
+                    .first(self)
+                    .optional())
             }
 
             fn correspondence_by_tracking_hash(&mut self, hash: &str) -> R<Option<String>> {

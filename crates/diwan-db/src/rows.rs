@@ -277,6 +277,7 @@ pub struct CorrespondenceRow {
     pub annulled_at: Option<String>,
     pub annulled_by: Option<String>,
     pub annul_reason: Option<String>,
+    pub in_reply_to: Option<String>,
 }
 
 /// The parts of a correspondence row decoded into domain values.

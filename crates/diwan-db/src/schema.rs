@@ -106,6 +106,7 @@ diesel::table! {
         annulled_by -> Nullable<Text>,
         annul_reason -> Nullable<Text>,
         status -> Text,
+        in_reply_to -> Nullable<Text>,
     }
 }
 

@@ -215,6 +215,9 @@ impl Store for DbStore {
     fn without_dossier(&self, limit: usize) -> StoreResult<Vec<String>> {
         read!(self, |c| Queries::without_dossier(c, limit))
     }
+    fn correspondence_id_by_number(&self, number: &str) -> StoreResult<Option<String>> {
+        read!(self, |c| Queries::correspondence_id_by_number(c, number))
+    }
     fn correspondence_by_tracking_hash(&self, tracking_hash: &str) -> StoreResult<Option<String>> {
         read!(self, |c| c.correspondence_by_tracking_hash(tracking_hash))
     }
@@ -401,6 +404,7 @@ pub(crate) fn rows_for(
         annulled_at: None,
         annulled_by: None,
         annul_reason: None,
+        in_reply_to: job.in_reply_to.clone(),
     };
     let files = job
         .files
@@ -481,6 +485,7 @@ pub(crate) fn assemble(
             diwan_domain::Status::Registered
         },
         assignments: Vec::new(),
+        in_reply_to: row.in_reply_to.clone(),
         annulment: d.annulment,
         files: files
             .into_iter()

@@ -158,6 +158,9 @@ pub struct RegistrationMetadata {
     /// When the letter physically arrived (counter), if earlier than its registration.
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
+    /// For an outgoing letter: the incoming one it answers (its id or registration number).
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
 }
 
 /// Registration metadata that follows every rule. Only [`RegistrationRequest::parse`] builds one.
@@ -175,6 +178,7 @@ pub struct RegistrationRequest {
     pub sender_reference: Option<String>,
     pub sender_date: Option<NaiveDate>,
     pub received_at: Option<DateTime<Utc>>,
+    pub in_reply_to: Option<String>,
 }
 
 impl RegistrationRequest {
@@ -189,7 +193,19 @@ impl RegistrationRequest {
             raw.sender_reference.as_deref(),
             limits::REFERENCE,
         )?;
+        let in_reply_to = raw
+            .in_reply_to
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        text::optional_line("in_reply_to", in_reply_to.as_deref(), limits::REFERENCE)?;
+        if in_reply_to.is_some() && raw.direction != Direction::Outgoing {
+            return Err(DomainError::invalid(
+                "in_reply_to",
+                "only an outgoing letter answers another",
+            ));
+        }
         Ok(Self {
+            in_reply_to,
             registry,
             direction: raw.direction,
             channel: raw.channel,

@@ -336,7 +336,7 @@ fn do_move(b: &Browser, name: &str, fill: impl FnOnce(&Browser)) {
 }
 
 #[test]
-fn the_registry_assigns_and_the_delegation_forwards_from_the_back_office() {
+fn the_registry_assigns_the_delegation_forwards_and_the_reply_reaches_the_depositor() {
     let site = site();
     let token = {
         let r = diwan_tests::post_json(
@@ -354,6 +354,12 @@ fn the_registry_assigns_and_the_delegation_forwards_from_the_back_office() {
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["id"].as_str().unwrap().to_owned();
+    let number = r.json()["registration_number"].as_str().unwrap().to_owned();
+    let code = r.json()["receipt"]["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (reply_pdf, _) = fixtures(&site.sandbox.data_dir);
     let page = format!("{}/office/correspondences/{id}", site.base);
     let status = |b: &Browser| {
         b.find("#correspondence-status")
@@ -411,11 +417,47 @@ fn the_registry_assigns_and_the_delegation_forwards_from_the_back_office() {
     assert!(b.try_find("#move-start").is_none(), "no longer theirs");
     b.assert_no_serious_axe("correspondence, forwarded (fr)");
 
-    // The head of the directorate takes it up and closes it, in English.
+    // The head of the directorate takes it up, in English.
     office_login(&b, &site.base, "head@demo.diwan");
     b.goto(&format!("{page}?lang=en"));
+    assert!(b.try_find("#reply").is_none(), "a head is not a registrar");
     do_move(&b, "start", |_| {});
     assert_eq!(status(&b), "in_progress");
+
+    // The registry registers the reply, addressed to the depositor, from the letter's page.
+    office_login(&b, &site.base, "registrar@demo.diwan");
+    b.goto(&format!("{page}?lang=ar"));
+    b.find("#reply summary").click();
+    b.find("#reply-registry").select_by_value("DR-RSK");
+    b.find("#file").send_keys(&reply_pdf.display().to_string());
+    b.assert_no_serious_axe("reply form (ar)");
+    b.find("#reply-submit").click();
+    b.wait_until("the reply registered", Duration::from_secs(15), |b| {
+        b.current_url().contains("moved=answer")
+    });
+    assert_eq!(status(&b), "answered");
+    assert!(b.try_find("#reply").is_none(), "answered once");
+
+    // The depositor's tracking shows the answer and offers the reply.
+    b.delete_all_cookies();
+    b.goto(&format!("{}/track?lang=fr", site.base));
+    b.find("#number").send_keys(&number);
+    b.find("#code").send_keys(&code);
+    b.find("#track-submit").click();
+    b.wait_until("the tracking result", Duration::from_secs(10), |b| {
+        b.try_find("#track-status").is_some()
+    });
+    assert_eq!(
+        b.find("#track-status").attr("data-status").as_deref(),
+        Some("answered")
+    );
+    assert_eq!(b.find_all("#track-reply-files li").len(), 1);
+    b.assert_no_serious_axe("tracking, answered (fr)");
+    b.save_screenshot("fr-track-answered");
+
+    // The head closes it.
+    office_login(&b, &site.base, "head@demo.diwan");
+    b.goto(&format!("{page}?lang=en"));
     do_move(&b, "close", |b| {
         b.find("#close-comment").send_keys("Handled.");
     });
@@ -425,7 +467,8 @@ fn the_registry_assigns_and_the_delegation_forwards_from_the_back_office() {
         .iter()
         .map(|e| e.text())
         .collect();
-    assert_eq!(history.len(), 5, "{history:?}");
+    assert_eq!(history.len(), 6, "{history:?}");
+    assert_eq!(history[4], "Answer sent");
     assert_eq!(history[2], "Forwarded to another service");
     b.assert_no_serious_axe("correspondence, closed (en)");
     b.save_screenshot("en-closed");

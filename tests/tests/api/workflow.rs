@@ -535,3 +535,198 @@ fn the_inbox_lists_open_assignments_by_due_date() {
     let r = get(&app.url("/api/v1/inbox"), Some(&head)).json();
     assert_eq!(r["items"].as_array().unwrap().len(), 0, "{r:#}");
 }
+
+/// Metadata of an outgoing reply from `registry` to the depositor of `letter()`.
+fn reply(registry: &str, in_reply_to: &str) -> Value {
+    json!({
+        "registry": registry,
+        "direction": "outgoing",
+        "channel": "portal",
+        "subject": "جواب عن طلبكم <b>",
+        "sender": {"kind": "administration", "name": "Délégation", "unit": "DP-KENITRA"},
+        "recipient": {"kind": "person", "name": "فاطمة الزهراء بنعلي", "email": "FZ@example.ma"},
+        "in_reply_to": in_reply_to
+    })
+}
+
+#[test]
+fn a_reply_answers_the_letter_tells_the_depositor_and_is_theirs_to_download() {
+    let sandbox = diwan_tests::Sandbox::new();
+    let smtp = diwan_tests::smtp::smtp_server(&sandbox.data_dir);
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let app = TestApp::spawn_on(
+        sandbox,
+        &[
+            ("DIWAN__MAIL__TRANSPORT", "smtp"),
+            ("DIWAN__MAIL__SMTP_URL", url.as_str()),
+            ("DIWAN__MAIL__POLL_SECONDS", "1"),
+        ],
+    );
+    let registrar = app.login("registrar@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let r = register(
+        &app.base,
+        &registrar,
+        &letter("DP-KENITRA", "طلب شهادة"),
+        &pdf(2000),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let number = created["registration_number"].as_str().unwrap().to_owned();
+    let code = created["receipt"]["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Not assigned yet: it cannot be answered; an incoming "reply", an unknown letter neither.
+    let body = pdf(1500);
+    register(&app.base, &registrar, &reply("DP-KENITRA", &id), &body)
+        .assert_problem(409, "invalid_transition");
+    let mut wrong = reply("DP-KENITRA", &id);
+    wrong["direction"] = json!("incoming");
+    register(&app.base, &registrar, &wrong, &body).assert_problem(422, "invalid_input");
+    register(
+        &app.base,
+        &registrar,
+        &reply("DP-KENITRA", "DP-KENITRA/A/1999/000001"),
+        &body,
+    )
+    .assert_problem(422, "unknown_correspondence");
+    ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA"}),
+    );
+    ok(&app, &handler, &id, "start", json!({}));
+    // An outgoing letter is not answered.
+    let out = register(&app.base, &registrar, &reply("DP-KENITRA", &id), &body);
+    assert_eq!(out.status, 201, "{}", out.text());
+    let reply_id = out.json()["id"].as_str().unwrap().to_owned();
+    let reply_number = out.json()["registration_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    register(
+        &app.base,
+        &registrar,
+        &reply("DP-KENITRA", &reply_id),
+        &body,
+    )
+    .assert_problem(422, "invalid_reply");
+
+    // Both linked; the letter answered, with the reply in its history; the log holds it all.
+    let c = read(&app, &handler, &id);
+    assert_eq!(c["status"], "answered");
+    let answered = c["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(answered["kind"], "answered");
+    assert_eq!(answered["detail"]["reply_number"], reply_number.as_str());
+    assert_eq!(
+        read(&app, &registrar, &reply_id)["in_reply_to"],
+        id.as_str()
+    );
+    // By number too, but an answered letter is not answered twice.
+    register(&app.base, &registrar, &reply("DP-KENITRA", &number), &body)
+        .assert_problem(409, "invalid_transition");
+    audit_ok(&app);
+
+    // The depositor is told once by e-mail.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let answered_mails = || -> Vec<(String, String)> {
+        diwan_tests::smtp::messages(&smtp.maildir)
+            .iter()
+            .filter(|m| String::from_utf8_lossy(m).contains("<answered-"))
+            .map(|m| {
+                let parsed = mail_parser::MessageParser::default().parse(m).unwrap();
+                let to = String::from_utf8_lossy(m)
+                    .lines()
+                    .find(|l| l.starts_with("To:"))
+                    .unwrap_or("")
+                    .to_owned();
+                (to, parsed.body_text(0).unwrap().into_owned())
+            })
+            .collect()
+    };
+    while answered_mails().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no e-mail about the answer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let about = answered_mails();
+    assert_eq!(about.len(), 1, "{about:?}");
+    assert!(about[0].0.contains("fz@example.ma"), "{about:?}");
+    assert!(
+        about[0].1.contains(&reply_number) && about[0].1.contains(&number),
+        "{about:?}"
+    );
+
+    // With the tracking code: the status, the reply and its file, byte for byte.
+    let t = get(&app.url(&format!("/api/v1/replies/{id}?code={code}")), None);
+    assert_eq!(t.status, 200, "{}", t.text());
+    let r = t.json();
+    assert_eq!(r["registration_number"], reply_number.as_str());
+    let file_id = r["files"][0]["id"].as_str().unwrap();
+    let f = get(
+        &app.url(&format!("/api/v1/replies/{id}/files/{file_id}?code={code}")),
+        None,
+    );
+    assert_eq!(f.status, 200);
+    assert_eq!(f.body, body);
+    for bad in ["WRONGCODE123", ""] {
+        get(&app.url(&format!("/api/v1/replies/{id}?code={bad}")), None)
+            .assert_problem(404, "not_found");
+        get(
+            &app.url(&format!("/api/v1/replies/{id}/files/{file_id}?code={bad}")),
+            None,
+        )
+        .assert_problem(404, "not_found");
+    }
+    // Another letter's code does not open this reply.
+    let other = register(
+        &app.base,
+        &registrar,
+        &letter("DP-KENITRA", "autre"),
+        &pdf(900),
+    )
+    .json();
+    let other_code = other["receipt"]["tracking_code"].as_str().unwrap();
+    get(
+        &app.url(&format!("/api/v1/replies/{id}?code={other_code}")),
+        None,
+    )
+    .assert_problem(404, "not_found");
+
+    // Closed after the answer.
+    let c = ok(&app, &handler, &id, "close", json!({}));
+    assert_eq!(c["status"], "closed");
+}
+
+#[test]
+fn a_reply_to_someone_else_is_not_given_to_the_depositor() {
+    let app = TestApp::spawn();
+    let registrar = app.login("registrar@demo.diwan");
+    let r = register(&app.base, &registrar, &letter("DP-KENITRA", "x"), &pdf(900)).json();
+    let (id, code) = (
+        r["id"].as_str().unwrap().to_owned(),
+        r["receipt"]["tracking_code"].as_str().unwrap().to_owned(),
+    );
+    ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA"}),
+    );
+    let mut meta = reply("DP-KENITRA", &id);
+    meta["recipient"] = json!({"kind": "administration", "name": "Autre administration", "email": "other@example.org"});
+    let out = register(&app.base, &registrar, &meta, &pdf(700));
+    assert_eq!(out.status, 201, "{}", out.text());
+    assert_eq!(read(&app, &registrar, &id)["status"], "answered");
+    get(&app.url(&format!("/api/v1/replies/{id}?code={code}")), None)
+        .assert_problem(404, "not_found");
+}

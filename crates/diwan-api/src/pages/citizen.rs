@@ -634,10 +634,10 @@ fn track_page(
     ctx: &Ctx,
     number: &str,
     errors: &Errors,
-    result: Option<&portal::PublicStatus>,
+    result: Option<(&portal::PublicStatus, &str)>,
 ) -> Markup {
     let unit = result
-        .map(|st| super::pick(ctx, &st.unit_ar, &st.unit_fr, st.unit_en.as_deref()))
+        .map(|(st, _)| super::pick(ctx, &st.unit_ar, &st.unit_fr, st.unit_en.as_deref()))
         .unwrap_or_default();
     let body = html! {
         p { (ctx.t("track-intro")) }
@@ -651,7 +651,7 @@ fn track_page(
                 ..Input::new("code", &ctx.t("field-tracking-code"), "") }, errors))
             button id="track-submit" type="submit" class="primary" { (ctx.t("track-submit")) }
         }
-        @if let Some(st) = result {
+        @if let Some((st, code)) = result {
             section id="track-result" aria-labelledby="track-result-title" {
                 h2 id="track-result-title" { (ctx.t("track-result")) }
                 dl class="details" {
@@ -661,6 +661,22 @@ fn track_page(
                     dd { (bdi(&st.subject)) }
                     dt { (ctx.t("receipt-unit")) }
                     dd { (bdi(&unit)) }
+                    dt { (ctx.t("handling-status")) }
+                    dd id="track-status" data-status=(st.status.as_str()) { (ctx.t(&format!("status-{}", st.status.as_str()))) }
+                }
+                @if let Some(reply) = &st.reply {
+                    h3 { (ctx.t("track-reply")) }
+                    p { span dir="ltr" { (reply.registration_number) } " — " (bdi(&reply.subject)) }
+                    ul id="track-reply-files" class="files" {
+                        @for f in &reply.files {
+                            li {
+                                a href=(format!("/api/v1/replies/{}/files/{}?code={}", super::encode(&st.id), super::encode(&f.id), super::encode(code))) {
+                                    (bdi(&f.name))
+                                }
+                                " · " (super::layout::size_text(ctx, f.size))
+                            }
+                        }
+                    }
                 }
                 h3 { (ctx.t("track-history")) }
                 ol id="status-history" class="timeline" {
@@ -710,11 +726,11 @@ pub async fn track(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse
         );
     }
     let s = ctx.services();
-    let n = number.clone();
-    match run(move || portal::track(&s, &n, &code)).await {
+    let (n, c) = (number.clone(), code.clone());
+    match run(move || portal::track(&s, &n, &c)).await {
         Ok(status) => ctx.html(
             StatusCode::OK,
-            track_page(&ctx, &number, &Errors::default(), Some(&status)),
+            track_page(&ctx, &number, &Errors::default(), Some((&status, &code))),
         ),
         Err(e) => {
             let mut errors = Errors::default();

@@ -57,6 +57,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(office::correspondence),
         )
         .route(
+            "/office/correspondences/{id}/reply",
+            web::post().to(office::reply),
+        )
+        .route(
             "/office/correspondences/{id}/move/{name}",
             web::post().to(office::move_correspondence),
         )

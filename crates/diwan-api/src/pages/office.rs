@@ -362,11 +362,12 @@ pub async fn correspondence(
             .map(|d| d.payload);
             let moves = diwan_app::workflow::allowed_moves(&s, &actor, &c)?;
             let units = diwan_app::workflow::units_for(&s, &c)?;
-            Ok((c, receipt, moves, units))
+            let reply_from = diwan_app::workflow::reply_registries(&s, &actor, &c)?;
+            Ok((c, receipt, moves, units, reply_from))
         }
     })
     .await;
-    let (c, receipt, moves, units) = match loaded {
+    let (c, receipt, moves, units, reply_from) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(&ctx, Some(&actor), &e),
     };
@@ -395,6 +396,7 @@ pub async fn correspondence(
             dd { (ctx.t(&format!("confidentiality-{}", c.confidentiality.as_str()))) }
         }
         (handling(&ctx, &c, &moves, &units, &base))
+        @if !reply_from.is_empty() { (reply_form(&ctx, &c, &reply_from, &base)) }
         h2 { (ctx.t("receipt-files")) }
         ul id="correspondence-files" class="files" {
             @for f in &c.files {
@@ -569,6 +571,80 @@ fn handling(
                 Move::Decline => (form(*m, text_field("decline", "reason", &ctx.t("field-reason"), true))),
                 _ => (form(*m, text_field(m.as_str(), "comment", &ctx.t("field-comment"), false))),
             }
+        }
+    }
+}
+
+/// The form registering an outgoing reply to this letter, addressed to its sender.
+fn reply_form(
+    ctx: &Ctx,
+    c: &Correspondence,
+    registries: &[diwan_app::model::Registry],
+    base: &str,
+) -> Markup {
+    let subject = format!("{} : {}", ctx.t("reply-subject-prefix"), c.subject);
+    let subject: String = subject.chars().take(limits::SUBJECT).collect();
+    html! {
+        details class="move" id="reply" {
+            summary { (ctx.t("reply-title")) }
+            form id="reply-form" method="post" action=(format!("{base}/reply")) enctype="multipart/form-data" {
+                (csrf(ctx))
+                p class="hint" { (ctx.ta("reply-to", &[("name", FluentValue::from(c.sender.name.clone()))])) }
+                div class="field" {
+                    label for="reply-registry" { (ctx.t("field-registry")) }
+                    select id="reply-registry" name="registry" {
+                        @for r in registries {
+                            option value=(r.code.as_str()) { (pick(ctx, &r.name_ar, &r.name_fr, None)) }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="reply-subject" { (ctx.t("field-subject")) }
+                    textarea id="reply-subject" name="subject" rows="2" maxlength="1000" required { (subject) }
+                }
+                (layout::files("file", &ctx.t("reply-files"), "application/pdf,image/jpeg,image/png,image/tiff", &layout::files_hint(ctx), &Errors::default()))
+                button id="reply-submit" type="submit" { (ctx.t("reply-submit")) }
+            }
+        }
+    }
+}
+
+/// Registers the reply posted from the correspondence page, then shows the letter again.
+pub async fn reply(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: Multipart,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let posted = match forms::multipart(&s, payload, &["file"]).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    if let Some(refused) = super::admit(&ctx, Area::Office, Some(&actor.email), &req, &posted, None)
+    {
+        return refused;
+    }
+    let id = id.into_inner();
+    let (a2, id2) = (actor.clone(), id.clone());
+    let done = run(move || {
+        let registry = posted.text("registry");
+        let subject = posted.text("subject");
+        diwan_app::workflow::register_reply(&s, &a2, &id2, &registry, &subject, posted.files)
+    })
+    .await;
+    match done {
+        Ok(_) => ctx.see_other(&format!(
+            "/office/correspondences/{}?moved=answer",
+            encode(&id)
+        )),
+        Err(e) => {
+            let text = error_message(&ctx, &e);
+            super::refusal(&ctx, Area::Office, Some(&actor.email), status_of(&e), &text)
         }
     }
 }
@@ -1047,6 +1123,7 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
             sender_reference: opt(&v.sender_reference),
             sender_date: None,
             received_at: None,
+            in_reply_to: None,
         };
         let (s2, a2, files) = (s.clone(), actor.clone(), posted.files);
         let metadata = with_unit_name(&s, metadata);

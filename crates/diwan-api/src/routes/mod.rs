@@ -67,6 +67,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(workflow::close),
         )
         .route("/inbox", web::get().to(workflow::inbox))
+        .route("/replies/{id}", web::get().to(workflow::reply))
+        .route(
+            "/replies/{id}/files/{file_id}",
+            web::get().to(workflow::reply_file),
+        )
         .route(
             "/correspondences/{id}/files/{file_id}",
             web::get().to(correspondences::file),

@@ -184,3 +184,50 @@ pub async fn inbox(
     let page = blocking(move || diwan_app::workflow::inbox_by_due_date(&s, &who.0, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeParams {
+    pub code: String,
+}
+
+/// The reply to a letter, for its depositor (with the letter's tracking code), when the reply
+/// is addressed to them.
+#[utoipa::path(get, path = "/api/v1/replies/{id}", tag = "workflow",
+    params(("id" = String, Path, description = "the answered letter's id"), ("code" = String, Query, description = "its tracking code")),
+    responses((status = 200, description = "`{id, registration_number, registered_at, subject, files}`"),
+              (status = 404, description = "no reply for this letter and code", body = crate::error::Problem)))]
+pub async fn reply(
+    s: web::Data<Services>,
+    id: web::Path<String>,
+    q: web::Query<CodeParams>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let (id, code) = (id.into_inner(), q.into_inner().code);
+    let r = blocking(move || diwan_app::workflow::depositor_reply(&s, &id, &code)).await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// A file of that reply (always as an attachment).
+#[utoipa::path(get, path = "/api/v1/replies/{id}/files/{file_id}", tag = "workflow",
+    params(("id" = String, Path, description = "the answered letter's id"), ("file_id" = String, Path, description = "a file of the reply"), ("code" = String, Query, description = "the letter's tracking code")),
+    responses((status = 200, description = "the file's bytes"),
+              (status = 404, description = "no such reply or file for this code", body = crate::error::Problem)))]
+pub async fn reply_file(
+    s: web::Data<Services>,
+    path: web::Path<(String, String)>,
+    q: web::Query<CodeParams>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let ((id, file_id), code) = (path.into_inner(), q.into_inner().code);
+    let d = blocking(move || diwan_app::workflow::depositor_reply_file(&s, &id, &code, &file_id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(d.record.media_type.as_str())
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            super::correspondences::attachment(&d.record.name),
+        ))
+        .insert_header(("Digest", format!("sha-256={}", d.record.sha256)))
+        .body(d.bytes))
+}

@@ -129,6 +129,14 @@ pub(crate) fn register_by(
             crate::portal::PORTAL_AGENT_ID.to_owned(),
         ),
     };
+    // A reply: the letter it answers must be one the registrar sees, incoming, answerable.
+    let answers = match (&request.in_reply_to, &registrant) {
+        (Some(reference), Registrant::Agent(actor)) => {
+            Some(crate::workflow::reply_target(s, actor, reference)?.id)
+        }
+        (Some(_), Registrant::Portal) => return Err(AppError::forbidden()),
+        (None, _) => None,
+    };
     let now = s.clock.now().trunc_subsecs(6);
     let received_at = request.received_at.unwrap_or(now);
     if received_at > now + FUTURE_TOLERANCE {
@@ -172,6 +180,7 @@ pub(crate) fn register_by(
         tracking_code: ids::new_tracking_code()?,
         files,
         concerned_units,
+        in_reply_to: answers.clone(),
     };
     let (id, tracking_code, direction) = (
         new.id.clone(),
@@ -194,6 +203,15 @@ pub(crate) fn register_by(
         if let Some(w) = &rt.text_wake {
             w.wake();
         }
+    }
+    if let (Some(incoming), Registrant::Agent(actor)) = (&answers, &registrant) {
+        crate::workflow::mark_answered(
+            s,
+            actor,
+            incoming,
+            &id,
+            registered.registration_number.as_str(),
+        )?;
     }
     tracing::info!(correspondence = %id, number = %registered.registration_number, "registered");
     Ok(RegistrationOutcome {

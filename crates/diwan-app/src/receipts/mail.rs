@@ -56,17 +56,20 @@ pub fn backoff(attempts: u32) -> chrono::Duration {
 }
 
 fn compose(s: &Services, m: &OutboxMail) -> Result<OutgoingMail, AppError> {
+    let Some(receipt_kind) = m.kind.receipt() else {
+        return crate::workflow::answered_mail(s, m);
+    };
     let stored = s
         .store
-        .receipt(&m.correspondence_id, m.receipt_kind)?
+        .receipt(&m.correspondence_id, receipt_kind)?
         .ok_or_else(|| AppError::internal("an e-mail's receipt is missing"))?;
     let payload = super::payload_of(&stored.receipt.jws)?;
     let number = payload["registration_number"].as_str().unwrap_or_default();
     let registry_ar = payload["registry"]["name_ar"].as_str().unwrap_or_default();
     let registry_fr = payload["registry"]["name_fr"].as_str().unwrap_or_default();
     let url = payload["verification_url"].as_str().unwrap_or_default();
-    let pdf = super::pdf::ensure_pdf(s, &m.correspondence_id, m.receipt_kind)?;
-    let (subject, text, filename) = match m.receipt_kind {
+    let pdf = super::pdf::ensure_pdf(s, &m.correspondence_id, receipt_kind)?;
+    let (subject, text, filename) = match receipt_kind {
         ReceiptKind::Receipt => {
             let deadline = payload["deadline"]["date"].as_str().unwrap_or("-");
             let tracking = payload["tracking_code"].as_str().unwrap_or_default();

@@ -41,7 +41,10 @@ impl ReceiptNotary {
 }
 
 /// A receipt issued, and the e-mail it asks for (correspondence, kind, recipient).
-type Issued = (IssuedReceipt, Option<(String, ReceiptKind, String)>);
+type Issued = (
+    IssuedReceipt,
+    Option<(String, crate::model::MailKind, String)>,
+);
 
 fn failed(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("{what}: {e}"))
@@ -149,7 +152,7 @@ impl Notary for ReceiptNotary {
             let correspondence_id = item.entry.correspondence_id.clone();
             let mail = email
                 .filter(|e| !e.trim().is_empty())
-                .map(|e| (correspondence_id.clone(), kind, e));
+                .map(|e| (correspondence_id.clone(), kind.into(), e));
             Ok(Some((
                 IssuedReceipt {
                     correspondence_id,

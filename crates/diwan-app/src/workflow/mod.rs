@@ -4,6 +4,7 @@
 //! line and its log entry in one transaction that only applies if the status did not change
 //! meanwhile.
 
+mod answer;
 mod assign;
 mod forward;
 mod give_back;
@@ -11,6 +12,11 @@ mod inbox;
 mod progress;
 mod reassign;
 
+pub use answer::{
+    PublicReply, addressed_to_depositor, depositor_reply, depositor_reply_file, register_reply,
+    reply_for_depositor, reply_registries,
+};
+pub(crate) use answer::{answered_mail, mark_answered, reply_target};
 pub use assign::{AlsoAssign, AssignRequest, assign};
 pub use forward::{ForwardRequest, forward};
 pub use give_back::{DeclineRequest, decline, return_to_registry};
@@ -90,6 +96,7 @@ impl Moving {
             detail,
             ending,
             assignments,
+            mails: Vec::new(),
         }
     }
 

@@ -1,0 +1,2 @@
+DROP INDEX correspondences_replies;
+ALTER TABLE correspondences DROP COLUMN in_reply_to;
