@@ -249,6 +249,11 @@ pub fn may_handle(
     }
 }
 
+/// Whether the actor heads `unit_id` or a unit above it.
+pub fn heads(actor: &Actor, org: &OrgTree, unit_id: &str) -> bool {
+    actor.has_over(org, Role::Head, unit_id)
+}
+
 /// Whether `unit_id` lies strictly below `above` in the tree.
 pub fn is_below(org: &OrgTree, unit_id: &str, above: &str) -> bool {
     unit_id != above && org.lineage(unit_id).any(|u| u == above)

@@ -289,6 +289,22 @@ pub struct MoveRecord {
     pub mails: Vec<(String, MailKind)>,
 }
 
+/// A routing rule of a registry.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutingRule {
+    pub id: String,
+    pub registry_id: String,
+    /// Rules are tried in increasing position (then creation time).
+    pub position: i32,
+    pub name: String,
+    pub conditions: diwan_domain::routing::Conditions,
+    /// The unit the letter is assigned to; `None`: the unit whose territory is the sender's.
+    pub target_unit_id: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
 /// A line of an inbox by due date: an open assignment and what it is about.
 #[derive(Debug, Clone, Serialize)]
 pub struct AssignmentLine {

@@ -205,6 +205,7 @@ pub fn deposit(
             unit: None,
             email: Some(challenge.email.clone()),
             phone: deposit.phone.filter(|v| !v.trim().is_empty()),
+            territory: None,
         },
         recipient: Party {
             kind: PartyKind::Administration,
@@ -214,6 +215,7 @@ pub fn deposit(
             unit: Some(unit.code.clone()),
             email: None,
             phone: None,
+            territory: None,
         },
         confidentiality: Some(Confidentiality::Normal),
         priority: None,

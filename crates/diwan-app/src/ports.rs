@@ -117,6 +117,13 @@ pub trait Store: Send + Sync {
     /// Open assignments by due date (then id), for an inbox.
     fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>>;
 
+    /// The routing rules of a registry, in the order they are tried.
+    fn routing_rules(&self, registry_id: &str) -> StoreResult<Vec<crate::model::RoutingRule>>;
+    /// Inserts or replaces a rule (by id).
+    fn put_routing_rule(&self, rule: &crate::model::RoutingRule) -> StoreResult<()>;
+    /// Deletes a rule of the registry; `false` when there is none.
+    fn delete_routing_rule(&self, registry_id: &str, id: &str) -> StoreResult<bool>;
+
     // --- PKI ---
     fn pki_objects(&self) -> StoreResult<Vec<PkiObject>>;
     /// Inserts an object; `false` (and nothing written) if its slot is taken.

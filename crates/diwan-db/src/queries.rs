@@ -126,6 +126,9 @@ pub trait Queries {
         at: &str,
         mails: &[(String, diwan_app::model::MailKind, String)],
     ) -> Result<(), TxError>;
+    fn routing_rules(&mut self, registry_id: &str) -> R<Vec<RuleRow>>;
+    fn put_routing_rule(&mut self, row: &RuleRow) -> R<()>;
+    fn delete_routing_rule(&mut self, registry_id: &str, id: &str) -> R<bool>;
     fn pki_objects(&mut self) -> R<Vec<PkiObject>>;
     fn insert_pki_object(&mut self, o: &PkiObject) -> R<bool>;
     fn replace_pki_object(&mut self, slot: &str, o: &PkiObject) -> R<()>;
@@ -1000,6 +1003,32 @@ macro_rules! impl_queries {
                     ))
                     .execute(self)?;
                 Ok(out)
+            }
+
+            fn routing_rules(&mut self, registry_id: &str) -> R<Vec<RuleRow>> {
+                db(routing_rules::table
+                    .filter(routing_rules::registry_id.eq(registry_id))
+                    .order((routing_rules::position, routing_rules::created_at, routing_rules::id))
+                    .select(RuleRow::as_select())
+                    .load(self))
+            }
+
+            fn put_routing_rule(&mut self, row: &RuleRow) -> R<()> {
+                db(self.$write_tx(|c| {
+                    diesel::delete(routing_rules::table.find(&row.id)).execute(c)?;
+                    diesel::insert_into(routing_rules::table).values(row).execute(c)
+                }))
+                .map(|_| ())
+            }
+
+            fn delete_routing_rule(&mut self, registry_id: &str, id: &str) -> R<bool> {
+                db(diesel::delete(
+                    routing_rules::table
+                        .filter(routing_rules::id.eq(id))
+                        .filter(routing_rules::registry_id.eq(registry_id)),
+                )
+                .execute(self))
+                .map(|n| n > 0)
             }
 
             fn queue_mails(&mut self, at: &str, mails: &[(String, diwan_app::model::MailKind, String)]) -> Result<(), TxError> {

@@ -478,6 +478,52 @@ impl AssignmentRow {
     }
 }
 
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = routing_rules)]
+pub struct RuleRow {
+    pub id: String,
+    pub registry_id: String,
+    pub position: i32,
+    pub name: String,
+    pub conditions: String,
+    pub target_unit_id: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl RuleRow {
+    pub fn from_model(r: &diwan_app::model::RoutingRule) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id.clone(),
+            registry_id: r.registry_id.clone(),
+            position: r.position,
+            name: r.name.clone(),
+            conditions: serde_json::to_string(&r.conditions)
+                .map_err(|e| corrupt("rule conditions", e))?,
+            target_unit_id: r.target_unit_id.clone(),
+            active: r.active,
+            created_at: to_text(&r.created_at),
+            created_by: r.created_by.clone(),
+        })
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::RoutingRule, StoreError> {
+        Ok(diwan_app::model::RoutingRule {
+            conditions: serde_json::from_str(&self.conditions)
+                .map_err(|e| corrupt("rule conditions", e))?,
+            created_at: from_text(&self.created_at).map_err(|e| corrupt("rule", e))?,
+            id: self.id,
+            registry_id: self.registry_id,
+            position: self.position,
+            name: self.name,
+            target_unit_id: self.target_unit_id,
+            active: self.active,
+            created_by: self.created_by,
+        })
+    }
+}
+
 impl DossierRow {
     pub fn from_model(d: &diwan_app::model::StoredDossier) -> Result<Self, StoreError> {
         Ok(Self {

@@ -163,6 +163,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    routing_rules (id) {
+        id -> Text,
+        registry_id -> Text,
+        position -> Integer,
+        name -> Text,
+        conditions -> Text,
+        target_unit_id -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Text,
+        created_by -> Text,
+    }
+}
+
 diesel::joinable!(units -> administrations (administration_id));
 diesel::joinable!(assignments -> correspondences (correspondence_id));
 diesel::joinable!(registries -> units (unit_id));

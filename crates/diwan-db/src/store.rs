@@ -157,6 +157,19 @@ impl Store for DbStore {
     fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>> {
         read!(self, |c| Queries::assignment_inbox(c, filter))
     }
+    fn routing_rules(&self, registry_id: &str) -> StoreResult<Vec<diwan_app::model::RoutingRule>> {
+        read!(self, |c| Queries::routing_rules(c, registry_id))?
+            .into_iter()
+            .map(crate::rows::RuleRow::into_model)
+            .collect()
+    }
+    fn put_routing_rule(&self, rule: &diwan_app::model::RoutingRule) -> StoreResult<()> {
+        let row = crate::rows::RuleRow::from_model(rule)?;
+        read!(self, |c| Queries::put_routing_rule(c, &row))
+    }
+    fn delete_routing_rule(&self, registry_id: &str, id: &str) -> StoreResult<bool> {
+        read!(self, |c| Queries::delete_routing_rule(c, registry_id, id))
+    }
     fn pki_objects(&self) -> StoreResult<Vec<PkiObject>> {
         read!(self, |c| Queries::pki_objects(c))
     }

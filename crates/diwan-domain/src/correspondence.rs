@@ -92,6 +92,10 @@ pub struct Party {
     /// A telephone number, as the party gave it (digits, spaces, `+`, `-`, `.`, parentheses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Where the party lives or is established: a territory code of the organisation (such as
+    /// `MA-04-KEN`), which routing rules may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<String>,
 }
 
 impl Party {
@@ -113,6 +117,15 @@ impl Party {
         }
         if let Some(phone) = &self.phone {
             text::phone(&f("phone"), phone)?;
+        }
+        if let Some(t) = &self.territory {
+            text::line(&f("territory"), t, limits::TERRITORY)?;
+            if !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(DomainError::invalid(
+                    &f("territory"),
+                    "letters, digits and dashes only",
+                ));
+            }
         }
         let misplaced = match self.kind {
             PartyKind::Person => self.company_id.is_some().then_some("company_id"),

@@ -9,6 +9,7 @@ pub mod merkle;
 pub mod numbering;
 pub mod org;
 pub mod role;
+pub mod routing;
 pub mod search;
 pub mod text;
 pub mod workflow;

@@ -473,3 +473,114 @@ fn the_registry_assigns_the_delegation_forwards_and_the_reply_reaches_the_deposi
     b.assert_no_serious_axe("correspondence, closed (en)");
     b.save_screenshot("en-closed");
 }
+
+#[test]
+fn a_citizen_deposit_is_routed_forwarded_answered_and_the_depositor_told() {
+    let site = site();
+    let (pdf, _) = fixtures(&site.sandbox.data_dir);
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("fr"),
+        ..BrowserOptions::default()
+    });
+
+    // The administrator adds a rule to the regional registry: permits go to Kénitra.
+    office_login(&b, &site.base, "admin@demo.diwan");
+    b.goto(&format!("{}/office/admin", site.base));
+    b.find("#rules-registries a[href='/office/registries/DR-RSK/rules']")
+        .click();
+    b.wait_until("the rules page", Duration::from_secs(10), |b| {
+        b.try_find("#rule-form").is_some()
+    });
+    assert!(b.try_find("#rules-empty").is_some());
+    b.find("#rule-name").send_keys("Permis <b>→ Kénitra</b>");
+    b.find("#rule-keywords").send_keys("permis, رخصة");
+    b.find("#rule-target").select_by_value("DP-KENITRA");
+    b.find("#rule-submit").click();
+    b.wait_until("the rule saved", Duration::from_secs(10), |b| {
+        b.current_url().contains("saved=1")
+    });
+    assert_eq!(b.find_all("#rules-table tbody tr").len(), 1);
+    assert!(
+        b.page_source()
+            .contains("Permis &lt;b&gt;→ Kénitra&lt;/b&gt;")
+    );
+    b.assert_no_serious_axe("routing rules (fr)");
+    b.save_screenshot("fr-routing-rules");
+
+    // A citizen deposits a letter to the regional directorate.
+    b.delete_all_cookies();
+    b.goto(&format!("{}/deposit", site.base));
+    b.find("#email").send_keys("karim@example.org");
+    b.find("#send-code").click();
+    b.wait_until("the letter form", Duration::from_secs(10), |b| {
+        b.try_find("#deposit-form").is_some()
+    });
+    let code = mailed_code(&site, "karim@example.org");
+    b.find("#unit").select_by_value("DR-RSK");
+    b.find("#name").send_keys("Karim Alaoui");
+    b.find("#phone").send_keys("+212 6 11 22 33 44");
+    b.find("#subject")
+        .send_keys("Demande de permis de construire");
+    b.find("#message").send_keys("Veuillez trouver ma demande.");
+    b.find("#file").send_keys(&pdf.display().to_string());
+    b.find("#code").send_keys(&code);
+    b.find("#submit-deposit").click();
+    b.wait_until("the receipt page", Duration::from_secs(15), |b| {
+        b.try_find("#receipt-number").is_some()
+    });
+    let number = b.find("#receipt-number").text();
+    assert!(number.starts_with("DR-RSK/"), "{number}");
+    let tracking = b.find("#tracking-code").text();
+
+    // The rule sent it to the delegation, whose handler forwards it to the directorate.
+    office_login(&b, &site.base, "handler@demo.diwan");
+    b.goto(&format!("{}/office/inbox", site.base));
+    let rows = b.find_all("#inbox-assigned tbody tr");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].find("a.number").text(), number);
+    rows[0].find("a.number").click();
+    b.wait_until("the letter", Duration::from_secs(10), |b| {
+        b.try_find("#correspondence-status").is_some()
+    });
+    assert!(
+        b.find("#history").text().contains("par la règle"),
+        "{}",
+        b.find("#history").text()
+    );
+    do_move(&b, "forward", |b| {
+        b.find("#forward-unit").select_by_value("DR-RSK");
+    });
+    let page = b.current_url();
+    let page = page.split('?').next().unwrap().to_owned();
+
+    // The directorate takes it up; the registry registers the reply.
+    office_login(&b, &site.base, "head@demo.diwan");
+    b.goto(&page);
+    do_move(&b, "start", |_| {});
+    office_login(&b, &site.base, "registrar@demo.diwan");
+    b.goto(&page);
+    b.find("#reply summary").click();
+    b.find("#reply-registry").select_by_value("DR-RSK");
+    b.find("#file").send_keys(&pdf.display().to_string());
+    b.find("#reply-submit").click();
+    b.wait_until("the reply registered", Duration::from_secs(15), |b| {
+        b.current_url().contains("moved=answer")
+    });
+
+    // Tracking says answered; the depositor was told by e-mail.
+    b.delete_all_cookies();
+    b.goto(&format!("{}/track", site.base));
+    b.find("#number").send_keys(&number);
+    b.find("#code").send_keys(&tracking);
+    b.find("#track-submit").click();
+    b.wait_until("the tracking result", Duration::from_secs(10), |b| {
+        b.try_find("#track-status").is_some()
+    });
+    assert_eq!(
+        b.find("#track-status").attr("data-status").as_deref(),
+        Some("answered")
+    );
+    let told = wait_for_message(&site.smtp.maildir, "<answered-", Duration::from_secs(20));
+    let told = told.expect("no e-mail telling the depositor");
+    assert!(String::from_utf8_lossy(&told).contains("karim@example.org"));
+}

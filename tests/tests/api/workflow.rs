@@ -730,3 +730,168 @@ fn a_reply_to_someone_else_is_not_given_to_the_depositor() {
     get(&app.url(&format!("/api/v1/replies/{id}?code={code}")), None)
         .assert_problem(404, "not_found");
 }
+
+#[test]
+fn routing_rules_assign_at_registration_first_match_wins() {
+    let app = TestApp::spawn();
+    let admin = app.login("admin@demo.diwan");
+    let head = app.login("head@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let registrar = app.login("registrar@demo.diwan");
+    let rules_url = app.url("/api/v1/registries/DR-RSK/routing-rules");
+    let unit = |code: &str| unit_id(&app, &admin, code);
+
+    // Who manages rules, and what a rule may say.
+    post_json(
+        &rules_url,
+        Some(&handler),
+        &json!({"name": "x", "target_unit": "DR-RSK"}),
+    )
+    .assert_problem(403, "forbidden");
+    for (body, code) in [
+        (
+            json!({"name": "x", "target_unit": "NOWHERE"}),
+            "unknown_unit",
+        ),
+        (
+            json!({"name": "x", "sender_territory": "MA 04"}),
+            "invalid_input",
+        ),
+        (
+            json!({"name": " ", "target_unit": "DR-RSK"}),
+            "invalid_input",
+        ),
+        (json!({"name": "x", "keywords": ["..."]}), "invalid_input"),
+        (
+            json!({"name": "x", "keywords": vec!["w"; 21]}),
+            "invalid_input",
+        ),
+        (
+            json!({"name": "x", "recipient_unit": "ADM-NOPE"}),
+            "unknown_unit",
+        ),
+    ] {
+        post_json(&rules_url, Some(&admin), &body).assert_problem(422, code);
+    }
+    let create = |token: &str, body: Value| {
+        let r = post_json(&rules_url, Some(token), &body);
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()
+    };
+    create(
+        &admin,
+        json!({"name": "معطلة", "position": 5, "target_unit": "DP-SETTAT", "active": false}),
+    );
+    let complaints = create(
+        &admin,
+        json!({"name": "Plaintes <b>", "position": 10, "keywords": ["شكاية", "réclamation"], "target_unit": "DP-KHEMISSET"}),
+    );
+    create(
+        &admin,
+        json!({"name": "Par territoire", "position": 20, "sender_territory": "ma-04"}),
+    );
+    create(&head, json!({"name": "Le reste", "target_unit": "DR-RSK"}));
+    let listed = get(&rules_url, Some(&registrar)).json();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["معطلة", "Plaintes <b>", "Par territoire", "Le reste"]
+    );
+    get(&rules_url, Some(&handler)).assert_problem(403, "forbidden");
+
+    let incoming = |subject: &str, territory: Option<&str>| {
+        let mut meta = letter("DR-RSK", subject);
+        if let Some(t) = territory {
+            meta["sender"]["territory"] = json!(t);
+        }
+        let r = register(&app.base, &registrar, &meta, &pdf(800));
+        assert_eq!(r.status, 201, "{}", r.text());
+        read(&app, &registrar, r.json()["id"].as_str().unwrap())
+    };
+    // A keyword rule before the territory rule: the first that matches wins, and says why.
+    let c = incoming("Réclamation concernant la facture d'eau", Some("MA-04-KEN"));
+    assert_eq!(c["status"], "assigned");
+    assert_eq!(lead(&c)["unit_id"], unit("DP-KHEMISSET").as_str());
+    let fired = &c["history"][1]["detail"]["rule"];
+    assert_eq!(fired["name"], "Plaintes <b>");
+    assert_eq!(
+        fired["why"][0],
+        json!({"condition": "keyword", "value": "réclamation"})
+    );
+    // The sender's territory leads to the delegation of that province.
+    let c = incoming("طلب شهادة", Some("MA-04-KEN"));
+    assert_eq!(lead(&c)["unit_id"], unit("DP-KENITRA").as_str());
+    assert_eq!(
+        c["history"][1]["detail"]["rule"]["why"][0]["condition"],
+        "sender_territory"
+    );
+    // A territory without a unit of its own goes to the nearest unit above.
+    let c = incoming("طلب شهادة", Some("MA-04-XYZ"));
+    assert_eq!(lead(&c)["unit_id"], unit("DR-RSK").as_str());
+    // Nothing else matches: the catch-all.
+    let c = incoming("demande", None);
+    assert_eq!(lead(&c)["unit_id"], unit("DR-RSK").as_str());
+    assert_eq!(
+        c["history"][1]["detail"]["rule"]["why"][0]["condition"],
+        "always"
+    );
+    // Outgoing letters are not routed; neither are letters of a registry without rules.
+    let mut out = letter("DR-RSK", "réclamation");
+    out["direction"] = json!("outgoing");
+    let r = register(&app.base, &registrar, &out, &pdf(700)).json();
+    assert_eq!(
+        read(&app, &registrar, r["id"].as_str().unwrap())["status"],
+        "registered"
+    );
+    let r = register(
+        &app.base,
+        &registrar,
+        &letter("CENTRAL", "réclamation"),
+        &pdf(700),
+    )
+    .json();
+    assert_eq!(
+        read(&app, &registrar, r["id"].as_str().unwrap())["status"],
+        "registered"
+    );
+
+    // Turned off, a rule no longer fires; deleted, it is gone.
+    let id = complaints["id"].as_str().unwrap();
+    let r = send(
+        "PUT",
+        &format!("{rules_url}/{id}"),
+        Some(&admin),
+        "application/json",
+        json!({"name": "Plaintes", "keywords": ["réclamation"], "target_unit": "DP-KHEMISSET", "active": false}).to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["position"], 10, "the position is kept");
+    let c = incoming("réclamation", None);
+    assert_eq!(lead(&c)["unit_id"], unit("DR-RSK").as_str());
+    let delete = |token: &str| {
+        send(
+            "DELETE",
+            &format!("{rules_url}/{id}"),
+            Some(token),
+            "application/json",
+            b"",
+        )
+    };
+    delete(&handler).assert_problem(403, "forbidden");
+    assert_eq!(delete(&admin).status, 204);
+    delete(&admin).assert_problem(404, "not_found");
+    assert_eq!(
+        get(&rules_url, Some(&admin))
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    audit_ok(&app);
+}

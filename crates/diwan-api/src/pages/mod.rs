@@ -57,6 +57,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(office::correspondence),
         )
         .route(
+            "/office/registries/{code}/rules",
+            web::get().to(office::rules),
+        )
+        .route(
+            "/office/registries/{code}/rules",
+            web::post().to(office::add_rule),
+        )
+        .route(
+            "/office/registries/{code}/rules/{id}/delete",
+            web::post().to(office::delete_rule),
+        )
+        .route(
             "/office/correspondences/{id}/reply",
             web::post().to(office::reply),
         )

@@ -425,6 +425,12 @@ pub async fn correspondence(
                 @let (greg, hijri) = when(&ctx, &e.at);
                 li {
                     strong { (ctx.t(&format!("event-{}", e.kind))) }
+                    @if let Some((rule, _)) = diwan_app::workflow::fired_rule(&e.detail) {
+                        " — " span class="rule" { (ctx.t("routed-by")) " « " (bdi(rule)) " »" }
+                    }
+                    @if let Some(note) = e.detail.get("comment").or_else(|| e.detail.get("reason")).and_then(|v| v.as_str()) {
+                        br; span class="note" { (bdi(note)) }
+                    }
                     br;
                     time datetime=(e.at.to_rfc3339()) dir="ltr" { (greg) } " · " span class="hijri" { (hijri) }
                 }
@@ -1107,6 +1113,7 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
                 unit: None,
                 email: opt(&v.sender_email),
                 phone: opt(&v.sender_phone),
+                territory: None,
             },
             recipient: Party {
                 kind: PartyKind::Administration,
@@ -1116,6 +1123,7 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
                 unit: diwan_domain::Code::parse("unit", &v.unit).ok(),
                 email: None,
                 phone: None,
+                territory: None,
             },
             confidentiality: Confidentiality::parse(&v.confidentiality),
             priority: None,
@@ -1300,10 +1308,16 @@ pub async fn admin(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     };
     let s = ctx.services();
     let a2 = actor.clone();
-    let (org, agents) = match run(move || {
+    let (org, agents, ruled) = match run(move || {
         let org = diwan_app::org::snapshot(&s)?;
         let agents = diwan_app::agents::list(&s, &a2).ok();
-        Ok((org, agents))
+        let ruled: Vec<diwan_app::model::Registry> = org
+            .registries
+            .iter()
+            .filter(|r| diwan_app::workflow::may_manage_rules(&s, &a2, r))
+            .cloned()
+            .collect();
+        Ok((org, agents, ruled))
     })
     .await
     {
@@ -1315,6 +1329,16 @@ pub async fn admin(ctx: Ctx, req: HttpRequest) -> HttpResponse {
         section aria-labelledby="org-title" {
             h2 id="org-title" { (ctx.t("admin-org")) }
             (tree)
+        }
+        @if !ruled.is_empty() {
+            section aria-labelledby="rules-title" {
+                h2 id="rules-title" { (ctx.t("rules-title")) }
+                ul id="rules-registries" {
+                    @for r in &ruled {
+                        li { a href=(format!("/office/registries/{}/rules", encode(r.code.as_str()))) { (bdi(&pick(&ctx, &r.name_ar, &r.name_fr, None))) } }
+                    }
+                }
+            }
         }
         section aria-labelledby="agents-title" {
             h2 id="agents-title" { (ctx.t("admin-agents")) }
@@ -1403,6 +1427,235 @@ fn render_tree(ctx: &Ctx, org: &diwan_app::cache::OrgSnapshot) -> Markup {
                 h3 { (bdi(&pick(ctx, &a.name_ar, &a.name_fr, a.name_en.as_deref()))) }
                 (units(ctx, org, None, &a.id, 0))
             }
+        }
+    }
+}
+
+// --- routing rules ----------------------------------------------------------------------------
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RulesQuery {
+    saved: Option<String>,
+}
+
+/// A registry's routing rules, in order, with a form to add one and a button to delete each.
+pub async fn rules(
+    ctx: Ctx,
+    req: HttpRequest,
+    code: web::Path<String>,
+    query: web::Query<RulesQuery>,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = ctx.services();
+    let code = code.into_inner();
+    let (a2, c2) = (actor.clone(), code.clone());
+    let loaded = run(move || {
+        let rules = diwan_app::workflow::rules(&s, &a2, &c2)?;
+        let org = diwan_app::org::snapshot(&s)?;
+        let registry = org
+            .registry_by_code(&c2)
+            .cloned()
+            .ok_or_else(|| AppError::not_found("registry"))?;
+        let manage = diwan_app::workflow::may_manage_rules(&s, &a2, &registry);
+        Ok((rules, org, registry, manage))
+    })
+    .await;
+    let (rules, org, registry, manage) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let admin = org
+        .tree
+        .administration_of(&registry.unit_id)
+        .map(str::to_owned);
+    let units: Vec<&diwan_app::model::Unit> = org
+        .units
+        .iter()
+        .filter(|u| Some(&u.administration_id) == admin.as_ref())
+        .collect();
+    let unit_name = |id: &str| {
+        org.unit(id)
+            .map(|u| pick(&ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref()))
+            .unwrap_or_default()
+    };
+    let base = format!(
+        "/office/registries/{}/rules",
+        encode(registry.code.as_str())
+    );
+    let unit_options = |none: &str| {
+        html! {
+            option value="" { (none) }
+            @for u in &units {
+                option value=(u.code.as_str()) { (pick(&ctx, &u.name_ar, &u.name_fr, u.name_en.as_deref())) }
+            }
+        }
+    };
+    let body = html! {
+        @if query.saved.is_some() { (layout::notice("success", &ctx.t("move-done"))) }
+        p { (ctx.t("rules-intro")) }
+        @if rules.is_empty() {
+            p id="rules-empty" { (ctx.t("rules-empty")) }
+        } @else {
+            div class="table-wrap" {
+                table id="rules-table" {
+                    caption class="visually-hidden" { (ctx.t("rules-title")) }
+                    thead { tr {
+                        th scope="col" { (ctx.t("rule-position")) }
+                        th scope="col" { (ctx.t("rule-name")) }
+                        th scope="col" { (ctx.t("rule-conditions")) }
+                        th scope="col" { (ctx.t("rule-target")) }
+                        th scope="col" { (ctx.t("col-status")) }
+                        @if manage { th scope="col" { span class="visually-hidden" { (ctx.t("rule-delete")) } } }
+                    } }
+                    tbody {
+                        @for r in &rules {
+                            tr class=(if r.active { "active" } else { "inactive" }) {
+                                td dir="ltr" { (r.position) }
+                                td { (bdi(&r.name)) }
+                                td {
+                                    ul class="plain" {
+                                        @if let Some(c) = &r.conditions.category { li { (ctx.t("field-category")) " : " (bdi(c)) } }
+                                        @if let Some(u) = &r.conditions.recipient_unit { li { (ctx.t("col-recipient")) " : " (bdi(&unit_name(u))) } }
+                                        @if let Some(t) = &r.conditions.sender_territory { li { (ctx.t("rule-territory")) " : " span dir="ltr" { (t) } } }
+                                        @if !r.conditions.keywords.is_empty() { li { (ctx.t("rule-keywords")) " : " (bdi(&r.conditions.keywords.join(if ctx.lang == super::i18n::Lang::Ar { "، " } else { ", " }))) } }
+                                        @if r.conditions == diwan_domain::routing::Conditions::default() { li { (ctx.t("rule-always")) } }
+                                    }
+                                }
+                                td {
+                                    @match &r.target_unit_id {
+                                        Some(u) => (bdi(&unit_name(u))),
+                                        None => (ctx.t("rule-target-territory")),
+                                    }
+                                }
+                                td { (if r.active { ctx.t("rule-active") } else { ctx.t("rule-inactive") }) }
+                                @if manage {
+                                    td {
+                                        form method="post" action=(format!("{base}/{}/delete", encode(&r.id))) {
+                                            (csrf(&ctx))
+                                            button type="submit" class="secondary" aria-label=(format!("{} — {}", ctx.t("rule-delete"), r.name)) { (ctx.t("rule-delete")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if manage {
+            h2 { (ctx.t("rule-add")) }
+            form id="rule-form" method="post" action=(base) {
+                (csrf(&ctx))
+                div class="field" { label for="rule-name" { (ctx.t("rule-name")) } input id="rule-name" name="name" required maxlength="300"; }
+                div class="field" { label for="rule-position" { (ctx.t("rule-position")) } input id="rule-position" name="position" type="number" min="0" max="100000" dir="ltr"; }
+                div class="field" { label for="rule-category" { (ctx.t("field-category")) } input id="rule-category" name="category" maxlength="100"; }
+                div class="field" { label for="rule-recipient" { (ctx.t("col-recipient")) } select id="rule-recipient" name="recipient_unit" { (unit_options(&ctx.t("field-none"))) } }
+                div class="field" { label for="rule-territory" { (ctx.t("rule-territory")) } input id="rule-territory" name="sender_territory" maxlength="32" dir="ltr"; }
+                div class="field" {
+                    label for="rule-keywords" { (ctx.t("rule-keywords")) }
+                    p id="rule-keywords-hint" class="hint" { (ctx.t("rule-keywords-hint")) }
+                    input id="rule-keywords" name="keywords" maxlength="2000" aria-describedby="rule-keywords-hint";
+                }
+                div class="field" { label for="rule-target" { (ctx.t("rule-target")) } select id="rule-target" name="target_unit" { (unit_options(&ctx.t("rule-target-territory"))) } }
+                div class="field" { label { input type="checkbox" name="active" value="1" checked; " " (ctx.t("rule-active")) } }
+                button id="rule-submit" type="submit" class="primary" { (ctx.t("rule-add")) }
+            }
+        }
+    };
+    let title = format!(
+        "{} — {}",
+        ctx.t("rules-title"),
+        pick(&ctx, &registry.name_ar, &registry.name_fr, None)
+    );
+    ctx.html(
+        StatusCode::OK,
+        page(&ctx, Area::Office, &title, Some(&actor.email), body),
+    )
+}
+
+/// Adds a rule from the form.
+pub async fn add_rule(
+    ctx: Ctx,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let posted = match super::read_form(&ctx, Area::Office, &req, &body, None) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    let code = code.into_inner();
+    let s = ctx.services();
+    let (a2, c2) = (actor.clone(), code.clone());
+    let done = run(move || {
+        let position = posted
+            .get("position")
+            .map(|p| {
+                p.parse::<i32>().map_err(|_| {
+                    AppError::unprocessable("invalid_input", "position: a whole number")
+                })
+            })
+            .transpose()?;
+        let keywords = posted
+            .text("keywords")
+            .split([',', '،', ';', '\n'])
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let rule = diwan_app::workflow::RuleRequest {
+            name: posted.text("name"),
+            position,
+            category: posted.get("category"),
+            recipient_unit: posted.get("recipient_unit"),
+            sender_territory: posted.get("sender_territory"),
+            keywords,
+            target_unit: posted.get("target_unit"),
+            active: posted.get("active").is_some(),
+        };
+        diwan_app::workflow::create_rule(&s, &a2, &c2, &rule)
+    })
+    .await;
+    rule_saved(&ctx, &actor, &code, done.map(|_| ()))
+}
+
+/// Deletes a rule from its button.
+pub async fn delete_rule(
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(refused) = super::read_form(&ctx, Area::Office, &req, &body, None) {
+        return *refused;
+    }
+    let (code, id) = path.into_inner();
+    let s = ctx.services();
+    let (a2, c2) = (actor.clone(), code.clone());
+    let done = run(move || diwan_app::workflow::delete_rule(&s, &a2, &c2, &id)).await;
+    rule_saved(&ctx, &actor, &code, done)
+}
+
+fn rule_saved(ctx: &Ctx, actor: &Actor, code: &str, done: Result<(), AppError>) -> HttpResponse {
+    match done {
+        Ok(()) => ctx.see_other(&format!(
+            "/office/registries/{}/rules?saved=1",
+            encode(code)
+        )),
+        Err(e) => {
+            let text = error_message(ctx, &e);
+            super::refusal(ctx, Area::Office, Some(&actor.email), status_of(&e), &text)
         }
     }
 }

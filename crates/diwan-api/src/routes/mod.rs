@@ -67,6 +67,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(workflow::close),
         )
         .route("/inbox", web::get().to(workflow::inbox))
+        .route(
+            "/registries/{code}/routing-rules",
+            web::get().to(workflow::rules),
+        )
+        .route(
+            "/registries/{code}/routing-rules",
+            web::post().to(workflow::create_rule),
+        )
+        .route(
+            "/registries/{code}/routing-rules/{id}",
+            web::put().to(workflow::update_rule),
+        )
+        .route(
+            "/registries/{code}/routing-rules/{id}",
+            web::delete().to(workflow::delete_rule),
+        )
         .route("/replies/{id}", web::get().to(workflow::reply))
         .route(
             "/replies/{id}/files/{file_id}",

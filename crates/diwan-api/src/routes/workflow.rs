@@ -231,3 +231,67 @@ pub async fn reply_file(
         .insert_header(("Digest", format!("sha-256={}", d.record.sha256)))
         .body(d.bytes))
 }
+
+/// The routing rules of a registry, in the order they are tried.
+#[utoipa::path(get, path = "/api/v1/registries/{code}/routing-rules", tag = "workflow", security(("bearer" = [])),
+    responses((status = 200, description = "`[{id, position, name, conditions: {category?, recipient_unit?, sender_territory?, keywords?}, target_unit_id, active}]`"),
+              (status = 403, description = "not an admin of its administration, a head above it or its registrar", body = crate::error::Problem)))]
+pub async fn rules(
+    s: web::Data<Services>,
+    who: Authenticated,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let code = code.into_inner();
+    let r = blocking(move || diwan_app::workflow::rules(&s, &who.0, &code)).await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Adds a routing rule. Conditions given must all hold; the first matching rule assigns.
+#[utoipa::path(post, path = "/api/v1/registries/{code}/routing-rules", tag = "workflow", security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "`{name, position?, category?, recipient_unit?, sender_territory?, keywords?: [..], target_unit?, active?}` (units by code; no target_unit: the unit whose territory is the sender's)"),
+    responses((status = 201, description = "the rule"),
+              (status = 403, description = "not an admin of its administration nor a head above it", body = crate::error::Problem),
+              (status = 422, description = "bad field, unknown unit, too many rules", body = crate::error::Problem)))]
+pub async fn create_rule(
+    s: web::Data<Services>,
+    who: Authenticated,
+    code: web::Path<String>,
+    body: web::Json<diwan_app::workflow::RuleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let (code, body) = (code.into_inner(), body.into_inner());
+    let r = blocking(move || diwan_app::workflow::create_rule(&s, &who.0, &code, &body)).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// Replaces a routing rule.
+#[utoipa::path(put, path = "/api/v1/registries/{code}/routing-rules/{id}", tag = "workflow", security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "as for creating"),
+    responses((status = 200, description = "the rule"), (status = 404, description = "no such rule", body = crate::error::Problem)))]
+pub async fn update_rule(
+    s: web::Data<Services>,
+    who: Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Json<diwan_app::workflow::RuleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let ((code, id), body) = (path.into_inner(), body.into_inner());
+    let r =
+        blocking(move || diwan_app::workflow::update_rule(&s, &who.0, &code, &id, &body)).await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Deletes a routing rule.
+#[utoipa::path(delete, path = "/api/v1/registries/{code}/routing-rules/{id}", tag = "workflow", security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such rule", body = crate::error::Problem)))]
+pub async fn delete_rule(
+    s: web::Data<Services>,
+    who: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let (code, id) = path.into_inner();
+    blocking(move || diwan_app::workflow::delete_rule(&s, &who.0, &code, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

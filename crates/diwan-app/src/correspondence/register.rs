@@ -176,7 +176,7 @@ pub(crate) fn register_by(
         request,
         received_at,
         registered_at: now,
-        registered_by,
+        registered_by: registered_by.clone(),
         tracking_code: ids::new_tracking_code()?,
         files,
         concerned_units,
@@ -202,6 +202,13 @@ pub(crate) fn register_by(
         }
         if let Some(w) = &rt.text_wake {
             w.wake();
+        }
+    }
+    if direction == diwan_domain::Direction::Incoming {
+        // The registration is durable: a rule that cannot be applied leaves the letter
+        // registered, for the registry to assign by hand.
+        if let Err(e) = crate::workflow::route(s, &id, &registered_by) {
+            tracing::warn!(correspondence = %id, error = %e, "routing rules not applied");
         }
     }
     if let (Some(incoming), Registrant::Agent(actor)) = (&answers, &registrant) {

@@ -292,6 +292,7 @@ pub fn register_reply(
             unit: Some(from.code.clone()),
             email: None,
             phone: None,
+            territory: None,
         },
         recipient: c.sender.clone(),
         confidentiality: Some(c.confidentiality),

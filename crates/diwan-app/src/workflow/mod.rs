@@ -11,6 +11,7 @@ mod give_back;
 mod inbox;
 mod progress;
 mod reassign;
+mod routing;
 
 pub use answer::{
     PublicReply, addressed_to_depositor, depositor_reply, depositor_reply_file, register_reply,
@@ -23,6 +24,11 @@ pub use give_back::{DeclineRequest, decline, return_to_registry};
 pub use inbox::{INBOX_PAGE, InboxPage, InboxQuery, inbox_by_due_date};
 pub use progress::{NoteRequest, close, start};
 pub use reassign::{ReassignRequest, reassign};
+pub(crate) use routing::route;
+pub use routing::{
+    MAX_RULES, RuleRequest, create_rule, delete_rule, fired_rule, may_manage_rules, rules,
+    update_rule,
+};
 
 use std::sync::Arc;
 
