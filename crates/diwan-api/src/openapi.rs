@@ -19,6 +19,7 @@ use crate::routes::{agents, auth, correspondences, health, org, receipts, workfl
         workflow::assign, workflow::reassign, workflow::forward, workflow::start, workflow::give_back,
         workflow::decline, workflow::close, workflow::inbox, workflow::reply, workflow::reply_file,
         workflow::rules, workflow::create_rule, workflow::update_rule, workflow::delete_rule,
+        workflow::delegations, workflow::delegate, workflow::revoke_delegation,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -289,6 +289,25 @@ pub struct MoveRecord {
     pub mails: Vec<(String, MailKind)>,
 }
 
+/// An agent's substitute for a period (dates inclusive, in the installation's time zone).
+#[derive(Debug, Clone, Serialize)]
+pub struct Delegation {
+    pub id: String,
+    pub agent_id: String,
+    pub substitute_id: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Delegation {
+    /// In force on `day`.
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.revoked_at.is_none() && self.starts_on <= day && day <= self.ends_on
+    }
+}
+
 /// A routing rule of a registry.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoutingRule {

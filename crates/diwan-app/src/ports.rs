@@ -117,6 +117,12 @@ pub trait Store: Send + Sync {
     /// Open assignments by due date (then id), for an inbox.
     fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>>;
 
+    /// The delegations given by this agent or to this agent, newest first.
+    fn delegations_of(&self, agent_id: &str) -> StoreResult<Vec<crate::model::Delegation>>;
+    fn insert_delegation(&self, d: &crate::model::Delegation) -> StoreResult<()>;
+    /// Revokes a live delegation given by `agent_id`; `false` when there is none.
+    fn revoke_delegation(&self, agent_id: &str, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+
     /// The routing rules of a registry, in the order they are tried.
     fn routing_rules(&self, registry_id: &str) -> StoreResult<Vec<crate::model::RoutingRule>>;
     /// Inserts or replaces a rule (by id).

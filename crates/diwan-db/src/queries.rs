@@ -126,6 +126,9 @@ pub trait Queries {
         at: &str,
         mails: &[(String, diwan_app::model::MailKind, String)],
     ) -> Result<(), TxError>;
+    fn delegations_of(&mut self, agent_id: &str) -> R<Vec<DelegationRow>>;
+    fn insert_delegation(&mut self, row: &DelegationRow) -> R<()>;
+    fn revoke_delegation(&mut self, agent_id: &str, id: &str, at: &str) -> R<bool>;
     fn routing_rules(&mut self, registry_id: &str) -> R<Vec<RuleRow>>;
     fn put_routing_rule(&mut self, row: &RuleRow) -> R<()>;
     fn delete_routing_rule(&mut self, registry_id: &str, id: &str) -> R<bool>;
@@ -1003,6 +1006,31 @@ macro_rules! impl_queries {
                     ))
                     .execute(self)?;
                 Ok(out)
+            }
+
+            fn delegations_of(&mut self, agent_id: &str) -> R<Vec<DelegationRow>> {
+                db(delegations::table
+                    .filter(delegations::agent_id.eq(agent_id).or(delegations::substitute_id.eq(agent_id)))
+                    .order((delegations::starts_on.desc(), delegations::id))
+                    .limit(500)
+                    .select(DelegationRow::as_select())
+                    .load(self))
+            }
+
+            fn insert_delegation(&mut self, row: &DelegationRow) -> R<()> {
+                db(diesel::insert_into(delegations::table).values(row).execute(self)).map(|_| ())
+            }
+
+            fn revoke_delegation(&mut self, agent_id: &str, id: &str, at: &str) -> R<bool> {
+                db(diesel::update(
+                    delegations::table
+                        .filter(delegations::id.eq(id))
+                        .filter(delegations::agent_id.eq(agent_id))
+                        .filter(delegations::revoked_at.is_null()),
+                )
+                .set(delegations::revoked_at.eq(at))
+                .execute(self))
+                .map(|n| n > 0)
             }
 
             fn routing_rules(&mut self, registry_id: &str) -> R<Vec<RuleRow>> {

@@ -479,6 +479,50 @@ impl AssignmentRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = delegations)]
+pub struct DelegationRow {
+    pub id: String,
+    pub agent_id: String,
+    pub substitute_id: String,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl DelegationRow {
+    pub fn from_model(d: &diwan_app::model::Delegation) -> Self {
+        Self {
+            id: d.id.clone(),
+            agent_id: d.agent_id.clone(),
+            substitute_id: d.substitute_id.clone(),
+            starts_on: d.starts_on.to_string(),
+            ends_on: d.ends_on.to_string(),
+            created_at: to_text(&d.created_at),
+            revoked_at: d.revoked_at.as_ref().map(to_text),
+        }
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::Delegation, StoreError> {
+        let day = |s: &str| s.parse().map_err(|e| corrupt("delegation date", e));
+        Ok(diwan_app::model::Delegation {
+            starts_on: day(&self.starts_on)?,
+            ends_on: day(&self.ends_on)?,
+            created_at: from_text(&self.created_at).map_err(|e| corrupt("delegation", e))?,
+            revoked_at: self
+                .revoked_at
+                .as_deref()
+                .map(from_text)
+                .transpose()
+                .map_err(|e| corrupt("delegation", e))?,
+            id: self.id,
+            agent_id: self.agent_id,
+            substitute_id: self.substitute_id,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = routing_rules)]
 pub struct RuleRow {
     pub id: String,

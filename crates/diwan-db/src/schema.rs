@@ -177,6 +177,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delegations (id) {
+        id -> Text,
+        agent_id -> Text,
+        substitute_id -> Text,
+        starts_on -> Text,
+        ends_on -> Text,
+        created_at -> Text,
+        revoked_at -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(units -> administrations (administration_id));
 diesel::joinable!(assignments -> correspondences (correspondence_id));
 diesel::joinable!(registries -> units (unit_id));

@@ -157,6 +157,20 @@ impl Store for DbStore {
     fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>> {
         read!(self, |c| Queries::assignment_inbox(c, filter))
     }
+    fn delegations_of(&self, agent_id: &str) -> StoreResult<Vec<diwan_app::model::Delegation>> {
+        read!(self, |c| Queries::delegations_of(c, agent_id))?
+            .into_iter()
+            .map(crate::rows::DelegationRow::into_model)
+            .collect()
+    }
+    fn insert_delegation(&self, d: &diwan_app::model::Delegation) -> StoreResult<()> {
+        let row = crate::rows::DelegationRow::from_model(d);
+        read!(self, |c| Queries::insert_delegation(c, &row))
+    }
+    fn revoke_delegation(&self, agent_id: &str, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let at = to_text(&at);
+        read!(self, |c| Queries::revoke_delegation(c, agent_id, id, &at))
+    }
     fn routing_rules(&self, registry_id: &str) -> StoreResult<Vec<diwan_app::model::RoutingRule>> {
         read!(self, |c| Queries::routing_rules(c, registry_id))?
             .into_iter()

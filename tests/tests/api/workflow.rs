@@ -895,3 +895,172 @@ fn routing_rules_assign_at_registration_first_match_wins() {
     );
     audit_ok(&app);
 }
+
+#[test]
+fn a_substitute_receives_what_is_handed_to_an_agent_on_leave_and_the_history_says_so() {
+    let app = TestApp::spawn();
+    let admin = app.login("admin@demo.diwan");
+    let registrar = app.login("registrar@demo.diwan");
+    let head = app.login("head@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    // A second handler in the Kénitra delegation, and one elsewhere.
+    for (email, unit) in [
+        ("sub@demo.diwan", "DP-KENITRA"),
+        ("far@demo.diwan", "DP-SETTAT"),
+    ] {
+        let r = post_json(
+            &app.url("/api/v1/admin/agents"),
+            Some(&admin),
+            &json!({"email": email, "display_name": "Agent <i>", "password": "a-long-enough-password",
+                    "grants": [{"unit": unit, "role": "handler"}]}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let me = get(&app.url("/api/v1/auth/me"), Some(&handler)).json();
+    let handler_id = me["agent_id"].as_str().unwrap().to_owned();
+    let today = chrono::Utc::now().date_naive();
+    let day = |n: u64| (today + chrono::Days::new(n)).to_string();
+    let url = app.url("/api/v1/delegations");
+
+    for (body, status, code) in [
+        (
+            json!({"substitute": "sub@demo.diwan", "starts_on": "2001-01-01", "ends_on": day(3)}),
+            422,
+            "invalid_period",
+        ),
+        (
+            json!({"substitute": "sub@demo.diwan", "starts_on": day(3), "ends_on": day(1)}),
+            422,
+            "invalid_period",
+        ),
+        (
+            json!({"substitute": "sub@demo.diwan", "starts_on": day(0), "ends_on": day(400)}),
+            422,
+            "invalid_period",
+        ),
+        (
+            json!({"substitute": "handler@demo.diwan", "starts_on": day(0), "ends_on": day(3)}),
+            422,
+            "invalid_substitute",
+        ),
+        (
+            json!({"substitute": "far@demo.diwan", "starts_on": day(0), "ends_on": day(3)}),
+            422,
+            "invalid_substitute",
+        ),
+        (
+            json!({"substitute": "nobody@demo.diwan", "starts_on": day(0), "ends_on": day(3)}),
+            422,
+            "unknown_agent",
+        ),
+    ] {
+        let r = post_json(&url, Some(&handler), &body);
+        assert_eq!(
+            (r.status, r.json()["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{body}: {}",
+            r.text()
+        );
+    }
+    let r = post_json(
+        &url,
+        Some(&handler),
+        &json!({"substitute": "sub@demo.diwan", "starts_on": day(0), "ends_on": day(2)}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let delegation = r.json();
+    let sub_id = delegation["substitute_id"].as_str().unwrap().to_owned();
+    post_json(
+        &url,
+        Some(&handler),
+        &json!({"substitute": "sub@demo.diwan", "starts_on": day(2), "ends_on": day(5)}),
+    )
+    .assert_problem(409, "overlapping_delegation");
+
+    // Handed to the handler on leave: it goes to the substitute, and the history says so.
+    let id = registered(&app, &registrar, "DP-KENITRA", "إجازة");
+    ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA"}),
+    );
+    let c = ok(
+        &app,
+        &head,
+        &id,
+        "reassign",
+        json!({"agent": "handler@demo.diwan"}),
+    );
+    assert_eq!(lead(&c)["agent_id"], sub_id.as_str());
+    let note = &c["history"].as_array().unwrap().last().unwrap()["detail"]["delegated"][0];
+    assert_eq!(note["from"], handler_id.as_str());
+    assert_eq!(note["to"], sub_id.as_str());
+    // The substitute sees it in their inbox and may act on it.
+    let substitute = app.login_with("sub@demo.diwan", "a-long-enough-password");
+    let inbox = get(&app.url("/api/v1/inbox"), Some(&substitute)).json();
+    assert!(
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["summary"]["id"] == id.as_str())
+    );
+    ok(&app, &substitute, &id, "start", json!({}));
+    // Assignment straight to the agent is redirected too.
+    let id2 = registered(&app, &registrar, "DP-KENITRA", "x");
+    let c = ok(
+        &app,
+        &registrar,
+        &id2,
+        "assign",
+        json!({"unit": "DP-KENITRA", "agent": "handler@demo.diwan"}),
+    );
+    assert_eq!(lead(&c)["agent_id"], sub_id.as_str());
+
+    // Once the period is over, the handler receives again.
+    app.clock.advance(chrono::Duration::days(3));
+    let (registrar, handler) = (
+        app.login("registrar@demo.diwan"),
+        app.login("handler@demo.diwan"),
+    );
+    let substitute = app.login_with("sub@demo.diwan", "a-long-enough-password");
+    let id3 = registered(&app, &registrar, "DP-KENITRA", "y");
+    let c = ok(
+        &app,
+        &registrar,
+        &id3,
+        "assign",
+        json!({"unit": "DP-KENITRA", "agent": "handler@demo.diwan"}),
+    );
+    assert_eq!(lead(&c)["agent_id"], handler_id.as_str());
+    assert!(c["history"][1]["detail"]["delegated"].is_null());
+    // A revoked delegation no longer counts; only its giver revokes it.
+    let d_id = delegation["id"].as_str().unwrap();
+    assert_eq!(
+        diwan_tests::send(
+            "DELETE",
+            &format!("{url}/{d_id}"),
+            Some(&substitute),
+            "application/json",
+            b""
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        diwan_tests::send(
+            "DELETE",
+            &format!("{url}/{d_id}"),
+            Some(&handler),
+            "application/json",
+            b""
+        )
+        .status,
+        204
+    );
+    let listed = get(&url, Some(&handler)).json();
+    assert!(listed[0]["revoked_at"].is_string(), "{listed:#}");
+    audit_ok(&app);
+}

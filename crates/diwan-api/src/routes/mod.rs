@@ -67,6 +67,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(workflow::close),
         )
         .route("/inbox", web::get().to(workflow::inbox))
+        .route("/delegations", web::get().to(workflow::delegations))
+        .route("/delegations", web::post().to(workflow::delegate))
+        .route(
+            "/delegations/{id}",
+            web::delete().to(workflow::revoke_delegation),
+        )
         .route(
             "/registries/{code}/routing-rules",
             web::get().to(workflow::rules),

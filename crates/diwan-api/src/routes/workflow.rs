@@ -295,3 +295,47 @@ pub async fn delete_rule(
     blocking(move || diwan_app::workflow::delete_rule(&s, &who.0, &code, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The delegations the caller gave or received.
+#[utoipa::path(get, path = "/api/v1/delegations", tag = "workflow", security(("bearer" = [])),
+    responses((status = 200, description = "`[{id, agent_id, substitute_id, starts_on, ends_on, created_at, revoked_at}]`")))]
+pub async fn delegations(
+    s: web::Data<Services>,
+    who: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let r = blocking(move || diwan_app::workflow::delegations(&s, &who.0)).await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Names a substitute for a period: what is handed to the caller in person goes to them
+/// meanwhile.
+#[utoipa::path(post, path = "/api/v1/delegations", tag = "workflow", security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "`{substitute: e-mail, starts_on, ends_on}` (dates inclusive, at most 366 days, from today)"),
+    responses((status = 201, description = "the delegation"),
+              (status = 409, description = "`overlapping_delegation`", body = crate::error::Problem),
+              (status = 422, description = "`invalid_period`, `unknown_agent`, `invalid_substitute`", body = crate::error::Problem)))]
+pub async fn delegate(
+    s: web::Data<Services>,
+    who: Authenticated,
+    body: web::Json<diwan_app::workflow::DelegationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let body = body.into_inner();
+    let r = blocking(move || diwan_app::workflow::delegate(&s, &who.0, &body)).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// Ends a delegation the caller gave.
+#[utoipa::path(delete, path = "/api/v1/delegations/{id}", tag = "workflow", security(("bearer" = [])),
+    responses((status = 204, description = "revoked"), (status = 404, description = "none of the caller's", body = crate::error::Problem)))]
+pub async fn revoke_delegation(
+    s: web::Data<Services>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let id = id.into_inner();
+    blocking(move || diwan_app::workflow::revoke_delegation(&s, &who.0, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -56,6 +56,8 @@ pub fn assign(
         .as_deref()
         .map(|e| super::agent_of_unit(s, e, &lead_unit))
         .transpose()?;
+    let mut detail = Map::new();
+    let agent = super::hand_to(s, agent, &mut detail)?;
     if req.also.len() > MAX_ALSO {
         return Err(AppError::unprocessable(
             "invalid_input",
@@ -64,7 +66,6 @@ pub fn assign(
     }
     let due = super::due_date(s, &m.c, req.due_date, None)?;
     let instructions = super::instructions(req.instructions.as_deref())?;
-    let mut detail = Map::new();
     super::note(&mut detail, "comment", req.comment.as_deref(), false)?;
     let mut made = vec![super::new_assignment(
         &lead_unit,

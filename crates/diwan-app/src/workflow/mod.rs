@@ -6,6 +6,7 @@
 
 mod answer;
 mod assign;
+mod delegation;
 mod forward;
 mod give_back;
 mod inbox;
@@ -19,6 +20,9 @@ pub use answer::{
 };
 pub(crate) use answer::{answered_mail, mark_answered, reply_target};
 pub use assign::{AlsoAssign, AssignRequest, assign};
+pub use delegation::{
+    DelegationRequest, MAX_DELEGATION_DAYS, delegate, delegations, revoke as revoke_delegation,
+};
 pub use forward::{ForwardRequest, forward};
 pub use give_back::{DeclineRequest, decline, return_to_registry};
 pub use inbox::{INBOX_PAGE, InboxPage, InboxQuery, inbox_by_due_date};
@@ -214,6 +218,23 @@ fn agent_of_unit(s: &Services, email: &str, unit: &Unit) -> Result<Agent, AppErr
     } else {
         Err(unknown())
     }
+}
+
+/// The agent a letter is handed to in person, or their substitute while they have delegated
+/// (the history line's `delegated` says so).
+fn hand_to(
+    s: &Services,
+    agent: Option<Agent>,
+    detail: &mut Map<String, Value>,
+) -> Result<Option<Agent>, AppError> {
+    let Some(agent) = agent else {
+        return Ok(None);
+    };
+    let (to, note) = delegation::receiver(s, agent)?;
+    if let Some(note) = note {
+        detail.insert("delegated".into(), note);
+    }
+    Ok(Some(to))
 }
 
 fn new_assignment(

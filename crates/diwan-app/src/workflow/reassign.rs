@@ -66,6 +66,8 @@ pub fn reassign(
         .as_deref()
         .map(|e| super::agent_of_unit(s, e, &unit))
         .transpose()?;
+    let mut detail = Map::new();
+    let agent = super::hand_to(s, agent, &mut detail)?;
     if unit.id == lead.unit_id && agent.is_none() {
         return Err(AppError::unprocessable(
             "invalid_input",
@@ -83,7 +85,6 @@ pub fn reassign(
         Some(i) => Some(i),
         None => lead.instructions.clone(),
     };
-    let mut detail = Map::new();
     super::note(&mut detail, "comment", req.comment.as_deref(), false)?;
     let made = super::new_assignment(&unit, agent.as_ref(), Purpose::Action, instructions, due)?;
     let record = m.record(s, actor, detail, Ending::Lead, vec![made]);
