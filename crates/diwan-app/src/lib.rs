@@ -114,6 +114,21 @@ pub struct Settings {
     pub deadlines: receipts::Deadlines,
     /// Inspection of deposited PDFs and assembly of dossiers.
     pub documents: DocumentSettings,
+    /// Follow-up of assignments.
+    pub workflow: WorkflowSettings,
+}
+
+/// How assignments are followed up.
+#[derive(Debug, Clone)]
+pub struct WorkflowSettings {
+    /// A reminder is sent this many days before the due date (0: on the day).
+    pub reminder_days: u32,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> Self {
+        Self { reminder_days: 2 }
+    }
 }
 
 /// How deposited documents are inspected and assembled into dossiers.
@@ -150,6 +165,7 @@ impl Default for Settings {
             calendar: diwan_domain::calendar::WorkingCalendar::saturday_sunday(),
             deadlines: receipts::Deadlines::default(),
             documents: DocumentSettings::default(),
+            workflow: WorkflowSettings::default(),
         }
     }
 }

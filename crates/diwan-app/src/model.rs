@@ -337,6 +337,40 @@ pub struct AssignmentLine {
     pub summary: CorrespondenceSummary,
 }
 
+/// A step of the follow-up of an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUp {
+    /// Before the due date, to whoever holds it.
+    Reminder,
+    /// After the due date, to the head.
+    Escalation,
+}
+
+impl FollowUp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reminder => "reminder",
+            Self::Escalation => "escalation",
+        }
+    }
+
+    pub fn mail(self) -> MailKind {
+        match self {
+            Self::Reminder => MailKind::Reminder,
+            Self::Escalation => MailKind::Escalation,
+        }
+    }
+}
+
+/// An open lead assignment whose follow-up step is due.
+#[derive(Debug, Clone)]
+pub struct DueFollowUp {
+    pub step: FollowUp,
+    pub assignment: Assignment,
+    pub correspondence_id: String,
+}
+
 /// Which open assignments an inbox shows.
 #[derive(Debug, Clone)]
 pub struct InboxFilter {
@@ -474,6 +508,10 @@ pub enum MailKind {
     Annulment,
     /// The depositor's letter was answered.
     Answered,
+    /// An assignment is due soon (to the agent or unit in charge).
+    Reminder,
+    /// An assignment is overdue (to the head).
+    Escalation,
 }
 
 impl MailKind {
@@ -482,13 +520,21 @@ impl MailKind {
             Self::Receipt => "receipt",
             Self::Annulment => "annulment",
             Self::Answered => "answered",
+            Self::Reminder => "reminder",
+            Self::Escalation => "escalation",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Receipt, Self::Annulment, Self::Answered]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Receipt,
+            Self::Annulment,
+            Self::Answered,
+            Self::Reminder,
+            Self::Escalation,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 
     /// The receipt or notice the e-mail carries, if any.
@@ -496,7 +542,7 @@ impl MailKind {
         match self {
             Self::Receipt => Some(ReceiptKind::Receipt),
             Self::Annulment => Some(ReceiptKind::Annulment),
-            Self::Answered => None,
+            Self::Answered | Self::Reminder | Self::Escalation => None,
         }
     }
 }

@@ -123,6 +123,26 @@ pub trait Store: Send + Sync {
     /// Revokes a live delegation given by `agent_id`; `false` when there is none.
     fn revoke_delegation(&self, agent_id: &str, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
+    /// Open lead assignments with a follow-up step due: a reminder when due on or before
+    /// `remind_until`, an escalation when due before `overdue_before`; steps already taken are
+    /// left out. Soonest due first, at most `limit`.
+    fn due_follow_ups(
+        &self,
+        remind_until: chrono::NaiveDate,
+        overdue_before: chrono::NaiveDate,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::model::DueFollowUp>>;
+    /// Records a step of an assignment's follow-up and queues its e-mails (recipient, kind),
+    /// once: `false`, and nothing written, when the step was already recorded.
+    fn record_follow_up(
+        &self,
+        due: &crate::model::DueFollowUp,
+        at: DateTime<Utc>,
+        mails: &[String],
+    ) -> StoreResult<bool>;
+    /// The active agents holding one of `roles` on the unit.
+    fn agents_on(&self, unit_id: &str, roles: &[Role]) -> StoreResult<Vec<Agent>>;
+
     /// The routing rules of a registry, in the order they are tried.
     fn routing_rules(&self, registry_id: &str) -> StoreResult<Vec<crate::model::RoutingRule>>;
     /// Inserts or replaces a rule (by id).

@@ -126,6 +126,19 @@ pub trait Queries {
         at: &str,
         mails: &[(String, diwan_app::model::MailKind, String)],
     ) -> Result<(), TxError>;
+    fn due_follow_ups(
+        &mut self,
+        remind_until: &str,
+        overdue_before: &str,
+        limit: usize,
+    ) -> R<Vec<diwan_app::model::DueFollowUp>>;
+    fn record_follow_up(
+        &mut self,
+        due: &diwan_app::model::DueFollowUp,
+        at: &str,
+        mails: &[String],
+    ) -> R<bool>;
+    fn agents_on(&mut self, unit_id: &str, roles: &[&str]) -> R<Vec<AgentRow>>;
     fn delegations_of(&mut self, agent_id: &str) -> R<Vec<DelegationRow>>;
     fn insert_delegation(&mut self, row: &DelegationRow) -> R<()>;
     fn revoke_delegation(&mut self, agent_id: &str, id: &str, at: &str) -> R<bool>;
@@ -1006,6 +1019,69 @@ macro_rules! impl_queries {
                     ))
                     .execute(self)?;
                 Ok(out)
+            }
+
+            fn due_follow_ups(&mut self, remind_until: &str, overdue_before: &str, limit: usize) -> R<Vec<diwan_app::model::DueFollowUp>> {
+                use assignments as a;
+                use diwan_app::model::{DueFollowUp, FollowUp};
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut out = Vec::new();
+                for (step, bound) in [(FollowUp::Escalation, overdue_before), (FollowUp::Reminder, remind_until)] {
+                    let taken = reminders::table
+                        .filter(reminders::step.eq(step.as_str()))
+                        .select(reminders::assignment_id);
+                    let mut q = a::table
+                        .filter(a::ended_at.is_null())
+                        .filter(a::purpose.eq("action"))
+                        .filter(a::id.ne_all(taken))
+                        .order((a::due_date, a::id))
+                        .limit(limit)
+                        .select(AssignmentRow::as_select())
+                        .into_boxed();
+                    q = match step {
+                        FollowUp::Escalation => q.filter(a::due_date.lt(bound)),
+                        FollowUp::Reminder => q.filter(a::due_date.le(bound)),
+                    };
+                    for row in db(q.load(self))? {
+                        let correspondence_id = row.correspondence_id.clone();
+                        out.push(DueFollowUp { step, assignment: row.into_model()?, correspondence_id });
+                    }
+                }
+                Ok(out)
+            }
+
+            fn record_follow_up(&mut self, due: &diwan_app::model::DueFollowUp, at: &str, mails: &[String]) -> R<bool> {
+                self.$write_tx::<_, TxError, _>(|c| {
+                    let n = diesel::insert_into(reminders::table)
+                        .values((
+                            reminders::assignment_id.eq(&due.assignment.id),
+                            reminders::step.eq(due.step.as_str()),
+                            reminders::created_at.eq(at),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(c)?;
+                    if n == 0 {
+                        return Ok(false);
+                    }
+                    let rows: Vec<_> = mails
+                        .iter()
+                        .map(|to| (due.correspondence_id.clone(), due.step.mail(), to.clone()))
+                        .collect();
+                    Queries::queue_mails(c, at, &rows)?;
+                    Ok(true)
+                })
+                .map_err(StoreError::from)
+            }
+
+            fn agents_on(&mut self, unit_id: &str, roles: &[&str]) -> R<Vec<AgentRow>> {
+                db(agents::table
+                    .inner_join(agent_grants::table.on(agent_grants::agent_id.eq(agents::id)))
+                    .filter(agent_grants::unit_id.eq(unit_id))
+                    .filter(agent_grants::role.eq_any(roles))
+                    .filter(agents::active.eq(true))
+                    .select(AgentRow::as_select())
+                    .distinct()
+                    .load(self))
             }
 
             fn delegations_of(&mut self, agent_id: &str) -> R<Vec<DelegationRow>> {

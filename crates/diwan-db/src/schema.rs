@@ -189,6 +189,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reminders (assignment_id, step) {
+        assignment_id -> Text,
+        step -> Text,
+        created_at -> Text,
+    }
+}
+
 diesel::joinable!(units -> administrations (administration_id));
 diesel::joinable!(assignments -> correspondences (correspondence_id));
 diesel::joinable!(registries -> units (unit_id));
@@ -208,6 +216,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     correspondence_units,
     correspondence_events,
     assignments,
+    reminders,
     log_leaves,
 );
 

@@ -171,6 +171,31 @@ impl Store for DbStore {
         let at = to_text(&at);
         read!(self, |c| Queries::revoke_delegation(c, agent_id, id, &at))
     }
+    fn due_follow_ups(
+        &self,
+        remind_until: chrono::NaiveDate,
+        overdue_before: chrono::NaiveDate,
+        limit: usize,
+    ) -> StoreResult<Vec<diwan_app::model::DueFollowUp>> {
+        let (until, before) = (remind_until.to_string(), overdue_before.to_string());
+        read!(self, |c| Queries::due_follow_ups(c, &until, &before, limit))
+    }
+    fn record_follow_up(
+        &self,
+        due: &diwan_app::model::DueFollowUp,
+        at: DateTime<Utc>,
+        mails: &[String],
+    ) -> StoreResult<bool> {
+        let at = to_text(&at);
+        read!(self, |c| Queries::record_follow_up(c, due, &at, mails))
+    }
+    fn agents_on(&self, unit_id: &str, roles: &[Role]) -> StoreResult<Vec<Agent>> {
+        let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        read!(self, |c| Queries::agents_on(c, unit_id, &roles))?
+            .into_iter()
+            .map(AgentRow::into_model)
+            .collect()
+    }
     fn routing_rules(&self, registry_id: &str) -> StoreResult<Vec<diwan_app::model::RoutingRule>> {
         read!(self, |c| Queries::routing_rules(c, registry_id))?
             .into_iter()

@@ -27,6 +27,16 @@ pub struct Settings {
     pub calendar: Calendar,
     pub deadlines: Deadlines,
     pub documents: Documents,
+    pub workflow: Workflow,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// Whether this node runs the follow-up scheduler (several may: each step is sent once).
+    pub scheduler: bool,
+    pub scheduler_seconds: u64,
+    pub reminder_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +228,11 @@ impl Settings {
                 "invalid configuration: documents.inspect_ms and documents.dossier_seconds must be positive, documents.default_dpi within 50..=2400"
             );
         }
+        if self.workflow.scheduler_seconds == 0 || self.workflow.reminder_days > 60 {
+            bail!(
+                "invalid configuration: workflow.scheduler_seconds must be positive, workflow.reminder_days at most 60"
+            );
+        }
         self.working_calendar()?;
         let max = diwan_domain::calendar::MAX_DELAY_DAYS;
         if self.deadlines.working_days > max
@@ -322,6 +337,9 @@ impl Settings {
                 inspect_time: std::time::Duration::from_millis(self.documents.inspect_ms),
                 dossier_time: std::time::Duration::from_secs(self.documents.dossier_seconds),
                 default_dpi: self.documents.default_dpi,
+            },
+            workflow: diwan_app::WorkflowSettings {
+                reminder_days: self.workflow.reminder_days,
             },
         }
     }

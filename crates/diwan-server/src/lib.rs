@@ -110,6 +110,12 @@ impl Installation {
         if workers {
             index_backlog(&self.services)?;
         }
+        if workers && settings.workflow.scheduler {
+            diwan_app::workflow::start_scheduler(
+                &self.services,
+                std::time::Duration::from_secs(settings.workflow.scheduler_seconds.max(1)),
+            )?;
+        }
         let text_wake = if workers && settings.text.workers > 0 {
             let ocr = ocr::Tesseract::detect(
                 &settings.text.tesseract,

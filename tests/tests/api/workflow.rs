@@ -3,6 +3,8 @@
 use diwan_tests::{TestApp, get, letter, pdf, post_json, register, send};
 use serde_json::{Value, json};
 
+const BIN: &str = env!("CARGO_BIN_EXE_diwan-under-test");
+
 fn registered(app: &TestApp, token: &str, registry: &str, subject: &str) -> String {
     let r = register(&app.base, token, &letter(registry, subject), &pdf(2000));
     assert_eq!(r.status, 201, "{}", r.text());
@@ -1063,4 +1065,194 @@ fn a_substitute_receives_what_is_handed_to_an_agent_on_leave_and_the_history_say
     let listed = get(&url, Some(&handler)).json();
     assert!(listed[0]["revoked_at"].is_string(), "{listed:#}");
     audit_ok(&app);
+}
+
+/// The follow-up e-mails an SMTP peer received: (message-id kind, To line, body text).
+fn follow_ups(maildir: &std::path::Path) -> Vec<(String, String, String)> {
+    diwan_tests::smtp::messages(maildir)
+        .iter()
+        .filter_map(|m| {
+            let raw = String::from_utf8_lossy(m).to_string();
+            let kind = if raw.contains("<reminder-") {
+                "reminder"
+            } else if raw.contains("<escalation-") {
+                "escalation"
+            } else {
+                return None;
+            };
+            let parsed = mail_parser::MessageParser::default().parse(m)?;
+            let to = raw
+                .lines()
+                .find(|l| l.starts_with("To:"))
+                .unwrap_or("")
+                .to_owned();
+            Some((kind.to_owned(), to, parsed.body_text(0)?.into_owned()))
+        })
+        .collect()
+}
+
+fn wait_for_follow_ups(maildir: &std::path::Path, n: usize) -> Vec<(String, String, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let got = follow_ups(maildir);
+        if got.len() >= n {
+            // Anything extra would show up meanwhile.
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            return follow_ups(maildir);
+        }
+        assert!(std::time::Instant::now() < deadline, "{got:?}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn reminders_and_escalations_reach_smtp_once_each_with_an_injected_clock() {
+    let sandbox = diwan_tests::Sandbox::new();
+    let smtp = diwan_tests::smtp::smtp_server(&sandbox.data_dir);
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let app = TestApp::spawn_on(
+        sandbox,
+        &[
+            ("DIWAN__MAIL__TRANSPORT", "smtp"),
+            ("DIWAN__MAIL__SMTP_URL", url.as_str()),
+            ("DIWAN__MAIL__POLL_SECONDS", "1"),
+            ("DIWAN__WORKFLOW__SCHEDULER_SECONDS", "1"),
+            ("DIWAN__WORKFLOW__REMINDER_DAYS", "2"),
+        ],
+    );
+    let registrar = app.login("registrar@demo.diwan");
+    let today = chrono::Utc::now().date_naive();
+    let due = (today + chrono::Days::new(5)).to_string();
+    let mut meta = letter("DP-KENITRA", "suivi");
+    meta["sender"]["email"] = json!(null);
+    let r = register(&app.base, &registrar, &meta, &pdf(900));
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let number = r.json()["registration_number"].as_str().unwrap().to_owned();
+    ok(
+        &app,
+        &registrar,
+        &id,
+        "assign",
+        json!({"unit": "DP-KENITRA", "due_date": due}),
+    );
+    // Not yet: five days ahead, reminders come two days before.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(follow_ups(&smtp.maildir).is_empty());
+
+    // Three days later: the reminder, to the delegation's handler.
+    app.clock.advance(chrono::Duration::days(3));
+    let got = wait_for_follow_ups(&smtp.maildir, 1);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "reminder");
+    assert!(got[0].1.contains("handler@demo.diwan"), "{got:?}");
+    assert!(
+        got[0].2.contains(&number) && got[0].2.contains(&due),
+        "{got:?}"
+    );
+    // More rounds (as after a restart: the scheduler keeps nothing in memory) send nothing new.
+    for _ in 0..3 {
+        assert_eq!(
+            diwan_app::workflow::follow_up_due(&app.inst.services).unwrap(),
+            0
+        );
+    }
+
+    // Overdue: the head above the delegation (it has none of its own) is told, once.
+    app.clock.advance(chrono::Duration::days(3));
+    let got = wait_for_follow_ups(&smtp.maildir, 2);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let escalation = got.iter().find(|m| m.0 == "escalation").unwrap();
+    assert!(escalation.1.contains("head@demo.diwan"), "{got:?}");
+    assert_eq!(
+        diwan_app::workflow::follow_up_due(&app.inst.services).unwrap(),
+        0
+    );
+    // A closed letter is not followed up.
+    let (registrar, handler) = (
+        app.login("registrar@demo.diwan"),
+        app.login("handler@demo.diwan"),
+    );
+    let r = register(&app.base, &registrar, &meta, &pdf(900)).json();
+    let closed = r["id"].as_str().unwrap();
+    ok(
+        &app,
+        &registrar,
+        closed,
+        "assign",
+        json!({"unit": "DP-KENITRA", "due_date": (today + chrono::Days::new(7)).to_string()}),
+    );
+    ok(&app, &handler, closed, "start", json!({}));
+    ok(&app, &handler, closed, "close", json!({}));
+    app.clock.advance(chrono::Duration::days(10));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(follow_ups(&smtp.maildir).len(), 2);
+}
+
+#[test]
+fn two_server_processes_running_the_scheduler_send_each_follow_up_once() {
+    let sandbox = diwan_tests::Sandbox::new();
+    let smtp = diwan_tests::smtp::smtp_server(&sandbox.data_dir);
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let settings = [
+        ("DIWAN__MAIL__TRANSPORT", "smtp"),
+        ("DIWAN__MAIL__SMTP_URL", url.as_str()),
+        ("DIWAN__MAIL__POLL_SECONDS", "1"),
+        ("DIWAN__WORKFLOW__SCHEDULER_SECONDS", "1"),
+        ("DIWAN__WORKFLOW__REMINDER_DAYS", "10"),
+    ];
+    // First one node, to register and assign without any scheduler meanwhile.
+    let mut quiet = settings.to_vec();
+    quiet.push(("DIWAN__WORKFLOW__SCHEDULER", "false"));
+    let (first, base) = diwan_tests::start_server(BIN, &sandbox, &quiet);
+    let login = |email: &str| {
+        let r = post_json(
+            &format!("{base}/api/v1/auth/login"),
+            None,
+            &json!({"email": email, "password": diwan_server::demo::DEMO_PASSWORD}),
+        );
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    let registrar = login("registrar@demo.diwan");
+    let today = chrono::Utc::now().date_naive();
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let mut meta = letter("DP-KENITRA", &format!("lettre {n}"));
+        meta["sender"]["email"] = json!(null);
+        let r = register(&base, &registrar, &meta, &pdf(700));
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        let due = (today + chrono::Days::new(30 + n)).to_string();
+        let r = post_json(
+            &format!("{base}/api/v1/correspondences/{id}/assign"),
+            Some(&registrar),
+            &json!({"unit": "DP-KENITRA", "due_date": due}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        ids.push(id);
+    }
+    drop(first);
+    // Two nodes with the scheduler on; nothing is due yet (a month ahead).
+    let (a, _) = diwan_tests::start_server(BIN, &sandbox, &settings);
+    let (b, _) = diwan_tests::start_server(BIN, &sandbox, &settings);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(follow_ups(&smtp.maildir).is_empty());
+    // Then, as if weeks had passed, at once for both: three due in three days, three overdue.
+    let db = diwan_db::Database::open(&sandbox.database_url, 2).unwrap();
+    let soon = (today + chrono::Days::new(3)).to_string();
+    let yesterday = (today - chrono::Days::new(1)).to_string();
+    let mut sql = String::new();
+    for (k, id) in ids.iter().enumerate() {
+        let day = if k < 3 { &yesterday } else { &soon };
+        sql.push_str(&format!(
+            "UPDATE assignments SET due_date = '{day}' WHERE correspondence_id = '{id}';\n"
+        ));
+    }
+    db.execute_batch(&sql).unwrap();
+    // Six reminders (all due within ten days) and three escalations.
+    let got = wait_for_follow_ups(&smtp.maildir, 9);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    drop((a, b));
+    let got_after = follow_ups(&smtp.maildir);
+    assert_eq!(got_after.len(), 9, "{got:?}");
+    assert_eq!(got_after.iter().filter(|m| m.0 == "reminder").count(), 6);
+    assert_eq!(got_after.iter().filter(|m| m.0 == "escalation").count(), 3);
 }

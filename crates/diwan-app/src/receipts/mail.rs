@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::Services;
 use crate::error::AppError;
-use crate::model::{OutboxMail, ReceiptKind};
+use crate::model::{MailKind, OutboxMail, ReceiptKind};
 
 /// A file attached to an e-mail.
 #[derive(Debug, Clone)]
@@ -56,8 +56,11 @@ pub fn backoff(attempts: u32) -> chrono::Duration {
 }
 
 fn compose(s: &Services, m: &OutboxMail) -> Result<OutgoingMail, AppError> {
-    let Some(receipt_kind) = m.kind.receipt() else {
-        return crate::workflow::answered_mail(s, m);
+    let receipt_kind = match m.kind {
+        MailKind::Answered => return crate::workflow::answered_mail(s, m),
+        MailKind::Reminder | MailKind::Escalation => return crate::workflow::follow_up_mail(s, m),
+        MailKind::Receipt => ReceiptKind::Receipt,
+        MailKind::Annulment => ReceiptKind::Annulment,
     };
     let stored = s
         .store

@@ -7,6 +7,7 @@
 mod answer;
 mod assign;
 mod delegation;
+mod follow_up;
 mod forward;
 mod give_back;
 mod inbox;
@@ -23,6 +24,8 @@ pub use assign::{AlsoAssign, AssignRequest, assign};
 pub use delegation::{
     DelegationRequest, MAX_DELEGATION_DAYS, delegate, delegations, revoke as revoke_delegation,
 };
+pub(crate) use follow_up::follow_up_mail;
+pub use follow_up::{run_due as follow_up_due, start_scheduler};
 pub use forward::{ForwardRequest, forward};
 pub use give_back::{DeclineRequest, decline, return_to_registry};
 pub use inbox::{INBOX_PAGE, InboxPage, InboxQuery, inbox_by_due_date};

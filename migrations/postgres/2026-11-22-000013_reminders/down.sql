@@ -1,0 +1,2 @@
+DROP INDEX assignments_open_leads_due;
+DROP TABLE reminders;
