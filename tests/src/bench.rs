@@ -47,6 +47,7 @@ pub fn spawn(backend: Backend) -> TestApp {
             ("DIWAN__DOCUMENTS__DOSSIER_WORKERS", "0"),
             ("DIWAN__TEXT__WORKERS", "0"),
             ("DIWAN__MAIL__SEND", "false"),
+            ("DIWAN__WORKFLOW__SCHEDULER", "false"),
         ],
     )
 }

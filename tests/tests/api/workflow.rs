@@ -1249,8 +1249,11 @@ fn two_server_processes_running_the_scheduler_send_each_follow_up_once() {
     db.execute_batch(&sql).unwrap();
     // Six reminders (all due within ten days) and three escalations.
     let got = wait_for_follow_ups(&smtp.maildir, 9);
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Both stopped and one started again: nothing is sent twice.
     drop((a, b));
+    let (again, _) = diwan_tests::start_server(BIN, &sandbox, &settings);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    drop(again);
     let got_after = follow_ups(&smtp.maildir);
     assert_eq!(got_after.len(), 9, "{got:?}");
     assert_eq!(got_after.iter().filter(|m| m.0 == "reminder").count(), 6);
