@@ -112,11 +112,13 @@ pub(super) fn write<W: Write>(
     let image = a.alloc();
     let started = a.begin_stream(
         image,
-        format!(
-            "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode{decode}",
-            j.width, j.height
-        )
-        .as_bytes(),
+        &super::image_dict(
+            j.width,
+            j.height,
+            space,
+            8,
+            &format!(" /Filter /DCTDecode{decode}"),
+        ),
         Some(j.len),
     )?;
     copy_range(src, 0, j.len, a, false, deadline)?;

@@ -25,6 +25,21 @@ use jpeg::JpegInfo;
 use png::PngInfo;
 use tiff::TiffFrame;
 
+/// The dictionary of an image XObject: its size, colour space and bits per component, then
+/// `rest` (the filter and its parameters, a decode array, a soft mask), which starts with a space.
+pub(super) fn image_dict(
+    width: impl std::fmt::Display,
+    height: impl std::fmt::Display,
+    space: &str,
+    bits: impl std::fmt::Display,
+    rest: &str,
+) -> Vec<u8> {
+    format!(
+        "/Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace {space} /BitsPerComponent {bits}{rest}"
+    )
+    .into_bytes()
+}
+
 /// A source: any `Read + Seek`.
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}

@@ -157,11 +157,13 @@ pub(super) fn write<W: Write>(
     let head = |a: &mut Appender<W>, filter: String, len: Option<u64>| {
         a.begin_stream(
             image,
-            format!(
-                "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {space} /BitsPerComponent {} {filter}{smask_entry}",
-                p.width, p.height, p.depth
-            )
-            .as_bytes(),
+            &super::image_dict(
+                p.width,
+                p.height,
+                &space,
+                p.depth,
+                &format!(" {filter}{smask_entry}"),
+            ),
             len,
         )
     };
@@ -203,11 +205,13 @@ fn write_png_plane<W: Write>(
     let mask = a.alloc();
     let started = a.begin_stream(
         mask,
-        format!(
-            "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray /BitsPerComponent {} /Filter /FlateDecode",
-            p.width, p.height, p.depth
-        )
-        .as_bytes(),
+        &super::image_dict(
+            p.width,
+            p.height,
+            "/DeviceGray",
+            p.depth,
+            " /Filter /FlateDecode",
+        ),
         None,
     )?;
     plane_data(p, src, a, plane, deadline)?;

@@ -339,11 +339,13 @@ pub(super) fn write_frame<W: Write>(
                 };
                 let started = a.begin_stream(
                     image,
-                    format!(
-                        "/Type /XObject /Subtype /Image /Width {} /Height {rows} /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms <<{parms}>>{decode}",
-                        f.width
-                    )
-                    .as_bytes(),
+                    &super::image_dict(
+                        f.width,
+                        rows,
+                        "/DeviceGray",
+                        1,
+                        &format!(" /Filter /CCITTFaxDecode /DecodeParms <<{parms}>>{decode}"),
+                    ),
                     Some(*len),
                 )?;
                 copy_range(src, *at, *len, a, reverse, deadline)?;
@@ -361,11 +363,13 @@ pub(super) fn write_frame<W: Write>(
         };
         let started = a.begin_stream(
             image,
-            format!(
-                "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {space} /BitsPerComponent {} /Filter /FlateDecode{decode}",
-                f.width, f.height, f.bps
-            )
-            .as_bytes(),
+            &super::image_dict(
+                f.width,
+                f.height,
+                &space,
+                f.bps,
+                &format!(" /Filter /FlateDecode{decode}"),
+            ),
             None,
         )?;
         tiff_rows(f, src, a, deadline)?;
@@ -399,11 +403,13 @@ fn write_tiff_jpeg_strip<W: Write>(
     };
     let started = a.begin_stream(
         image,
-        format!(
-            "/Type /XObject /Subtype /Image /Width {} /Height {rows} /ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode{transform}",
-            f.width
-        )
-        .as_bytes(),
+        &super::image_dict(
+            f.width,
+            rows,
+            space,
+            8,
+            &format!(" /Filter /DCTDecode{transform}"),
+        ),
         Some(total),
     )?;
     match tables {
