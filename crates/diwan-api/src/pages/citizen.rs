@@ -639,6 +639,10 @@ fn track_page(
     let unit = result
         .map(|(st, _)| super::pick(ctx, &st.unit_ar, &st.unit_fr, st.unit_en.as_deref()))
         .unwrap_or_default();
+    // Where it was registered (the unit in charge may have changed since).
+    let registry = result
+        .map(|(st, _)| super::pick(ctx, &st.registry_ar, &st.registry_fr, None))
+        .unwrap_or_default();
     let body = html! {
         p { (ctx.t("track-intro")) }
         (errors.summary(ctx))
@@ -685,7 +689,7 @@ fn track_page(
                         li {
                             strong { (ctx.t(&format!("event-{}", ev.kind))) }
                             @if ev.kind == "registered" {
-                                " — " (bdi(&unit))
+                                " — " (bdi(&registry))
                             }
                             br;
                             time datetime=(ev.at.to_rfc3339()) dir="ltr" { (greg) }
