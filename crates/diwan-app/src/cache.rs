@@ -79,7 +79,12 @@ pub struct Caches {
     tokens: Mutex<HashMap<String, CachedActor>>,
     /// Root hashes of signed tree heads by tree size (heads never change once written).
     heads: Mutex<HashMap<u64, [u8; 32]>>,
+    /// The active routing rules of each registry, in order.
+    rules: Mutex<HashMap<String, (DateTime<Utc>, Rules)>>,
 }
+
+/// A registry's active routing rules, in order.
+pub type Rules = Arc<Vec<crate::model::RoutingRule>>;
 
 /// Most tree heads remembered.
 const HEADS_MAX: usize = 16_384;
@@ -111,6 +116,30 @@ impl Caches {
 
     pub fn put_org(&self, now: DateTime<Utc>, snapshot: Arc<OrgSnapshot>) {
         *self.org.lock().unwrap_or_else(PoisonError::into_inner) = Some((now, snapshot));
+    }
+
+    /// A registry's active routing rules, if cached and fresh.
+    pub fn rules(&self, registry_id: &str, now: DateTime<Utc>) -> Option<Rules> {
+        let guard = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        guard
+            .get(registry_id)
+            .filter(|(at, _)| now - *at < TTL)
+            .map(|(_, r)| r.clone())
+    }
+
+    pub fn put_rules(&self, registry_id: &str, now: DateTime<Utc>, rules: Rules) {
+        let mut guard = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.len() >= 10_000 {
+            guard.clear();
+        }
+        guard.insert(registry_id.to_owned(), (now, rules));
+    }
+
+    pub fn clear_rules(&self) {
+        self.rules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     pub fn clear_org(&self) {

@@ -176,7 +176,7 @@ pub(crate) fn register_by(
         request,
         received_at,
         registered_at: now,
-        registered_by: registered_by.clone(),
+        registered_by,
         tracking_code: ids::new_tracking_code()?,
         files,
         concerned_units,
@@ -187,6 +187,29 @@ pub(crate) fn register_by(
         new.tracking_code.clone(),
         new.request.direction,
     );
+    // Routing rules apply to incoming letters; what they need is kept before the job is handed
+    // to the store (nothing is read back after).
+    let routable = if direction == diwan_domain::Direction::Incoming {
+        let rules = crate::workflow::active_rules(s, &new.registry.id)?;
+        (!rules.is_empty()).then(|| {
+            let r = &new.request;
+            (
+                rules.clone(),
+                crate::workflow::Routable {
+                    id: new.id.clone(),
+                    registry_id: new.registry.id.clone(),
+                    received_at: new.received_at,
+                    category: r.category.clone(),
+                    recipient_unit: r.recipient.unit.clone(),
+                    sender_territory: r.sender.territory.clone(),
+                    subject: r.subject.clone(),
+                    actor_id: new.registered_by.clone(),
+                },
+            )
+        })
+    } else {
+        None
+    };
     let notary = crate::receipts::notary_with(s, org)?;
     promote(&mut new)?;
     let (registered, issued) = s.store.register(new, notary)?;
@@ -204,10 +227,10 @@ pub(crate) fn register_by(
             w.wake();
         }
     }
-    if direction == diwan_domain::Direction::Incoming {
+    if let Some((rules, letter)) = &routable {
         // The registration is durable: a rule that cannot be applied leaves the letter
         // registered, for the registry to assign by hand.
-        if let Err(e) = crate::workflow::route(s, &id, &registered_by) {
+        if let Err(e) = crate::workflow::route(s, rules, letter) {
             tracing::warn!(correspondence = %id, error = %e, "routing rules not applied");
         }
     }

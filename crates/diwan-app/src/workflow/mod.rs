@@ -31,11 +31,11 @@ pub use give_back::{DeclineRequest, decline, return_to_registry};
 pub use inbox::{INBOX_PAGE, InboxPage, InboxQuery, inbox_by_due_date};
 pub use progress::{NoteRequest, close, start};
 pub use reassign::{ReassignRequest, reassign};
-pub(crate) use routing::route;
 pub use routing::{
     MAX_RULES, RuleRequest, create_rule, delete_rule, fired_rule, may_manage_rules, rules,
     update_rule,
 };
+pub(crate) use routing::{Routable, active_rules, route};
 
 use std::sync::Arc;
 
@@ -177,6 +177,16 @@ fn due_date(
     asked: Option<NaiveDate>,
     inherited: Option<NaiveDate>,
 ) -> Result<NaiveDate, AppError> {
+    due_date_of(s, c.received_at, c.category.as_deref(), asked, inherited)
+}
+
+fn due_date_of(
+    s: &Services,
+    received_at: chrono::DateTime<chrono::Utc>,
+    category: Option<&str>,
+    asked: Option<NaiveDate>,
+    inherited: Option<NaiveDate>,
+) -> Result<NaiveDate, AppError> {
     let zone = &s.settings.time_zone;
     let today = s.clock.now().with_timezone(zone).date_naive();
     if let Some(d) = asked {
@@ -192,11 +202,11 @@ fn due_date(
     if let Some(d) = inherited {
         return Ok(d);
     }
-    let received = c.received_at.with_timezone(zone).date_naive();
+    let received = received_at.with_timezone(zone).date_naive();
     let calendar = &s.settings.calendar;
     s.settings
         .deadlines
-        .rule(c.category.as_deref())
+        .rule(category)
         .deadline(calendar, received)
         .or_else(|| calendar.add_working_days(today, FALLBACK_DUE_WORKING_DAYS))
         .ok_or_else(|| AppError::internal("no due date could be computed"))

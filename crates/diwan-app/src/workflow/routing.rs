@@ -4,7 +4,7 @@
 
 use diwan_domain::routing::{Conditions, Letter, MAX_KEYWORDS};
 use diwan_domain::text::{self, limits};
-use diwan_domain::{Direction, Move, Purpose, Status};
+use diwan_domain::{Move, Purpose, Status};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -136,6 +136,7 @@ pub fn update_rule(
     let position = req.position.unwrap_or(old.position);
     let rule = build(s, actor, &org, &registry, old.id, position, req)?;
     s.store.put_routing_rule(&rule)?;
+    s.caches.clear_rules();
     Ok(rule)
 }
 
@@ -143,6 +144,7 @@ pub fn delete_rule(s: &Services, actor: &Actor, registry: &str, id: &str) -> Res
     let (org, registry) = registry_of(s, registry)?;
     may_manage(actor, &org.tree, &registry)?;
     if s.store.delete_routing_rule(&registry.id, id)? {
+        s.caches.clear_rules();
         Ok(())
     } else {
         Err(AppError::not_found("rule"))
@@ -254,20 +256,45 @@ fn unit_of_territory<'o>(org: &'o OrgSnapshot, admin: &str, territory: &str) -> 
         .map(|(_, u)| u)
 }
 
-/// Applies the registry's rules to a letter just registered. `true` when a rule assigned it.
-pub(crate) fn route(s: &Services, id: &str, actor_id: &str) -> Result<bool, AppError> {
-    let Some(c) = s.store.correspondence(id)? else {
-        return Ok(false);
-    };
-    if c.direction != Direction::Incoming || c.status != Status::Registered {
-        return Ok(false);
+/// The active rules of a registry, in order (cached for a short while; cleared at once by
+/// changes made through this process).
+pub(crate) fn active_rules(
+    s: &Services,
+    registry_id: &str,
+) -> Result<std::sync::Arc<Vec<RoutingRule>>, AppError> {
+    let now = s.clock.now();
+    if let Some(r) = s.caches.rules(registry_id, now) {
+        return Ok(r);
     }
     let rules: Vec<RoutingRule> = s
         .store
-        .routing_rules(&c.registry_id)?
+        .routing_rules(registry_id)?
         .into_iter()
         .filter(|r| r.active)
         .collect();
+    let rules = std::sync::Arc::new(rules);
+    s.caches.put_rules(registry_id, now, rules.clone());
+    Ok(rules)
+}
+
+/// What routing needs of a letter just registered (taken from its registration, so nothing is
+/// read back).
+#[derive(Debug, Clone)]
+pub(crate) struct Routable {
+    pub id: String,
+    pub registry_id: String,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub category: Option<String>,
+    pub recipient_unit: Option<diwan_domain::Code>,
+    pub sender_territory: Option<String>,
+    pub subject: String,
+    /// Who registered it (the moves's actor).
+    pub actor_id: String,
+}
+
+/// Applies `rules` (the registry's active rules) to a letter just registered. `true` when a
+/// rule assigned it.
+pub(crate) fn route(s: &Services, rules: &[RoutingRule], c: &Routable) -> Result<bool, AppError> {
     if rules.is_empty() {
         return Ok(false);
     }
@@ -280,33 +307,31 @@ pub(crate) fn route(s: &Services, id: &str, actor_id: &str) -> Result<bool, AppE
         return Ok(false);
     };
     let recipient_unit = c
-        .recipient
-        .unit
+        .recipient_unit
         .as_ref()
         .and_then(|code| org.units.iter().find(|u| u.code == *code))
         .map(|u| u.id.as_str());
     let letter = Letter {
         category: c.category.as_deref(),
         recipient_unit,
-        sender_territory: c.sender.territory.as_deref(),
+        sender_territory: c.sender_territory.as_deref(),
         subject: &c.subject,
     };
-    for rule in &rules {
+    for rule in rules {
         let Some(why) = rule.conditions.check(&letter) else {
             continue;
         };
         let target = match &rule.target_unit_id {
             Some(u) => org.unit(u).filter(|u| u.administration_id == admin),
             None => c
-                .sender
-                .territory
+                .sender_territory
                 .as_deref()
                 .and_then(|t| unit_of_territory(&org, &admin, t)),
         };
         let Some(target) = target else {
             continue;
         };
-        let due = super::due_date(s, &c, None, None)?;
+        let due = super::due_date_of(s, c.received_at, c.category.as_deref(), None, None)?;
         let mut detail = Map::new();
         detail.insert(
             "rule".into(),
@@ -318,7 +343,7 @@ pub(crate) fn route(s: &Services, id: &str, actor_id: &str) -> Result<bool, AppE
             from: Status::Registered,
             to: Status::Assigned,
             at: s.clock.now(),
-            actor_id: actor_id.to_owned(),
+            actor_id: c.actor_id.clone(),
             detail,
             ending: Ending::All,
             assignments: vec![super::new_assignment(
