@@ -49,6 +49,14 @@ impl OrgSnapshot {
         self.registries.iter().find(|r| r.id == id)
     }
 
+    /// The unit with this code (case and surrounding spaces ignored).
+    pub fn unit_by_code(&self, code: &str) -> Option<&Unit> {
+        let code = code.trim();
+        self.units
+            .iter()
+            .find(|u| u.code.as_str().eq_ignore_ascii_case(code))
+    }
+
     pub fn unit(&self, id: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.id == id)
     }

@@ -643,16 +643,8 @@ pub async fn reply(
         diwan_app::workflow::register_reply(&s, &a2, &id2, &registry, &subject, posted.files)
     })
     .await;
-    match done {
-        Ok(_) => ctx.see_other(&format!(
-            "/office/correspondences/{}?moved=answer",
-            encode(&id)
-        )),
-        Err(e) => {
-            let text = error_message(&ctx, &e);
-            super::refusal(&ctx, Area::Office, Some(&actor.email), status_of(&e), &text)
-        }
-    }
+    let back = format!("/office/correspondences/{}?moved=answer", encode(&id));
+    done_then(&ctx, &actor, done, &back)
 }
 
 /// A move posted from the correspondence page.
@@ -749,17 +741,12 @@ pub async fn move_correspondence(
         }
     })
     .await;
-    match done {
-        Ok(_) => ctx.see_other(&format!(
-            "/office/correspondences/{}?moved={}",
-            encode(&id),
-            step.as_str()
-        )),
-        Err(e) => {
-            let text = error_message(&ctx, &e);
-            super::refusal(&ctx, Area::Office, Some(&actor.email), status_of(&e), &text)
-        }
-    }
+    let back = format!(
+        "/office/correspondences/{}?moved={}",
+        encode(&id),
+        step.as_str()
+    );
+    done_then(&ctx, &actor, done, &back)
 }
 
 /// What the inspection of a PDF found: its pages, and each problem with its code.
@@ -1648,14 +1635,19 @@ pub async fn delete_rule(
 }
 
 fn rule_saved(ctx: &Ctx, actor: &Actor, code: &str, done: Result<(), AppError>) -> HttpResponse {
+    let back = format!("/office/registries/{}/rules?saved=1", encode(code));
+    done_then(ctx, actor, done, &back)
+}
+
+/// After a posted action: back to `location` (303) when it was done, else the refusal page.
+fn done_then<T>(
+    ctx: &Ctx,
+    actor: &Actor,
+    done: Result<T, AppError>,
+    location: &str,
+) -> HttpResponse {
     match done {
-        Ok(()) => ctx.see_other(&format!(
-            "/office/registries/{}/rules?saved=1",
-            encode(code)
-        )),
-        Err(e) => {
-            let text = error_message(ctx, &e);
-            super::refusal(ctx, Area::Office, Some(&actor.email), status_of(&e), &text)
-        }
+        Ok(_) => ctx.see_other(location),
+        Err(e) => error_page(ctx, Some(actor), &e),
     }
 }

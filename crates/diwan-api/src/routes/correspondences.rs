@@ -274,11 +274,16 @@ pub async fn file(
     })
     .await?;
     let (record, bytes) = download;
-    Ok(HttpResponse::Ok()
+    Ok(file_response(&record, bytes))
+}
+
+/// A stored file as a response: its media type, always as an attachment, with its digest.
+pub(crate) fn file_response(record: &diwan_app::model::FileRecord, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type(record.media_type.as_str())
         .insert_header((header::CONTENT_DISPOSITION, attachment(&record.name)))
         .insert_header(("Digest", format!("sha-256={}", record.sha256)))
-        .body(bytes))
+        .body(bytes)
 }
 
 /// The sealed PDF/A dossier: the arrival stamp, then every file in order (or a page saying it

@@ -222,14 +222,7 @@ pub async fn reply_file(
     let ((id, file_id), code) = (path.into_inner(), q.into_inner().code);
     let d = blocking(move || diwan_app::workflow::depositor_reply_file(&s, &id, &code, &file_id))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(d.record.media_type.as_str())
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            super::correspondences::attachment(&d.record.name),
-        ))
-        .insert_header(("Digest", format!("sha-256={}", d.record.sha256)))
-        .body(d.bytes))
+    Ok(super::correspondences::file_response(&d.record, d.bytes))
 }
 
 /// The routing rules of a registry, in the order they are tried.

@@ -23,6 +23,11 @@ pub fn download(
         .into_iter()
         .find(|f| f.id == file_id)
         .ok_or_else(|| AppError::not_found("file"))?;
+    read(s, record)
+}
+
+/// A registered file's bytes, from the blob store (checked against its digest there).
+pub(crate) fn read(s: &Services, record: FileRecord) -> Result<FileDownload, AppError> {
     let bytes = s.blobs.read(&record.sha256)?.ok_or_else(|| {
         AppError::Internal(format!(
             "blob {} of file {} is missing",

@@ -9,6 +9,7 @@ mod register;
 mod snippet;
 
 pub use annul::annul;
+pub(crate) use files::read as read_file;
 pub use files::{FileDownload, download};
 pub use get::get;
 pub use inbox::{INBOX_LIMIT, InboxLine, inbox};

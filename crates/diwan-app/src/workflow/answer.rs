@@ -231,13 +231,7 @@ pub fn depositor_reply_file(
         .into_iter()
         .find(|f| f.id == file_id)
         .ok_or_else(no_reply)?;
-    let bytes = s.blobs.read(&record.sha256)?.ok_or_else(|| {
-        AppError::Internal(format!(
-            "blob {} of file {} is missing",
-            record.sha256, record.id
-        ))
-    })?;
-    Ok(crate::correspondence::FileDownload { record, bytes })
+    crate::correspondence::read_file(s, record)
 }
 
 /// The registries where the actor may register a reply to this letter: those they are

@@ -33,10 +33,7 @@ pub fn forward(
     req: &ForwardRequest,
 ) -> Result<Correspondence, AppError> {
     let m = super::begin(s, actor, id, Move::Forward)?;
-    let lead =
-        m.c.lead()
-            .cloned()
-            .ok_or_else(|| AppError::internal("an assigned correspondence has no lead"))?;
+    let lead = m.lead()?.clone();
     may_handle(actor, &m.org.tree, &lead)?;
     let unit = m.unit_in_administration("unit", &req.unit)?;
     if unit.id == lead.unit_id {
@@ -46,10 +43,8 @@ pub fn forward(
         ));
     }
     let due = super::due_date(s, &m.c, req.due_date, Some(lead.due_date))?;
-    let instructions = match super::instructions(req.instructions.as_deref())? {
-        Some(i) => Some(i),
-        None => lead.instructions.clone(),
-    };
+    let instructions =
+        super::instructions(req.instructions.as_deref())?.or_else(|| lead.instructions.clone());
     let mut detail = Map::new();
     super::note(&mut detail, "comment", req.comment.as_deref(), false)?;
     let made = super::new_assignment(&unit, None, Purpose::Action, instructions, due)?;

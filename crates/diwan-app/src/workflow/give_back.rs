@@ -62,9 +62,7 @@ fn give_back(
     required: bool,
 ) -> Result<Correspondence, AppError> {
     let m = super::begin(s, actor, id, step)?;
-    let lead =
-        m.c.lead()
-            .ok_or_else(|| AppError::internal("an assigned correspondence has no lead"))?;
+    let lead = m.lead()?;
     may_handle(actor, &m.org.tree, lead)?;
     let mut detail = Map::new();
     detail.insert("unit_id".into(), lead.unit_id.clone().into());

@@ -62,9 +62,7 @@ pub fn inbox_by_due_date(
         Some(code) => {
             let org = crate::org::snapshot(s)?;
             let unit = org
-                .units
-                .iter()
-                .find(|u| u.code.as_str().eq_ignore_ascii_case(code.trim()))
+                .unit_by_code(code)
                 .filter(|u| mine.contains(&u.id))
                 .ok_or_else(AppError::forbidden)?;
             (vec![unit.id.clone()], None)

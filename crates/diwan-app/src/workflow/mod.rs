@@ -91,6 +91,13 @@ fn begin(s: &Services, actor: &Actor, id: &str, step: Move) -> Result<Moving, Ap
 }
 
 impl Moving {
+    /// The open assignment for action, which every status after `assigned` has.
+    fn lead(&self) -> Result<&crate::model::Assignment, AppError> {
+        self.c
+            .lead()
+            .ok_or_else(|| AppError::internal("a correspondence in charge of no unit"))
+    }
+
     fn record(
         &self,
         s: &Services,
@@ -115,20 +122,28 @@ impl Moving {
 
     /// The unit with this code, if it is in the correspondence's administration.
     fn unit_in_administration(&self, field: &str, code: &str) -> Result<Unit, AppError> {
-        let admin = self.org.tree.administration_of(&self.registry.unit_id);
-        self.org
-            .units
-            .iter()
-            .find(|u| u.code.as_str().eq_ignore_ascii_case(code.trim()))
-            .filter(|u| Some(u.administration_id.as_str()) == admin)
-            .cloned()
-            .ok_or_else(|| {
-                AppError::unprocessable(
-                    "unknown_unit",
-                    format!("{field}: no unit with this code in this administration"),
-                )
-            })
+        unit_in_administration(&self.org, &self.registry, field, code)
     }
+}
+
+/// The unit with this code, if it is in the administration of `registry` (else 422
+/// `unknown_unit`, naming `field`).
+fn unit_in_administration(
+    org: &OrgSnapshot,
+    registry: &Registry,
+    field: &str,
+    code: &str,
+) -> Result<Unit, AppError> {
+    let admin = org.tree.administration_of(&registry.unit_id);
+    org.unit_by_code(code)
+        .filter(|u| Some(u.administration_id.as_str()) == admin)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::unprocessable(
+                "unknown_unit",
+                format!("{field}: no unit with this code in this administration"),
+            )
+        })
 }
 
 /// Stores the move. 409 `state_changed` when someone else moved the correspondence first.

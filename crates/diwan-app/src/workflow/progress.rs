@@ -44,9 +44,7 @@ fn by_the_unit_in_charge(
     req: &NoteRequest,
 ) -> Result<Correspondence, AppError> {
     let m = super::begin(s, actor, id, step)?;
-    let lead =
-        m.c.lead()
-            .ok_or_else(|| AppError::internal("a correspondence in charge of no unit"))?;
+    let lead = m.lead()?;
     may_handle(actor, &m.org.tree, lead)?;
     let mut detail = Map::new();
     super::note(&mut detail, "comment", req.comment.as_deref(), false)?;

@@ -37,10 +37,7 @@ pub fn reassign(
     req: &ReassignRequest,
 ) -> Result<Correspondence, AppError> {
     let m = super::begin(s, actor, id, Move::Reassign)?;
-    let lead =
-        m.c.lead()
-            .cloned()
-            .ok_or_else(|| AppError::internal("an assigned correspondence has no lead"))?;
+    let lead = m.lead()?.clone();
     if !may_handle(actor, &m.org.tree, &lead)?.heads {
         return Err(AppError::forbidden());
     }
@@ -81,10 +78,8 @@ pub fn reassign(
         ));
     }
     let due = super::due_date(s, &m.c, req.due_date, Some(lead.due_date))?;
-    let instructions = match super::instructions(req.instructions.as_deref())? {
-        Some(i) => Some(i),
-        None => lead.instructions.clone(),
-    };
+    let instructions =
+        super::instructions(req.instructions.as_deref())?.or_else(|| lead.instructions.clone());
     super::note(&mut detail, "comment", req.comment.as_deref(), false)?;
     let made = super::new_assignment(&unit, agent.as_ref(), Purpose::Action, instructions, due)?;
     let record = m.record(s, actor, detail, Ending::Lead, vec![made]);

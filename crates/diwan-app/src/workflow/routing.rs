@@ -160,20 +160,7 @@ fn build(
     position: i32,
     req: &RuleRequest,
 ) -> Result<RoutingRule, AppError> {
-    let admin = org.tree.administration_of(&registry.unit_id);
-    let unit = |field: &str, code: &str| -> Result<Unit, AppError> {
-        org.units
-            .iter()
-            .find(|u| u.code.as_str().eq_ignore_ascii_case(code.trim()))
-            .filter(|u| Some(u.administration_id.as_str()) == admin)
-            .cloned()
-            .ok_or_else(|| {
-                AppError::unprocessable(
-                    "unknown_unit",
-                    format!("{field}: no unit with this code in this administration"),
-                )
-            })
-    };
+    let unit = |field: &str, code: &str| super::unit_in_administration(org, registry, field, code);
     let name = req.name.trim();
     text::line("name", name, limits::NAME)?;
     let category = trimmed(req.category.as_deref());
