@@ -471,7 +471,16 @@ pub fn start_server(
     sandbox: &Sandbox,
     extra: &[(&str, &str)],
 ) -> (ServerProcess, String) {
-    let port = free_port();
+    start_server_at(bin, sandbox, extra, free_port())
+}
+
+/// [`start_server`] on a given port (a server started again where its peers expect it).
+pub fn start_server_at(
+    bin: &str,
+    sandbox: &Sandbox,
+    extra: &[(&str, &str)],
+    port: u16,
+) -> (ServerProcess, String) {
     let mut cmd = diwan_command(bin, sandbox);
     cmd.args(["serve", "--demo"])
         .env("DIWAN__SERVER__BIND", format!("127.0.0.1:{port}"))

@@ -356,3 +356,17 @@ rule-inactive = معطلة
 rule-add = إضافة القاعدة
 rule-delete = حذف
 routed-by = بموجب القاعدة
+
+# Exchange between administrations
+deliveries-title = الإرسال إلى إدارات أخرى
+delivery-to = المرسل إليه
+delivery-state = الحالة
+delivery-number = الرقم لدى المرسل إليه
+delivery-attempts = المحاولات
+delivery-peer = في المنصة
+delivery-ack = إشعار الاستلام الموقع (JWS)
+delivery-pending = في الانتظار
+delivery-sent = أُرسل دون رد (ستُعاد المحاولة)
+delivery-delivered = استُلم، والإشعار غير قابل للتحقق
+delivery-acknowledged = استُلم وأُشعر بالاستلام
+delivery-refused = مرفوض

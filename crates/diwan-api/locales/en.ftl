@@ -352,3 +352,17 @@ rule-inactive = Inactive
 rule-add = Add the rule
 rule-delete = Delete
 routed-by = by the rule
+
+# Exchange between administrations
+deliveries-title = Sent to other administrations
+delivery-to = Recipient
+delivery-state = State
+delivery-number = Number at the recipient
+delivery-attempts = Attempts
+delivery-peer = at the installation
+delivery-ack = Signed acknowledgement (JWS)
+delivery-pending = pending
+delivery-sent = sent, not answered (will be tried again)
+delivery-delivered = delivered, acknowledgement not verifiable
+delivery-acknowledged = delivered and acknowledged
+delivery-refused = refused

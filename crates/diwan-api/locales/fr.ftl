@@ -352,3 +352,17 @@ rule-inactive = Inactive
 rule-add = Ajouter la règle
 rule-delete = Supprimer
 routed-by = par la règle
+
+# Exchange between administrations
+deliveries-title = Transmission à d'autres administrations
+delivery-to = Destinataire
+delivery-state = État
+delivery-number = N° chez le destinataire
+delivery-attempts = Tentatives
+delivery-peer = à l'installation
+delivery-ack = Accusé de réception signé (JWS)
+delivery-pending = en attente
+delivery-sent = envoyé, sans réponse (nouvel essai prévu)
+delivery-delivered = reçu, accusé non vérifiable
+delivery-acknowledged = reçu et accusé
+delivery-refused = refusé

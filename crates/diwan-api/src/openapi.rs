@@ -13,7 +13,7 @@ use crate::routes::{agents, auth, correspondences, health, org, receipts, workfl
         auth::login, auth::logout, auth::me, auth::list_tokens, auth::create_token, auth::revoke_token,
         org::registries, org::overview, org::import,
         agents::list, agents::create, agents::grant, agents::revoke,
-        correspondences::register, correspondences::list, correspondences::get, correspondences::annul, correspondences::file, correspondences::dossier,
+        correspondences::register, correspondences::list, correspondences::get, correspondences::annul, correspondences::file, correspondences::dossier, correspondences::exchange_inbound, correspondences::deliveries,
         receipts::get, receipts::pdf, receipts::verify, receipts::sth, receipts::consistency, receipts::inclusion,
         receipts::root_pem, receipts::crl,
         workflow::assign, workflow::reassign, workflow::forward, workflow::start, workflow::give_back,

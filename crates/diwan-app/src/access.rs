@@ -125,6 +125,21 @@ pub(crate) fn portal_permit(
     }
 }
 
+/// A letter received by exchange is registered as incoming, channel exchange, into the
+/// registry of the unit it is addressed to (its envelope was checked before this is asked).
+pub(crate) fn exchange_permit(
+    registry: Registry,
+    request: &diwan_domain::RegistrationRequest,
+) -> Result<RegisterPermit, AppError> {
+    if request.channel == diwan_domain::Channel::Exchange
+        && request.direction == diwan_domain::Direction::Incoming
+    {
+        Ok(RegisterPermit { registry })
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
 /// Permission to manage the organisation and agents: installation-wide, or of one administration.
 #[derive(Debug)]
 pub struct AdminPermit {

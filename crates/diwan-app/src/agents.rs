@@ -133,7 +133,9 @@ pub fn list(s: &Services, actor: &Actor) -> Result<Vec<AgentView>, AppError> {
     s.store
         .agents()?
         .into_iter()
-        .filter(|a| a.id != crate::portal::PORTAL_AGENT_ID)
+        .filter(|a| {
+            a.id != crate::portal::PORTAL_AGENT_ID && a.id != crate::exchange::EXCHANGE_AGENT_ID
+        })
         .map(|a| view(s, a))
         .collect()
 }

@@ -64,6 +64,13 @@ impl OrgSnapshot {
     pub fn administration(&self, id: &str) -> Option<&Administration> {
         self.administrations.iter().find(|a| a.id == id)
     }
+
+    /// The registry of `unit`, or of its nearest parent that has one.
+    pub fn registry_for_unit(&self, unit: &Unit) -> Option<&Registry> {
+        self.tree
+            .lineage(&unit.id)
+            .find_map(|id| self.registries.iter().find(|r| r.unit_id == id))
+    }
 }
 
 /// A cached token: when it was read, when it expires, whose it is.

@@ -9,6 +9,7 @@ pub mod correspondence;
 pub mod document_text;
 pub mod dossiers;
 pub mod error;
+pub mod exchange;
 pub mod ids;
 pub mod log;
 pub mod merkle;
@@ -50,6 +51,8 @@ pub struct Runtime {
     pub mailer: Option<std::sync::Arc<dyn receipts::mail::MailSender>>,
     /// Wakes the workers that read registered files' text (PDF text, OCR).
     pub text_wake: Option<document_text::TextWake>,
+    /// Wakes the exchange worker (absent when this process does not deliver).
+    pub exchange_wake: Option<exchange::ExchangeWake>,
 }
 
 impl Services {
@@ -116,6 +119,8 @@ pub struct Settings {
     pub documents: DocumentSettings,
     /// Follow-up of assignments.
     pub workflow: WorkflowSettings,
+    /// Exchange with other administrations and trusted peer installations.
+    pub exchange: exchange::ExchangeSettings,
 }
 
 /// How assignments are followed up.
@@ -166,6 +171,7 @@ impl Default for Settings {
             deadlines: receipts::Deadlines::default(),
             documents: DocumentSettings::default(),
             workflow: WorkflowSettings::default(),
+            exchange: exchange::ExchangeSettings::default(),
         }
     }
 }

@@ -400,6 +400,106 @@ pub struct NewCorrespondence {
     pub concerned_units: Vec<ConcernedUnit>,
     /// The incoming correspondence this one answers (checked before).
     pub in_reply_to: Option<String>,
+    /// Exchange with another administration: a delivery to make, or the envelope this letter
+    /// came in. Stored in the registration's transaction.
+    pub exchange: Option<ExchangeLink>,
+}
+
+/// The exchange row written with a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeLink {
+    /// An outgoing letter addressed to an administration of this installation (`peer` empty)
+    /// or of a trusted peer: one delivery to make.
+    Send {
+        id: String,
+        message_id: String,
+        peer: String,
+        unit_code: String,
+    },
+    /// A letter received by exchange: its envelope's message id, unique per sending peer.
+    Received {
+        id: String,
+        message_id: String,
+        peer: String,
+        unit_code: String,
+        /// The sender's registration number (also the letter's `sender_reference`).
+        sender_number: String,
+    },
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not tried yet.
+    Pending,
+    /// Tried, not answered yet (the peer was unreachable or failed): tried again later.
+    Sent,
+    /// Registered by the recipient, whose acknowledgement did not verify here.
+    Delivered,
+    /// Registered by the recipient; its signed acknowledgement verified and is kept.
+    Acknowledged,
+    /// The recipient refused it (the reason is kept); not tried again.
+    Refused,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Acknowledged => "acknowledged",
+            Self::Refused => "refused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Sent,
+            Self::Delivered,
+            Self::Acknowledged,
+            Self::Refused,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// An outgoing letter's delivery to another administration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub id: String,
+    pub correspondence_id: String,
+    pub message_id: String,
+    /// The peer installation's name; empty for this installation.
+    pub peer: String,
+    pub unit_code: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// The signed envelope (compact JWS), once made.
+    pub envelope: Option<String>,
+    /// The recipient's signed acknowledgement (its registry's receipt, compact JWS).
+    pub ack_jws: Option<String>,
+    /// The letter's number in the recipient's register.
+    pub remote_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a delivery attempt came to.
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub state: DeliveryState,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub envelope: Option<String>,
+    pub ack_jws: Option<String>,
+    pub remote_number: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// A file waiting for its registration: staged, then promoted to its address before commit.

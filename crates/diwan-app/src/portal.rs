@@ -12,7 +12,6 @@ use diwan_domain::{Channel, Confidentiality, Direction, Party, PartyKind, Regist
 use serde::Serialize;
 
 use crate::Services;
-use crate::cache::OrgSnapshot;
 use crate::correspondence::{RegistrationOutcome, Upload};
 use crate::error::{AppError, Rejection};
 use crate::ids;
@@ -189,9 +188,12 @@ pub fn deposit(
         .iter()
         .find(|u| u.code.as_str() == deposit.unit)
         .ok_or_else(|| AppError::unprocessable("unknown_service", "choose a service"))?;
-    let registry = registry_for(&org, unit).ok_or_else(|| {
-        AppError::unprocessable("unknown_service", "this service does not take letters yet")
-    })?;
+    let registry = org
+        .registry_for_unit(unit)
+        .map(|r| r.code.as_str())
+        .ok_or_else(|| {
+            AppError::unprocessable("unknown_service", "this service does not take letters yet")
+        })?;
     let metadata = RegistrationMetadata {
         registry: registry.to_owned(),
         direction: Direction::Incoming,
@@ -206,6 +208,7 @@ pub fn deposit(
             email: Some(challenge.email.clone()),
             phone: deposit.phone.filter(|v| !v.trim().is_empty()),
             territory: None,
+            peer: None,
         },
         recipient: Party {
             kind: PartyKind::Administration,
@@ -216,6 +219,7 @@ pub fn deposit(
             email: None,
             phone: None,
             territory: None,
+            peer: None,
         },
         confidentiality: Some(Confidentiality::Normal),
         priority: None,
@@ -300,16 +304,6 @@ fn check_code(s: &Services, c: &EmailChallenge, code: &str) -> Result<(), AppErr
     }
 }
 
-/// The registry of `unit`, or of its nearest parent that has one.
-fn registry_for<'a>(org: &'a OrgSnapshot, unit: &Unit) -> Option<&'a str> {
-    org.tree.lineage(&unit.id).find_map(|id| {
-        org.registries
-            .iter()
-            .find(|r| r.unit_id == id)
-            .map(|r| r.code.as_str())
-    })
-}
-
 /// A service a citizen may write to.
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {
@@ -351,7 +345,7 @@ pub fn services(s: &Services, query: Option<&str>) -> Result<Vec<Service>, AppEr
                 .collect();
             children.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
             stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
-            if registry_for(&org, unit).is_none() {
+            if org.registry_for_unit(unit).is_none() {
                 continue;
             }
             let names = [

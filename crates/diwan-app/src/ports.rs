@@ -205,6 +205,23 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<OutboxMail>>;
     fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
+    // --- exchange between administrations ---
+    /// Leases up to `limit` deliveries due at `now` (pending, or sent and due again) until
+    /// `lease_until`, counting an attempt for each.
+    fn lease_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::model::Delivery>>;
+    /// Records what an attempt came to, and releases the lease. An acknowledged or refused
+    /// delivery is never changed again.
+    fn update_delivery(&self, id: &str, update: &crate::model::DeliveryUpdate) -> StoreResult<()>;
+    /// An outgoing letter's deliveries.
+    fn deliveries_of(&self, correspondence_id: &str) -> StoreResult<Vec<crate::model::Delivery>>;
+    /// The correspondence registered from the envelope `message_id` sent by `peer`.
+    fn received_exchange(&self, peer: &str, message_id: &str) -> StoreResult<Option<String>>;
+
     // --- the text of registered files (search) ---
     /// Leases up to `limit` files whose text is not read yet, until `lease_until`, counting an
     /// attempt for each.

@@ -195,6 +195,15 @@ pub trait Queries {
     fn index_missing(&mut self, after: Option<&str>, limit: usize) -> R<(usize, Option<String>)>;
     fn lease_text_jobs(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<TextJob>>;
     fn text_jobs_done(&mut self, outcomes: &[(String, TextStatus)]) -> R<()>;
+    fn lease_deliveries(
+        &mut self,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> R<Vec<ExchangeRow>>;
+    fn update_delivery(&mut self, id: &str, u: &diwan_app::model::DeliveryUpdate) -> R<()>;
+    fn deliveries_of(&mut self, correspondence_id: &str) -> R<Vec<ExchangeRow>>;
+    fn received_exchange(&mut self, peer: &str, message_id: &str) -> R<Option<String>>;
     fn dossier(&mut self, correspondence_id: &str) -> R<Option<DossierRow>>;
     fn insert_dossier(&mut self, row: &DossierRow) -> R<bool>;
     fn without_dossier(&mut self, limit: usize) -> R<Vec<String>>;
@@ -895,6 +904,9 @@ macro_rules! impl_queries {
                 for chunk in events.chunks(128) {
                     diesel::insert_into(correspondence_events::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
                 }
+                for row in rows.iter().filter_map(|r| r.exchange.as_ref()) {
+                    diesel::insert_into(exchanges::table).values(row).execute(self)?;
+                }
                 let entries: Vec<(String, String)> = rows.iter().map(crate::store::index_entry).collect();
                 SearchSql::write_entries(self, &entries)?;
                 for chunk in index.chunks(128) {
@@ -934,6 +946,9 @@ macro_rules! impl_queries {
                     diesel::insert_into(correspondence_units::table).values(concern).execute(self)?;
                 }
                 diesel::insert_into(correspondence_events::table).values(&rows.event).execute(self)?;
+                if let Some(row) = &rows.exchange {
+                    diesel::insert_into(exchanges::table).values(row).execute(self)?;
+                }
                 SearchSql::write_entries(self, &[crate::store::index_entry(&rows)])?;
                 for f in &job.files {
                     let Some(bytes) = f.blob.bytes() else { continue };
@@ -1373,6 +1388,75 @@ macro_rules! impl_queries {
                 .into_iter()
                 .map(outbox_row)
                 .collect()
+            }
+
+            fn lease_deliveries(&mut self, now: &str, lease_until: &str, limit: usize) -> R<Vec<ExchangeRow>> {
+                use exchanges as x;
+                db(self.$write_tx(|c| {
+                    let due: Vec<String> = x::table
+                        .filter(x::way.eq("out"))
+                        .filter(x::state.eq_any(["pending", "sent"]))
+                        .filter(x::next_attempt_at.le(now))
+                        .filter(x::lease_until.is_null().or(x::lease_until.lt(now)))
+                        .order(x::next_attempt_at)
+                        .limit(i64::try_from(limit).unwrap_or(16))
+                        .select(x::id)
+                        .load(c)?;
+                    let mut out = Vec::new();
+                    for id in due {
+                        // Taken only if nobody took it meanwhile.
+                        let n = diesel::update(
+                            x::table
+                                .find(&id)
+                                .filter(x::state.eq_any(["pending", "sent"]))
+                                .filter(x::lease_until.is_null().or(x::lease_until.lt(now))),
+                        )
+                        .set((x::lease_until.eq(lease_until), x::attempts.eq(x::attempts + 1)))
+                        .execute(c)?;
+                        if n == 1 {
+                            out.push(id);
+                        }
+                    }
+                    x::table.filter(x::id.eq_any(&out)).select(ExchangeRow::as_select()).load(c)
+                }))
+            }
+
+            fn update_delivery(&mut self, id: &str, u: &diwan_app::model::DeliveryUpdate) -> R<()> {
+                use exchanges as x;
+                db(diesel::update(x::table.find(id).filter(x::state.eq_any(["pending", "sent", "delivered"])))
+                    .set((
+                        x::state.eq(u.state.as_str()),
+                        x::next_attempt_at.eq(u.next_attempt_at.as_ref().map(to_text)),
+                        x::lease_until.eq(None::<String>),
+                        x::last_error.eq(u.last_error.as_deref()),
+                        x::envelope.eq(u.envelope.as_deref()),
+                        x::ack_jws.eq(u.ack_jws.as_deref()),
+                        x::remote_number.eq(u.remote_number.as_deref()),
+                        x::updated_at.eq(to_text(&u.at)),
+                    ))
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn deliveries_of(&mut self, correspondence_id: &str) -> R<Vec<ExchangeRow>> {
+                use exchanges as x;
+                db(x::table
+                    .filter(x::correspondence_id.eq(correspondence_id))
+                    .filter(x::way.eq("out"))
+                    .order((x::created_at, x::id))
+                    .select(ExchangeRow::as_select())
+                    .load(self))
+            }
+
+            fn received_exchange(&mut self, peer: &str, message_id: &str) -> R<Option<String>> {
+                use exchanges as x;
+                db(x::table
+                    .filter(x::way.eq("in"))
+                    .filter(x::peer.eq(peer))
+                    .filter(x::message_id.eq(message_id))
+                    .select(x::correspondence_id)
+                    .first(self)
+                    .optional())
             }
 
             fn mail_sent(&mut self, id: &str, at: &str) -> R<()> {

@@ -589,3 +589,107 @@ impl DossierRow {
         })
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = exchanges)]
+pub struct ExchangeRow {
+    pub id: String,
+    pub correspondence_id: String,
+    pub way: String,
+    pub message_id: String,
+    pub peer: String,
+    pub unit_code: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<String>,
+    pub lease_until: Option<String>,
+    pub last_error: Option<String>,
+    pub envelope: Option<String>,
+    pub ack_jws: Option<String>,
+    pub remote_number: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ExchangeRow {
+    /// The row a registration writes for its exchange link.
+    pub fn for_registration(
+        correspondence_id: &str,
+        link: &diwan_app::model::ExchangeLink,
+        at: &str,
+    ) -> Self {
+        use diwan_app::model::ExchangeLink as L;
+        let (id, way, message_id, peer, unit_code, state, due, remote) = match link {
+            L::Send {
+                id,
+                message_id,
+                peer,
+                unit_code,
+            } => (
+                id,
+                "out",
+                message_id,
+                peer,
+                unit_code,
+                "pending",
+                Some(at.to_owned()),
+                None,
+            ),
+            L::Received {
+                id,
+                message_id,
+                peer,
+                unit_code,
+                sender_number,
+            } => (
+                id,
+                "in",
+                message_id,
+                peer,
+                unit_code,
+                "received",
+                None,
+                Some(sender_number.clone()),
+            ),
+        };
+        Self {
+            id: id.clone(),
+            correspondence_id: correspondence_id.to_owned(),
+            way: way.to_owned(),
+            message_id: message_id.clone(),
+            peer: peer.clone(),
+            unit_code: unit_code.clone(),
+            state: state.to_owned(),
+            attempts: 0,
+            next_attempt_at: due,
+            lease_until: None,
+            last_error: None,
+            envelope: None,
+            ack_jws: None,
+            remote_number: remote,
+            created_at: at.to_owned(),
+            updated_at: at.to_owned(),
+        }
+    }
+
+    pub fn into_delivery(self) -> Result<diwan_app::model::Delivery, StoreError> {
+        let time = |s: &str| from_text(s).map_err(|e| corrupt("exchange time", e));
+        Ok(diwan_app::model::Delivery {
+            state: diwan_app::model::DeliveryState::parse(&self.state)
+                .ok_or_else(|| corrupt("exchange state", &self.state))?,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            next_attempt_at: self.next_attempt_at.as_deref().map(time).transpose()?,
+            created_at: time(&self.created_at)?,
+            updated_at: time(&self.updated_at)?,
+            id: self.id,
+            correspondence_id: self.correspondence_id,
+            message_id: self.message_id,
+            peer: self.peer,
+            unit_code: self.unit_code,
+            last_error: self.last_error,
+            envelope: self.envelope,
+            ack_jws: self.ack_jws,
+            remote_number: self.remote_number,
+        })
+    }
+}

@@ -331,3 +331,24 @@ diesel::table! {
 
 diesel::joinable!(dossiers -> correspondences (correspondence_id));
 diesel::allow_tables_to_appear_in_same_query!(dossiers, correspondences);
+
+diesel::table! {
+    exchanges (id) {
+        id -> Text,
+        correspondence_id -> Text,
+        way -> Text,
+        message_id -> Text,
+        peer -> Text,
+        unit_code -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Text>,
+        lease_until -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        envelope -> Nullable<Text>,
+        ack_jws -> Nullable<Text>,
+        remote_number -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}

@@ -297,6 +297,37 @@ impl Store for DbStore {
     ) -> StoreResult<()> {
         read!(self, |c| c.text_jobs_done(outcomes))
     }
+    fn lease_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<diwan_app::model::Delivery>> {
+        let (now, until) = (to_text(&now), to_text(&lease_until));
+        read!(self, |c| c.lease_deliveries(&now, &until, limit))?
+            .into_iter()
+            .map(ExchangeRow::into_delivery)
+            .collect()
+    }
+    fn update_delivery(
+        &self,
+        id: &str,
+        update: &diwan_app::model::DeliveryUpdate,
+    ) -> StoreResult<()> {
+        read!(self, |c| c.update_delivery(id, update))
+    }
+    fn deliveries_of(
+        &self,
+        correspondence_id: &str,
+    ) -> StoreResult<Vec<diwan_app::model::Delivery>> {
+        read!(self, |c| Queries::deliveries_of(c, correspondence_id))?
+            .into_iter()
+            .map(ExchangeRow::into_delivery)
+            .collect()
+    }
+    fn received_exchange(&self, peer: &str, message_id: &str) -> StoreResult<Option<String>> {
+        read!(self, |c| Queries::received_exchange(c, peer, message_id))
+    }
     fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         let at = to_text(&at);
         read!(self, |c| c.mail_sent(id, &at))
@@ -418,6 +449,7 @@ pub struct RegistrationRows {
     pub files: Vec<FileRow>,
     pub concerns: Vec<ConcernRow>,
     pub event: EventRow,
+    pub exchange: Option<ExchangeRow>,
 }
 
 pub(crate) fn rows_for(
@@ -502,11 +534,16 @@ pub(crate) fn rows_for(
         actor_id: Some(job.registered_by.clone()),
         detail: serde_json::json!({ "registration_number": number.as_str() }).to_string(),
     };
+    let exchange = job
+        .exchange
+        .as_ref()
+        .map(|link| ExchangeRow::for_registration(&job.id, link, &to_text(&job.registered_at)));
     Ok(RegistrationRows {
         correspondence,
         files,
         concerns,
         event,
+        exchange,
     })
 }
 

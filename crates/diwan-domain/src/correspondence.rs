@@ -96,6 +96,10 @@ pub struct Party {
     /// `MA-04-KEN`), which routing rules may use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub territory: Option<String>,
+    /// For an administration of another installation: that installation's name among the
+    /// trusted peers of `[exchange]`; `unit` is then the unit's code over there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 impl Party {
@@ -124,6 +128,24 @@ impl Party {
                 return Err(DomainError::invalid(
                     &f("territory"),
                     "letters, digits and dashes only",
+                ));
+            }
+        }
+        if let Some(peer) = &self.peer {
+            text::line(&f("peer"), peer, limits::IDENTIFIER)?;
+            if !peer
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(DomainError::invalid(
+                    &f("peer"),
+                    "letters, digits, dashes and underscores only",
+                ));
+            }
+            if self.kind != PartyKind::Administration || self.unit.is_none() {
+                return Err(DomainError::invalid(
+                    &f("peer"),
+                    "only for an administration, with the code of its unit",
                 ));
             }
         }

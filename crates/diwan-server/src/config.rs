@@ -28,6 +28,50 @@ pub struct Settings {
     pub deadlines: Deadlines,
     pub documents: Documents,
     pub workflow: Workflow,
+    pub exchange: Exchange,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    /// Whether this node delivers outgoing letters to other administrations.
+    pub deliver: bool,
+    pub poll_seconds: u64,
+    pub retry_seconds: u64,
+    pub timeout_seconds: u64,
+    pub peers: Vec<ExchangePeer>,
+}
+
+/// A trusted peer installation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangePeer {
+    pub name: String,
+    pub url: String,
+    /// Its root certificate(s), PEM.
+    pub root: PathBuf,
+}
+
+impl ExchangePeer {
+    fn roots(&self) -> anyhow::Result<Vec<diwan_pki::Certificate>> {
+        let pem = std::fs::read_to_string(&self.root).with_context(|| {
+            format!(
+                "exchange peer {:?}: reading its root {}",
+                self.name,
+                self.root.display()
+            )
+        })?;
+        let roots = diwan_pki::Certificate::from_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("exchange peer {:?}: its root: {e}", self.name))?;
+        if roots.is_empty() {
+            bail!(
+                "exchange peer {:?}: {} holds no certificate",
+                self.name,
+                self.root.display()
+            );
+        }
+        Ok(roots)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,6 +277,34 @@ impl Settings {
                 "invalid configuration: workflow.scheduler_seconds must be positive, workflow.reminder_days at most 60"
             );
         }
+        if self.exchange.poll_seconds == 0 || self.exchange.retry_seconds == 0 {
+            bail!(
+                "invalid configuration: exchange.poll_seconds and exchange.retry_seconds must be positive"
+            );
+        }
+        for (i, peer) in self.exchange.peers.iter().enumerate() {
+            let name_ok = !peer.name.is_empty()
+                && peer.name.len() <= 64
+                && peer
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !name_ok {
+                bail!(
+                    "invalid configuration: exchange.peers[{i}].name must be 1 to 64 letters, digits, dashes or underscores"
+                );
+            }
+            if !(peer.url.starts_with("https://") || peer.url.starts_with("http://")) {
+                bail!("invalid configuration: exchange.peers[{i}].url must be an http(s) URL");
+            }
+            if self.exchange.peers[..i].iter().any(|p| p.name == peer.name) {
+                bail!(
+                    "invalid configuration: exchange peer {:?} is named twice",
+                    peer.name
+                );
+            }
+            peer.roots()?;
+        }
         self.working_calendar()?;
         let max = diwan_domain::calendar::MAX_DELAY_DAYS;
         if self.deadlines.working_days > max
@@ -341,6 +413,28 @@ impl Settings {
             workflow: diwan_app::WorkflowSettings {
                 reminder_days: self.workflow.reminder_days,
             },
+            exchange: diwan_app::exchange::ExchangeSettings {
+                // Checked when the configuration was loaded.
+                peers: self
+                    .exchange
+                    .peers
+                    .iter()
+                    .filter_map(|p| match p.roots() {
+                        Ok(roots) => Some(diwan_app::exchange::Peer {
+                            name: p.name.clone(),
+                            url: p.url.trim_end_matches('/').to_owned(),
+                            roots,
+                        }),
+                        Err(e) => {
+                            tracing::error!(error = %e, "exchange peer left out");
+                            None
+                        }
+                    })
+                    .collect(),
+                retry: chrono::Duration::seconds(
+                    i64::try_from(self.exchange.retry_seconds).unwrap_or(3600),
+                ),
+            },
         }
     }
 }
@@ -383,6 +477,8 @@ fn set_path(root: &mut Table, path: &str, raw: &str) -> anyhow::Result<()> {
         .and_then(|mut t| t.remove("v"))
     {
         Some(v @ (Value::Integer(_) | Value::Boolean(_) | Value::Float(_))) => v,
+        // A TOML array (of values or inline tables), such as `exchange.peers`.
+        Some(v @ Value::Array(_)) if raw.trim_start().starts_with('[') => v,
         _ => Value::String(raw.to_owned()),
     };
     table.insert(last.clone(), value);
@@ -421,6 +517,39 @@ mod tests {
         assert_eq!(s.server.bind, "127.0.0.1:18080");
         assert_eq!(s.database.pool_size, 3);
         assert_eq!(s.database_url(), "sqlite:///tmp/x/diwan.db");
+    }
+
+    #[test]
+    fn exchange_peers_come_from_a_toml_array_and_are_checked() {
+        let dir = std::env::temp_dir().join(format!("diwan-peers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = dir.join("root.pem");
+        let key = diwan_pki::SigningKey::generate_p256().unwrap();
+        let cert = diwan_pki::self_signed_root(
+            &diwan_pki::Names::cn("Peer root"),
+            &key,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        std::fs::write(&root, cert.to_pem()).unwrap();
+        let peers = format!(
+            "[{{ name = \"rabat\", url = \"https://diwan.example.ma/\", root = \"{}\" }}]",
+            root.display()
+        );
+        let s = Settings::from_layers(None, &vars(&[("DIWAN__EXCHANGE__PEERS", &peers)])).unwrap();
+        let app = s.app_settings();
+        let peer = app.exchange.peer("rabat").unwrap();
+        assert_eq!(peer.url, "https://diwan.example.ma");
+        assert_eq!(peer.roots.len(), 1);
+        let missing = peers.replace("root.pem", "none.pem");
+        let e = Settings::from_layers(None, &vars(&[("DIWAN__EXCHANGE__PEERS", &missing)]))
+            .unwrap_err();
+        assert!(e.to_string().contains("rabat"), "{e}");
+        let bad_name = peers.replace("rabat", "ra bat");
+        assert!(
+            Settings::from_layers(None, &vars(&[("DIWAN__EXCHANGE__PEERS", &bad_name)])).is_err()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod exchange;
 pub mod mail;
 pub mod ocr;
 pub mod pki;
@@ -139,6 +140,19 @@ impl Installation {
         } else {
             None
         };
+        let exchange_wake = if workers && settings.exchange.deliver {
+            let transport: Arc<dyn diwan_app::exchange::Transport> =
+                Arc::new(exchange::HttpTransport::new(
+                    std::time::Duration::from_secs(settings.exchange.timeout_seconds.max(1)),
+                ));
+            Some(diwan_app::exchange::start_worker(
+                &self.services,
+                Some(transport),
+                std::time::Duration::from_secs(settings.exchange.poll_seconds.max(1)),
+            )?)
+        } else {
+            None
+        };
         let _ = self.services.runtime.set(diwan_app::Runtime {
             pki: Arc::clone(&self.pki),
             pdf_queue,
@@ -146,6 +160,7 @@ impl Installation {
             mail_wake,
             mailer,
             text_wake,
+            exchange_wake,
         });
         Ok(())
     }

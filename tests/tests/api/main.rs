@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod document_text;
 mod dossier;
+mod exchange;
 mod failures;
 mod journeys;
 mod organisation;

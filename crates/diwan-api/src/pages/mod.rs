@@ -81,6 +81,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(office::file),
         )
         .route(
+            "/office/correspondences/{id}/deliveries/{delivery}/ack.jws",
+            web::get().to(office::delivery_ack),
+        )
+        .route(
             "/office/correspondences/{id}/receipt.pdf",
             web::get().to(office::receipt_pdf),
         )

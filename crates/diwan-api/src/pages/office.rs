@@ -363,11 +363,12 @@ pub async fn correspondence(
             let moves = diwan_app::workflow::allowed_moves(&s, &actor, &c)?;
             let units = diwan_app::workflow::units_for(&s, &c)?;
             let reply_from = diwan_app::workflow::reply_registries(&s, &actor, &c)?;
-            Ok((c, receipt, moves, units, reply_from))
+            let deliveries = s.store.deliveries_of(&c.id)?;
+            Ok((c, receipt, moves, units, reply_from, deliveries))
         }
     })
     .await;
-    let (c, receipt, moves, units, reply_from) = match loaded {
+    let (c, receipt, moves, units, reply_from, deliveries) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(&ctx, Some(&actor), &e),
     };
@@ -396,6 +397,7 @@ pub async fn correspondence(
             dd { (ctx.t(&format!("confidentiality-{}", c.confidentiality.as_str()))) }
         }
         (handling(&ctx, &c, &moves, &units, &base))
+        @if !deliveries.is_empty() { (deliveries_section(&ctx, &deliveries, &base)) }
         @if !reply_from.is_empty() { (reply_form(&ctx, &c, &reply_from, &base)) }
         h2 { (ctx.t("receipt-files")) }
         ul id="correspondence-files" class="files" {
@@ -457,6 +459,80 @@ pub async fn correspondence(
             body,
         ),
     )
+}
+
+/// An outgoing letter's deliveries to other administrations: where each stands, the
+/// recipient's number and its signed acknowledgement.
+fn deliveries_section(ctx: &Ctx, deliveries: &[diwan_app::model::Delivery], base: &str) -> Markup {
+    html! {
+        h2 { (ctx.t("deliveries-title")) }
+        table id="deliveries" {
+            thead { tr {
+                th { (ctx.t("delivery-to")) }
+                th { (ctx.t("delivery-state")) }
+                th { (ctx.t("delivery-number")) }
+                th { (ctx.t("delivery-attempts")) }
+            } }
+            tbody {
+                @for d in deliveries {
+                    tr data-state=(d.state.as_str()) {
+                        td {
+                            span dir="ltr" { (d.unit_code) }
+                            @if !d.peer.is_empty() { " · " (ctx.t("delivery-peer")) " " span dir="ltr" { (d.peer) } }
+                        }
+                        td {
+                            strong { (ctx.t(&format!("delivery-{}", d.state.as_str()))) }
+                            @if let Some(e) = &d.last_error { br; span class="note" { (bdi(e)) } }
+                        }
+                        td {
+                            @if let Some(n) = &d.remote_number { span dir="ltr" { (n) } }
+                            @if d.ack_jws.is_some() {
+                                br;
+                                a href=(format!("{base}/deliveries/{}/ack.jws", encode(&d.id))) download { (ctx.t("delivery-ack")) }
+                            }
+                        }
+                        td dir="ltr" { (d.attempts) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A delivery's signed acknowledgement, as a file for `diwan verify`.
+pub async fn delivery_ack(
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (id, delivery) = path.into_inner();
+    let s = ctx.services();
+    let a2 = actor.clone();
+    let found = run(move || {
+        let list = diwan_app::exchange::deliveries(&s, &a2, &id)?;
+        list.into_iter()
+            .find(|d| d.id == delivery)
+            .and_then(|d| d.ack_jws.map(|ack| (ack, d.remote_number)))
+            .ok_or_else(|| diwan_app::AppError::not_found("acknowledgement"))
+    })
+    .await;
+    match found {
+        Ok((ack, number)) => HttpResponse::Ok()
+            .content_type("application/jose")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"ack-{}.jws\"",
+                    encode(&number.unwrap_or_default().replace('/', "-"))
+                ),
+            ))
+            .body(ack),
+        Err(e) => error_page(&ctx, Some(&actor), &e),
+    }
 }
 
 /// Where the letter stands, its assignments, and a form for each move the agent may make.
@@ -1101,6 +1177,7 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
                 email: opt(&v.sender_email),
                 phone: opt(&v.sender_phone),
                 territory: None,
+                peer: None,
             },
             recipient: Party {
                 kind: PartyKind::Administration,
@@ -1111,6 +1188,7 @@ pub async fn counter(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
                 email: None,
                 phone: None,
                 territory: None,
+                peer: None,
             },
             confidentiality: Confidentiality::parse(&v.confidentiality),
             priority: None,

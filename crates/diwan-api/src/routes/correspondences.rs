@@ -40,7 +40,7 @@ pub async fn register(
             limits.request_detail(),
         ));
     }
-    let (metadata, uploads) = read_parts(&s, payload, &limits).await?;
+    let (metadata, uploads) = read_parts(&s, payload, &limits, "metadata", None).await?;
     let metadata = metadata.ok_or_else(|| {
         ApiError::bad_request("metadata_required", "the part `metadata` is missing")
     })?;
@@ -54,6 +54,69 @@ pub async fn register(
         "registration_number": outcome.registration_number,
         "receipt": outcome,
     })))
+}
+
+/// Receives a letter from another installation: multipart with one `envelope` part (the
+/// compact JWS sealed by the sending registry) and the `file` parts it lists, in its order.
+/// No account: the envelope's seal must chain to a trusted peer's root.
+#[utoipa::path(post, path = "/api/v1/exchange/inbound", tag = "exchange",
+    request_body(content_type = "multipart/form-data", description = "part `envelope`: compact JWS (`diwan-exchange/1`); parts `file`: the documents it lists"),
+    responses((status = 201, description = "registered: `{registration_number, ack, duplicate: false}`; `ack` is the signed receipt"),
+              (status = 200, description = "received before: `{registration_number, ack, duplicate: true}`"),
+              (status = 403, description = "`untrusted_peer`", body = crate::error::Problem),
+              (status = 413, description = "over a size limit", body = crate::error::Problem),
+              (status = 422, description = "`invalid_envelope`, `files_mismatch`, `unknown_unit`, `no_registry`", body = crate::error::Problem)))]
+pub async fn exchange_inbound(
+    s: web::Data<Services>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let limits = Limits::of(&s);
+    if declared_length(&req).is_some_and(|n| n > limits.request + 64 * 1024) {
+        return Err(ApiError::too_large(
+            "request_too_large",
+            limits.request_detail(),
+        ));
+    }
+    // The seal is checked as soon as the envelope is read, before any file is taken in.
+    let check = |bytes: &[u8]| -> Result<(), ApiError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| ApiError::bad_request("invalid_envelope", "the envelope is not text"))?;
+        diwan_app::exchange::sealed_by(&s, diwan_app::exchange::Source::Remote, text)?;
+        Ok(())
+    };
+    let (envelope, uploads) = read_parts(&s, payload, &limits, "envelope", Some(&check)).await?;
+    let envelope = envelope.ok_or_else(|| {
+        ApiError::bad_request("envelope_required", "the part `envelope` is missing")
+    })?;
+    let envelope = String::from_utf8(envelope)
+        .map_err(|_| ApiError::bad_request("invalid_envelope", "the envelope is not text"))?;
+    let received = blocking(move || {
+        diwan_app::exchange::receive(&s, diwan_app::exchange::Source::Remote, &envelope, uploads)
+    })
+    .await?;
+    Ok(if received.duplicate {
+        HttpResponse::Ok().json(received)
+    } else {
+        HttpResponse::Created().json(received)
+    })
+}
+
+/// An outgoing letter's deliveries to other administrations: state, attempts, last error, the
+/// recipient's number and its signed acknowledgement.
+#[utoipa::path(get, path = "/api/v1/correspondences/{id}/deliveries", tag = "exchange", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the correspondence id")),
+    responses((status = 200, description = "`{deliveries: [{id, message_id, peer, unit_code, state, attempts, next_attempt_at, last_error, envelope, ack_jws, remote_number, created_at, updated_at}]}`; `state`: pending, sent, delivered, acknowledged, refused"),
+              (status = 404, description = "no such correspondence visible to you", body = crate::error::Problem)))]
+pub async fn deliveries(
+    s: web::Data<Services>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let list = blocking(move || diwan_app::exchange::deliveries(&s, &who.0, &id)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "deliveries": list })))
 }
 
 struct Limits {
@@ -81,11 +144,16 @@ fn declared_length(req: &HttpRequest) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A check of the first part, run before any file is taken in.
+type PartCheck<'a> = dyn Fn(&[u8]) -> Result<(), ApiError> + 'a;
+
 /// Reads every part, streaming files into the blob store's staging area as they arrive.
 async fn read_parts(
     s: &Services,
     mut payload: Multipart,
     limits: &Limits,
+    metadata_part: &str,
+    check_first: Option<&PartCheck<'_>>,
 ) -> Result<(Option<Vec<u8>>, Vec<Upload>), ApiError> {
     let mut metadata = None;
     let mut uploads = Vec::new();
@@ -93,13 +161,23 @@ async fn read_parts(
     while let Some(field) = payload.next().await {
         let field = field.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
         match field.name() {
-            Some("metadata") if metadata.is_none() => {
-                metadata = Some(read_metadata(field, &mut total, limits).await?);
+            Some(name) if name == metadata_part && metadata.is_none() => {
+                let bytes = read_metadata(field, &mut total, limits).await?;
+                if let Some(check) = check_first {
+                    check(&bytes)?;
+                }
+                metadata = Some(bytes);
             }
-            Some("metadata") => {
+            Some(name) if name == metadata_part => {
                 return Err(ApiError::bad_request(
                     "invalid_multipart",
-                    "more than one `metadata` part",
+                    format!("more than one `{metadata_part}` part"),
+                ));
+            }
+            Some("file") if check_first.is_some() && metadata.is_none() => {
+                return Err(ApiError::bad_request(
+                    "invalid_multipart",
+                    format!("the `{metadata_part}` part comes before the files"),
                 ));
             }
             Some("file") => {

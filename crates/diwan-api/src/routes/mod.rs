@@ -33,6 +33,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(correspondences::register),
         )
         .route("/correspondences", web::get().to(correspondences::list))
+        .route(
+            "/correspondences/{id}/deliveries",
+            web::get().to(correspondences::deliveries),
+        )
+        .route(
+            "/exchange/inbound",
+            web::post().to(correspondences::exchange_inbound),
+        )
         .route("/correspondences/{id}", web::get().to(correspondences::get))
         .route(
             "/correspondences/{id}/annul",

@@ -9,7 +9,7 @@ use diwan_domain::{
 use serde::Serialize;
 
 use crate::Services;
-use crate::access::{Actor, may_register, portal_permit};
+use crate::access::{Actor, exchange_permit, may_register, portal_permit};
 use crate::error::AppError;
 use crate::ids;
 use crate::model::{
@@ -52,6 +52,8 @@ const FUTURE_TOLERANCE: chrono::Duration = chrono::Duration::minutes(5);
 pub(crate) enum Registrant<'a> {
     Agent(&'a Actor),
     Portal,
+    /// A letter received by exchange from another administration.
+    Exchange(&'a crate::model::ExchangeLink),
 }
 
 pub fn register(
@@ -128,13 +130,23 @@ pub(crate) fn register_by(
             portal_permit(registry, &request)?,
             crate::portal::PORTAL_AGENT_ID.to_owned(),
         ),
+        Registrant::Exchange(_) => (
+            exchange_permit(registry, &request)?,
+            crate::exchange::EXCHANGE_AGENT_ID.to_owned(),
+        ),
+    };
+    let exchange = match registrant {
+        Registrant::Exchange(link) => Some(link.clone()),
+        _ => crate::exchange::delivery_for(s, &org, &permit.registry().unit_id, &request)?,
     };
     // A reply: the letter it answers must be one the registrar sees, incoming, answerable.
     let answers = match (&request.in_reply_to, &registrant) {
         (Some(reference), Registrant::Agent(actor)) => {
             Some(crate::workflow::reply_target(s, actor, reference)?.id)
         }
-        (Some(_), Registrant::Portal) => return Err(AppError::forbidden()),
+        (Some(_), Registrant::Portal | Registrant::Exchange(_)) => {
+            return Err(AppError::forbidden());
+        }
         (None, _) => None,
     };
     let now = s.clock.now().trunc_subsecs(6);
@@ -181,7 +193,9 @@ pub(crate) fn register_by(
         files,
         concerned_units,
         in_reply_to: answers.clone(),
+        exchange,
     };
+    let delivers = matches!(new.exchange, Some(crate::model::ExchangeLink::Send { .. }));
     let (id, tracking_code, direction) = (
         new.id.clone(),
         new.tracking_code.clone(),
@@ -224,6 +238,9 @@ pub(crate) fn register_by(
             w.wake();
         }
         if let Some(w) = &rt.text_wake {
+            w.wake();
+        }
+        if let (true, Some(w)) = (delivers, &rt.exchange_wake) {
             w.wake();
         }
     }
@@ -325,6 +342,7 @@ fn check_uploads(s: &Services, uploads: &[Upload]) -> Result<(), AppError> {
 fn knows_units(org: &crate::cache::OrgSnapshot, r: &RegistrationRequest) -> bool {
     [&r.sender, &r.recipient]
         .iter()
+        .filter(|p| p.peer.is_none())
         .filter_map(|p| p.unit.as_ref())
         .all(|code| org.units.iter().any(|u| &u.code == code))
 }
@@ -346,7 +364,7 @@ fn concerned_units(
         let Some(code) = party
             .unit
             .as_ref()
-            .filter(|_| party.kind == PartyKind::Administration)
+            .filter(|_| party.kind == PartyKind::Administration && party.peer.is_none())
         else {
             continue;
         };

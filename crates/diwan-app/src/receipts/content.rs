@@ -110,6 +110,14 @@ pub fn registration_payload(
 ) -> Value {
     let r = &new.request;
     let (registry, administration, unit) = org_json(org, &new.registry.id, &new.concerned_units);
+    let exchange = match &new.exchange {
+        Some(crate::model::ExchangeLink::Received {
+            message_id,
+            sender_number,
+            ..
+        }) => json!({ "message_id": message_id, "sender_reference": sender_number }),
+        _ => Value::Null,
+    };
     let files: Vec<Value> = new
         .files
         .iter()
@@ -120,7 +128,7 @@ pub fn registration_payload(
             })
         })
         .collect();
-    json!({
+    let mut payload = json!({
         "typ": RECEIPT_TYPE,
         "id": new.id,
         "registration_number": registered.registration_number.as_str(),
@@ -140,7 +148,13 @@ pub fn registration_payload(
         "verification_url": verification_url(s, &new.id),
         "issued_at": time_text(&now),
         "log": log,
-    })
+    });
+    // Only on the receipt of a letter received by exchange: it is the acknowledgement the
+    // sender keeps.
+    if let (Some(map), false) = (payload.as_object_mut(), exchange.is_null()) {
+        map.insert("exchange".into(), exchange);
+    }
+    payload
 }
 
 pub fn annulment_payload(

@@ -287,6 +287,7 @@ pub fn register_reply(
             email: None,
             phone: None,
             territory: None,
+            peer: None,
         },
         recipient: c.sender.clone(),
         confidentiality: Some(c.confidentiality),
