@@ -370,3 +370,9 @@ delivery-sent = أُرسل دون رد (ستُعاد المحاولة)
 delivery-delivered = استُلم، والإشعار غير قابل للتحقق
 delivery-acknowledged = استُلم وأُشعر بالاستلام
 delivery-refused = مرفوض
+
+# Where the depositor lives (routing by territory)
+field-territory = الإقليم أو الجهة التي تقيمون بها (اختياري)
+territory-hint = يسمح بتوجيه مراسلتكم مباشرة إلى مصلحة إقليمكم.
+territory-none = عدم التحديد
+error-unknown-territory = اختاروا إقليما أو جهة من القائمة.

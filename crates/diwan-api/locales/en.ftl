@@ -366,3 +366,9 @@ delivery-sent = sent, not answered (will be tried again)
 delivery-delivered = delivered, acknowledgement not verifiable
 delivery-acknowledged = delivered and acknowledged
 delivery-refused = refused
+
+# Where the depositor lives (routing by territory)
+field-territory = Province or region where you live (optional)
+territory-hint = Lets your letter go straight to the service of your province.
+territory-none = Do not say
+error-unknown-territory = Choose a province or a region from the list.

@@ -366,3 +366,9 @@ delivery-sent = envoyé, sans réponse (nouvel essai prévu)
 delivery-delivered = reçu, accusé non vérifiable
 delivery-acknowledged = reçu et accusé
 delivery-refused = refusé
+
+# Where the depositor lives (routing by territory)
+field-territory = Province ou région de résidence (facultatif)
+territory-hint = Permet d'adresser directement votre courrier au service de votre province.
+territory-none = Ne pas préciser
+error-unknown-territory = Choisissez une province ou une région de la liste.

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{agents, auth, correspondences, health, org, receipts, workflow};
+use crate::routes::{agents, auth, correspondences, health, org, receipts, signatures, workflow};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,8 @@ use crate::routes::{agents, auth, correspondences, health, org, receipts, workfl
         workflow::decline, workflow::close, workflow::inbox, workflow::reply, workflow::reply_file,
         workflow::rules, workflow::create_rule, workflow::update_rule, workflow::delete_rule,
         workflow::delegations, workflow::delegate, workflow::revoke_delegation,
+        signatures::me, signatures::enrol, signatures::revoke, signatures::sign,
+        signatures::remote_prepare, signatures::remote_complete, signatures::validate, signatures::tsa,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

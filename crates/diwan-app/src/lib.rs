@@ -15,6 +15,7 @@ pub mod log;
 pub mod merkle;
 pub mod model;
 pub mod org;
+pub mod parapheur;
 pub mod pki;
 pub mod portal;
 pub mod ports;

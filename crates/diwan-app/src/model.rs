@@ -502,6 +502,22 @@ pub struct DeliveryUpdate {
     pub at: DateTime<Utc>,
 }
 
+/// A document prepared for remote signing, waiting for the signature.
+#[derive(Debug, Clone)]
+pub struct SigningSession {
+    pub id: String,
+    pub agent_id: String,
+    /// The prepared PDF in the file store.
+    pub prepared_sha256: Sha256Digest,
+    pub byte_range: [usize; 4],
+    /// SHA-256 of the bytes the byte range covers.
+    pub content_digest: [u8; 32],
+    /// The serial of the certificate it was prepared with.
+    pub serial: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A file waiting for its registration: staged, then promoted to its address before commit.
 #[derive(Debug)]
 pub struct NewFile {

@@ -24,6 +24,8 @@ pub struct PkiSettings {
     pub country: String,
     /// The public base URL (for the CRL distribution points).
     pub public_url: String,
+    /// The policy (dotted OID) under which the time-stamping unit issues time-stamps.
+    pub tsa_policy: String,
 }
 
 /// A key with its certificate and the chain above it (issuing CA first, root excluded).
@@ -71,6 +73,8 @@ pub struct Pki {
     pub root: Certificate,
     pub issuing: Credential,
     pub log: Credential,
+    /// The time-stamping unit (RFC 3161).
+    pub tsa: Credential,
     seals: RwLock<HashMap<String, Arc<Credential>>>,
     /// Roots of imported seals' chains (self-signed certificates given with them): trusted
     /// beside the installation's root when this installation verifies receipts.
@@ -154,12 +158,28 @@ impl Pki {
             )?;
             Ok((key, cert, vec![issuing.certificate.clone()]))
         })?;
+        let tsa = ensure(store, &master, "tsa", "tsa", None, now, |_| {
+            let key = SigningKey::generate_p256()?;
+            let profile = Profile::TimeStamping {
+                crl_url: Some(format!("{}/api/v1/pki/issuing.crl", settings.public_url)),
+            };
+            let cert = diwan_pki::issue(
+                &profile,
+                &org("Diwan Time-Stamping Unit"),
+                &key.public_key_der(),
+                &issuing.certificate,
+                &issuing.key,
+                now,
+            )?;
+            Ok((key, cert, vec![issuing.certificate.clone()]))
+        })?;
         let pki = Self {
             master,
             settings,
             root,
             issuing,
             log,
+            tsa,
             seals: RwLock::default(),
             imported_anchors: RwLock::default(),
             revoked: RwLock::default(),
@@ -518,6 +538,72 @@ fn ensure(
 }
 
 impl Pki {
+    /// The organisation named in the certificates.
+    pub fn organization(&self) -> &str {
+        &self.settings.organization
+    }
+
+    /// The time-stamping unit's policy (dotted OID).
+    pub fn tsa_policy(&self) -> &str {
+        &self.settings.tsa_policy
+    }
+
+    /// The country code of the certificates.
+    pub fn country(&self) -> &str {
+        &self.settings.country
+    }
+
+    /// Where the issuing CA's CRL is published (the CRL distribution point of what it issues).
+    pub fn issuing_crl_url(&self) -> String {
+        format!("{}/api/v1/pki/issuing.crl", self.settings.public_url)
+    }
+
+    /// A stored object whose key material is `blob` (already in its own form, e.g. sealed
+    /// under a PIN), sealed again with the master key.
+    pub(crate) fn sealed_blob(
+        &self,
+        slot: &str,
+        role: &str,
+        blob: &[u8],
+        certificate: &Certificate,
+        chain: &[Certificate],
+        now: DateTime<Utc>,
+    ) -> Result<PkiObject, AppError> {
+        let serial = certificate.serial_hex();
+        let sealed = self
+            .master
+            .seal(blob, serial.as_bytes())
+            .map_err(pki_error)?;
+        Ok(PkiObject {
+            slot: slot.to_owned(),
+            role: role.to_owned(),
+            registry_id: None,
+            serial,
+            certificate: certificate.to_pem(),
+            chain: pem_chain(chain),
+            sealed_key: b64().encode(sealed),
+            created_at: now,
+            revoked_at: None,
+        })
+    }
+
+    /// Opens what [`Pki::sealed_blob`] sealed.
+    pub(crate) fn open_blob(&self, sealed: &[u8], serial: &str) -> Result<Vec<u8>, AppError> {
+        self.master.open(sealed, serial.as_bytes()).map_err(|_| {
+            AppError::internal(
+                "a stored key cannot be opened: the master secret is not the one it was sealed with",
+            )
+        })
+    }
+
+    /// Drops the cached CRLs (after a revocation), so the next ones list it.
+    pub fn forget_crls(&self) {
+        *self
+            .crl_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     /// A tag binding `data` to this installation's secret (web form tokens).
     pub fn tag(&self, data: &[u8]) -> Vec<u8> {
         self.master.tag(data)

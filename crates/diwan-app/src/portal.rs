@@ -153,6 +153,8 @@ pub struct Deposit {
     pub name: String,
     pub national_id: Option<String>,
     pub phone: Option<String>,
+    /// Where the depositor lives: one of [`territories`] (routing rules may use it).
+    pub territory: Option<String>,
     pub subject: String,
     /// Kept as a text file beside the attachments, so that its digest is on the receipt.
     pub message: Option<String>,
@@ -188,6 +190,18 @@ pub fn deposit(
         .iter()
         .find(|u| u.code.as_str() == deposit.unit)
         .ok_or_else(|| AppError::unprocessable("unknown_service", "choose a service"))?;
+    let territory = deposit.territory.filter(|t| !t.trim().is_empty());
+    if let Some(t) = &territory
+        && !org
+            .units
+            .iter()
+            .any(|u| u.territory_code.as_deref() == Some(t.as_str()))
+    {
+        return Err(AppError::unprocessable(
+            "unknown_territory",
+            "choose a province or region from the list",
+        ));
+    }
     let registry = org
         .registry_for_unit(unit)
         .map(|r| r.code.as_str())
@@ -207,7 +221,7 @@ pub fn deposit(
             unit: None,
             email: Some(challenge.email.clone()),
             phone: deposit.phone.filter(|v| !v.trim().is_empty()),
-            territory: None,
+            territory,
             peer: None,
         },
         recipient: Party {
@@ -302,6 +316,44 @@ fn check_code(s: &Services, c: &EmailChallenge, code: &str) -> Result<(), AppErr
             "this code was already used; ask for a new one",
         ))
     }
+}
+
+/// A territory a depositor may say they live in: a region or province of the organisation,
+/// named after the unit that serves it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Territory {
+    pub code: String,
+    pub name_ar: String,
+    pub name_fr: String,
+    pub name_en: Option<String>,
+}
+
+/// The territories of the organisation's units below the national level (codes with a
+/// dash), in code order; each named after the first unit (by code) that serves it.
+pub fn territories(s: &Services) -> Result<Vec<Territory>, AppError> {
+    let org = crate::org::snapshot(s)?;
+    let mut units: Vec<&Unit> = org
+        .units
+        .iter()
+        .filter(|u| u.territory_code.as_deref().is_some_and(|t| t.contains('-')))
+        .collect();
+    units.sort_by(|a, b| {
+        (&a.territory_code, a.code.as_str()).cmp(&(&b.territory_code, b.code.as_str()))
+    });
+    let mut out: Vec<Territory> = Vec::new();
+    for u in units {
+        let code = u.territory_code.clone().unwrap_or_default();
+        if out.last().is_some_and(|t| t.code == code) {
+            continue;
+        }
+        out.push(Territory {
+            code,
+            name_ar: u.name_ar.clone(),
+            name_fr: u.name_fr.clone(),
+            name_en: u.name_en.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// A service a citizen may write to.

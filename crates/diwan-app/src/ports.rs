@@ -156,6 +156,8 @@ pub trait Store: Send + Sync {
     fn insert_pki_object(&self, object: &PkiObject) -> StoreResult<bool>;
     /// Moves the object in `slot` to `retired:<serial>` and puts `object` in its place.
     fn replace_pki_object(&self, slot: &str, object: &PkiObject) -> StoreResult<()>;
+    /// Marks the object in `slot` revoked at `at`; false if there is none or it already was.
+    fn revoke_pki_object(&self, slot: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
     // --- register log ---
     fn latest_head(&self) -> StoreResult<Option<SignedHead>>;
@@ -221,6 +223,13 @@ pub trait Store: Send + Sync {
     fn deliveries_of(&self, correspondence_id: &str) -> StoreResult<Vec<crate::model::Delivery>>;
     /// The correspondence registered from the envelope `message_id` sent by `peer`.
     fn received_exchange(&self, peer: &str, message_id: &str) -> StoreResult<Option<String>>;
+
+    // --- remote signing ---
+    fn insert_signing_session(&self, session: &crate::model::SigningSession) -> StoreResult<()>;
+    fn signing_session(&self, id: &str) -> StoreResult<Option<crate::model::SigningSession>>;
+    fn delete_signing_session(&self, id: &str) -> StoreResult<bool>;
+    /// Removes the sessions expired at `now`; answers their prepared files' digests.
+    fn expire_signing_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
 
     // --- the text of registered files (search) ---
     /// Leases up to `limit` files whose text is not read yet, until `lease_until`, counting an

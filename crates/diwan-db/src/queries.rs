@@ -148,6 +148,7 @@ pub trait Queries {
     fn pki_objects(&mut self) -> R<Vec<PkiObject>>;
     fn insert_pki_object(&mut self, o: &PkiObject) -> R<bool>;
     fn replace_pki_object(&mut self, slot: &str, o: &PkiObject) -> R<()>;
+    fn revoke_pki_object(&mut self, slot: &str, at: &str) -> R<bool>;
     fn latest_head(&mut self) -> R<Option<SignedHead>>;
     fn head(&mut self, tree_size: u64) -> R<Option<SignedHead>>;
     fn leaf_hashes(&mut self, from: u64, to: u64) -> R<Vec<[u8; 32]>>;
@@ -203,6 +204,10 @@ pub trait Queries {
     ) -> R<Vec<ExchangeRow>>;
     fn update_delivery(&mut self, id: &str, u: &diwan_app::model::DeliveryUpdate) -> R<()>;
     fn deliveries_of(&mut self, correspondence_id: &str) -> R<Vec<ExchangeRow>>;
+    fn insert_signing_session(&mut self, row: &SigningSessionRow) -> R<()>;
+    fn signing_session(&mut self, id: &str) -> R<Option<SigningSessionRow>>;
+    fn delete_signing_session(&mut self, id: &str) -> R<bool>;
+    fn expire_signing_sessions(&mut self, now: &str) -> R<Vec<String>>;
     fn received_exchange(&mut self, peer: &str, message_id: &str) -> R<Option<String>>;
     fn dossier(&mut self, correspondence_id: &str) -> R<Option<DossierRow>>;
     fn insert_dossier(&mut self, row: &DossierRow) -> R<bool>;
@@ -1185,6 +1190,13 @@ macro_rules! impl_queries {
                 .map(|n| n == 1)
             }
 
+            fn revoke_pki_object(&mut self, slot: &str, at: &str) -> R<bool> {
+                db(diesel::update(pki_objects::table.find(slot).filter(pki_objects::revoked_at.is_null()))
+                    .set(pki_objects::revoked_at.eq(at))
+                    .execute(self))
+                .map(|n| n == 1)
+            }
+
             fn replace_pki_object(&mut self, slot: &str, o: &PkiObject) -> R<()> {
                 let row = PkiRow::from_model(o);
                 db(self.$write_tx(|c| {
@@ -1436,6 +1448,27 @@ macro_rules! impl_queries {
                     ))
                     .execute(self))
                 .map(|_| ())
+            }
+
+            fn insert_signing_session(&mut self, row: &SigningSessionRow) -> R<()> {
+                db(diesel::insert_into(signing_sessions::table).values(row).execute(self)).map(|_| ())
+            }
+
+            fn signing_session(&mut self, id: &str) -> R<Option<SigningSessionRow>> {
+                db(signing_sessions::table.find(id).select(SigningSessionRow::as_select()).first(self).optional())
+            }
+
+            fn delete_signing_session(&mut self, id: &str) -> R<bool> {
+                db(diesel::delete(signing_sessions::table.find(id)).execute(self)).map(|n| n == 1)
+            }
+
+            fn expire_signing_sessions(&mut self, now: &str) -> R<Vec<String>> {
+                use signing_sessions as x;
+                db(self.$write_tx(|c| {
+                    let gone: Vec<String> = x::table.filter(x::expires_at.lt(now)).select(x::prepared_sha256).load(c)?;
+                    diesel::delete(x::table.filter(x::expires_at.lt(now))).execute(c)?;
+                    Ok(gone)
+                }))
             }
 
             fn deliveries_of(&mut self, correspondence_id: &str) -> R<Vec<ExchangeRow>> {

@@ -693,3 +693,58 @@ impl ExchangeRow {
         })
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_sessions)]
+pub struct SigningSessionRow {
+    pub id: String,
+    pub agent_id: String,
+    pub prepared_sha256: String,
+    pub byte_range: String,
+    pub content_digest: String,
+    pub serial: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+impl SigningSessionRow {
+    pub fn from_model(s: &diwan_app::model::SigningSession) -> Self {
+        Self {
+            id: s.id.clone(),
+            agent_id: s.agent_id.clone(),
+            prepared_sha256: s.prepared_sha256.as_str().to_owned(),
+            byte_range: s
+                .byte_range
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            content_digest: diwan_app::log::hex(&s.content_digest),
+            serial: s.serial.clone(),
+            created_at: to_text(&s.created_at),
+            expires_at: to_text(&s.expires_at),
+        }
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::SigningSession, StoreError> {
+        let bad = |what: &str| corrupt("signing session", what);
+        let numbers: Vec<usize> = self
+            .byte_range
+            .split(',')
+            .map(|n| n.parse().map_err(|_| bad("byte range")))
+            .collect::<Result<_, _>>()?;
+        let byte_range: [usize; 4] = numbers.try_into().map_err(|_| bad("byte range"))?;
+        let digest = diwan_app::log::unhex(&self.content_digest).ok_or_else(|| bad("digest"))?;
+        Ok(diwan_app::model::SigningSession {
+            prepared_sha256: Sha256Digest::parse(&self.prepared_sha256)
+                .map_err(|_| bad("file digest"))?,
+            byte_range,
+            content_digest: digest,
+            created_at: from_text(&self.created_at).map_err(|e| corrupt("signing session", e))?,
+            expires_at: from_text(&self.expires_at).map_err(|e| corrupt("signing session", e))?,
+            id: self.id,
+            agent_id: self.agent_id,
+            serial: self.serial,
+        })
+    }
+}

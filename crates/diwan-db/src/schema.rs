@@ -352,3 +352,16 @@ diesel::table! {
         updated_at -> Text,
     }
 }
+
+diesel::table! {
+    signing_sessions (id) {
+        id -> Text,
+        agent_id -> Text,
+        prepared_sha256 -> Text,
+        byte_range -> Text,
+        content_digest -> Text,
+        serial -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+    }
+}

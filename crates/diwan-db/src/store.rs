@@ -215,6 +215,10 @@ impl Store for DbStore {
     fn insert_pki_object(&self, object: &PkiObject) -> StoreResult<bool> {
         read!(self, |c| c.insert_pki_object(object))
     }
+    fn revoke_pki_object(&self, slot: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let at = to_text(&at);
+        read!(self, |c| c.revoke_pki_object(slot, &at))
+    }
     fn replace_pki_object(&self, slot: &str, object: &PkiObject) -> StoreResult<()> {
         read!(self, |c| c.replace_pki_object(slot, object))
     }
@@ -315,6 +319,25 @@ impl Store for DbStore {
         update: &diwan_app::model::DeliveryUpdate,
     ) -> StoreResult<()> {
         read!(self, |c| c.update_delivery(id, update))
+    }
+    fn insert_signing_session(
+        &self,
+        session: &diwan_app::model::SigningSession,
+    ) -> StoreResult<()> {
+        let row = SigningSessionRow::from_model(session);
+        read!(self, |c| c.insert_signing_session(&row))
+    }
+    fn signing_session(&self, id: &str) -> StoreResult<Option<diwan_app::model::SigningSession>> {
+        read!(self, |c| c.signing_session(id))?
+            .map(SigningSessionRow::into_model)
+            .transpose()
+    }
+    fn delete_signing_session(&self, id: &str) -> StoreResult<bool> {
+        read!(self, |c| c.delete_signing_session(id))
+    }
+    fn expire_signing_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let now = to_text(&now);
+        read!(self, |c| c.expire_signing_sessions(&now))
     }
     fn deliveries_of(
         &self,

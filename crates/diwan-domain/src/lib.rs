@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod calendar;
+pub mod circuit;
 pub mod codes;
 pub mod correspondence;
 pub mod error;

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+mod appearance;
+mod changes;
 pub mod dossier;
 mod extract;
 mod inspect;
@@ -8,14 +10,19 @@ mod read;
 pub mod reader;
 mod receipt;
 mod seal;
+mod sign;
 mod syntax;
 mod text;
 
+pub use changes::{ChangesAfter, changes_after};
 pub use extract::{ExtractLimits, ExtractedText, extract_text};
 pub use inspect::{Inspection, Problem, code as problem_code, inspect};
 pub use read::{PdfSignature, catalog_text, signatures};
 pub use receipt::{AnnulmentLines, FileLine, ReceiptView, render_receipt};
 pub use seal::{CONTENTS_RESERVED_BYTES, SealInfo, seal};
+pub use sign::{
+    MAX_CONTENTS_RESERVED_BYTES, Prepared, SignRequest, SignatureAppearance, embed, prepare,
+};
 
 /// Everything that can go wrong while rendering, sealing or reading a PDF.
 #[derive(Debug, thiserror::Error)]
@@ -41,4 +48,8 @@ pub enum PdfError {
     /// The signature does not fit in the space reserved for it.
     #[error("signature of {size} bytes exceeds the {reserved} bytes reserved")]
     SignatureTooLarge { size: usize, reserved: usize },
+    /// The caller's request cannot be carried out (a reservation out of bounds, a prepared
+    /// document that does not match its byte range, …).
+    #[error("request: {0}")]
+    Request(String),
 }

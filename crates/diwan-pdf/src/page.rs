@@ -472,6 +472,26 @@ pub(crate) fn write_pdfa<'a>(
         .map_err(|e| PdfError::Render(format!("{e:?}")))
 }
 
+/// One page of `width` × `height` points as a plain PDF (krilla's defaults, fonts embedded and
+/// subset): the signature block, whose page is then imported as a form XObject.
+pub(crate) fn write_single_page(
+    width: f32,
+    height: f32,
+    ops: &PageOps,
+) -> Result<Vec<u8>, PdfError> {
+    let mut document = Document::new_with(SerializeSettings::default());
+    let page_settings = PageSettings::from_wh(width, height)
+        .ok_or_else(|| PdfError::Render("page size".to_owned()))?;
+    let mut page = document.start_page_with(page_settings);
+    let mut surface = page.surface();
+    paint(&mut surface, ops);
+    surface.finish();
+    page.finish();
+    document
+        .finish()
+        .map_err(|e| PdfError::Render(format!("{e:?}")))
+}
+
 fn pdf_date(at: DateTime<Utc>) -> PdfDateTime {
     let clamp = |v: u32| u8::try_from(v).unwrap_or(0);
     PdfDateTime::new(u16::try_from(at.year()).unwrap_or(1970))

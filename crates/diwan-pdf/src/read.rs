@@ -12,6 +12,10 @@ const MAX_CONTENTS: usize = 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PdfSignature {
     pub byte_range: [u64; 4],
+    /// Where the revision this signature signed ends (`byte_range[2] + byte_range[3]`): the
+    /// prefix `pdf[..revision_end]` is the document as it was signed (see
+    /// [`crate::changes_after`]).
+    pub revision_end: u64,
     /// The DER CMS, without the zero padding of the placeholder.
     pub contents: Vec<u8>,
     /// The bytes the byte range covers, concatenated (what was signed).
@@ -59,6 +63,7 @@ fn read_signature(dict: &Dictionary, pdf: &[u8]) -> Result<PdfSignature, PdfErro
     let contents = strip_padding(raw)?;
     Ok(PdfSignature {
         covers_whole_file: covers_whole_file(&byte_range, pdf),
+        revision_end: byte_range[2].saturating_add(byte_range[3]),
         byte_range,
         contents,
         covered,

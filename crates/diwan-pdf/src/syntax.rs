@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use lopdf::{Dictionary, Document, Object};
 
 use crate::PdfError;
+use crate::reader::{ObjRef, Object as RObject};
 
 /// Largest PDF this crate parses.
 pub(crate) const MAX_PDF_BYTES: usize = 64 * 1024 * 1024;
@@ -61,10 +62,6 @@ fn write_at(out: &mut Vec<u8>, object: &Object, depth: usize) -> Result<(), PdfE
     Ok(())
 }
 
-pub(crate) fn write_dict(out: &mut Vec<u8>, dict: &Dictionary) -> Result<(), PdfError> {
-    write_dict_at(out, dict, 0)
-}
-
 fn write_dict_at(out: &mut Vec<u8>, dict: &Dictionary, depth: usize) -> Result<(), PdfError> {
     out.extend_from_slice(b"<<");
     for (key, value) in dict.iter() {
@@ -77,18 +74,60 @@ fn write_dict_at(out: &mut Vec<u8>, dict: &Dictionary, depth: usize) -> Result<(
     Ok(())
 }
 
+/// The shortest text that reads back as the same `f32` (lopdf keeps reals as `f32`).
 fn real(r: f32) -> String {
-    if r.is_finite() {
-        let s = format!("{r:.6}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" {
-            "0".to_owned()
-        } else {
-            s.to_owned()
-        }
-    } else {
-        "0".to_owned()
+    if !r.is_finite() {
+        return "0".to_owned();
     }
+    let s = format!("{r}");
+    if s == "-0" { "0".to_owned() } else { s }
+}
+
+/// Writes a value read by [`crate::reader`], each reference turned through `map` (`null` when
+/// it gives none). Reals are written so that they read back as the same value. The depth is
+/// bounded by the reader that parsed `o`.
+pub(crate) fn write_value(out: &mut Vec<u8>, o: &RObject, map: &dyn Fn(ObjRef) -> Option<ObjRef>) {
+    match o {
+        RObject::Null => out.extend_from_slice(b"null"),
+        RObject::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        RObject::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        RObject::Real(r) => out.extend_from_slice(real64(*r).as_bytes()),
+        RObject::Name(n) => write_name(out, n),
+        RObject::Str(s) => write_hex_string(out, s),
+        RObject::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                write_value(out, item, map);
+            }
+            out.push(b']');
+        }
+        RObject::Dict(d) => {
+            out.extend_from_slice(b"<<");
+            for (key, value) in d.iter() {
+                write_name(out, key);
+                out.push(b' ');
+                write_value(out, value, map);
+                out.push(b'\n');
+            }
+            out.extend_from_slice(b">>");
+        }
+        RObject::Ref(r) => match map(*r) {
+            Some(n) => out.extend_from_slice(format!("{} {} R", n.num, n.generation).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        },
+    }
+}
+
+fn real64(r: f64) -> String {
+    if !r.is_finite() {
+        return "0".to_owned();
+    }
+    // The shortest text that reads back as the same value (never an exponent).
+    let s = format!("{r}");
+    if s == "-0" { "0".to_owned() } else { s }
 }
 
 pub(crate) fn write_name(out: &mut Vec<u8>, name: &[u8]) {
@@ -181,7 +220,7 @@ mod tests {
             Object::Array(vec![Object::Reference((3, 0)), Object::Real(1.5)]),
         );
         let mut out = Vec::new();
-        write_dict(&mut out, &dict).unwrap();
+        write_object(&mut out, &Object::Dictionary(dict)).unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("/Type /Catalog"));
         assert!(s.contains("/Kids [3 0 R 1.5]"));

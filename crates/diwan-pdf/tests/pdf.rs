@@ -5,6 +5,9 @@
 //! `DIWAN_RECEIPT_PNG=PATH` also writes page 1 of the sample receipt as a PNG to PATH.
 #![expect(clippy::unwrap_used, reason = "test helpers: failing loudly is right")]
 
+#[path = "pdf/parapheur.rs"]
+mod parapheur;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -90,7 +93,15 @@ fn seal_info() -> SealInfo {
     }
 }
 
-/// A throwaway CA (ECDSA P-256 root + leaf) in a temporary directory, made once.
+/// The three signers of the parapheur tests: file stem and certificate subject.
+const SIGNERS: [(&str, &str); 3] = [
+    ("signer1", "/CN=Fatima Zahra Benali/O=Diwan Test"),
+    ("signer2", "/CN=Youssef El Alami/O=Diwan Test"),
+    ("signer3", "/CN=Khadija Ben Abdellah/O=Diwan Test"),
+];
+
+/// A throwaway CA (ECDSA P-256 root, the seal's leaf and three signers' leaves) in a temporary
+/// directory, made once.
 struct Pki {
     dir: PathBuf,
 }
@@ -179,6 +190,54 @@ impl Pki {
         .into_iter()
         .map(|s| s.into_iter().map(str::to_owned).collect())
         .collect();
+        let mut steps = steps;
+        for (name, subject) in SIGNERS {
+            let (key, csr, cert) = (
+                p(&format!("{name}.key")),
+                p(&format!("{name}.csr")),
+                p(&format!("{name}.pem")),
+            );
+            steps.push(
+                [
+                    "ecparam",
+                    "-name",
+                    "prime256v1",
+                    "-genkey",
+                    "-noout",
+                    "-out",
+                    &key,
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            );
+            steps.push(
+                ["req", "-new", "-key", &key, "-subj", subject, "-out", &csr]
+                    .map(str::to_owned)
+                    .to_vec(),
+            );
+            steps.push(
+                [
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    &p("root.pem"),
+                    "-CAkey",
+                    &p("root.key"),
+                    "-CAcreateserial",
+                    "-days",
+                    "825",
+                    "-sha256",
+                    "-extfile",
+                    &p("leaf.ext"),
+                    "-out",
+                    &cert,
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            );
+        }
         for step in steps {
             let args: Vec<&str> = step.iter().map(String::as_str).collect();
             let out = run("openssl", &args);
@@ -194,6 +253,12 @@ impl Pki {
 
     /// The stand-in signer: detached CMS over the covered bytes, made by `openssl cms`.
     fn sign(&self, covered: &[u8]) -> Result<Vec<u8>, String> {
+        self.sign_as("leaf", covered)
+    }
+
+    /// Like [`Self::sign`], with the key and certificate `NAME.key` / `NAME.pem` (`leaf` or
+    /// one of [`SIGNERS`]).
+    fn sign_as(&self, name: &str, covered: &[u8]) -> Result<Vec<u8>, String> {
         let input = tempfile(&self.dir, "covered", covered);
         let output = self.dir.join(format!("sig-{}.der", unique()));
         let out = run(
@@ -208,9 +273,9 @@ impl Pki {
                 "sha256",
                 "-nosmimecap",
                 "-signer",
-                &self.path("leaf.pem"),
+                &self.path(&format!("{name}.pem")),
                 "-inkey",
-                &self.path("leaf.key"),
+                &self.path(&format!("{name}.key")),
                 "-certfile",
                 &self.path("chain.pem"),
                 "-in",

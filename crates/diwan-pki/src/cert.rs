@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use pki_types::CertificateDer;
 use pki_types::pem::PemObject as _;
-use x509_parser::extensions::ParsedExtension;
+use x509_parser::extensions::{ExtendedKeyUsage, ParsedExtension};
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 use x509_parser::time::ASN1Time;
 use x509_parser::x509::SubjectPublicKeyInfo;
@@ -44,6 +44,7 @@ pub struct Certificate {
     key_usage: Option<KeyUsageBits>,
     subject_key_id: Option<Vec<u8>>,
     key_algorithm: Option<KeyAlgorithm>,
+    time_stamping: bool,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -89,6 +90,11 @@ impl Certificate {
                 ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
                 _ => None,
             });
+        let time_stamping = x509
+            .extended_key_usage()
+            .ok()
+            .flatten()
+            .is_some_and(|eku| eku.critical && only_time_stamping(eku.value));
         let validity = x509.validity();
         let parsed = Self {
             serial_hex: serial_to_hex(x509.raw_serial()),
@@ -106,6 +112,7 @@ impl Certificate {
             key_usage,
             subject_key_id,
             key_algorithm: key_algorithm(x509.public_key()),
+            time_stamping,
             der: Vec::new(),
         };
         Ok(Self { der, ..parsed })
@@ -196,6 +203,12 @@ impl Certificate {
         self.key_algorithm
     }
 
+    /// Whether this is a time-stamping unit certificate as RFC 3161 wants it: an extended key
+    /// usage extension marked critical that holds id-kp-timeStamping and nothing else.
+    pub fn is_time_stamping(&self) -> bool {
+        self.time_stamping
+    }
+
     pub(crate) fn public_key_raw(&self) -> &[u8] {
         &self.public_key_raw
     }
@@ -207,6 +220,17 @@ impl Certificate {
     pub(crate) fn issuer_raw(&self) -> &[u8] {
         &self.issuer_raw
     }
+}
+
+fn only_time_stamping(eku: &ExtendedKeyUsage<'_>) -> bool {
+    eku.time_stamping
+        && !(eku.any
+            || eku.server_auth
+            || eku.client_auth
+            || eku.code_signing
+            || eku.email_protection
+            || eku.ocsp_signing)
+        && eku.other.is_empty()
 }
 
 fn key_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> Option<KeyAlgorithm> {

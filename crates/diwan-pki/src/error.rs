@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::tsp::FailureInfo;
+
 /// Everything that can go wrong in this crate.
 ///
 /// Messages never contain key material; they may contain certificate subjects and serials.
@@ -59,4 +61,24 @@ pub enum PkiError {
     /// A PEM or PKCS#12 import failed.
     #[error("import failed: {0}")]
     Import(String),
+    /// A time-stamp request cannot be served, or a time-stamp token is malformed or does not
+    /// verify.
+    #[error("time stamp: {message}")]
+    TimeStamp {
+        /// The RFC 3161 failure a time-stamp authority answers for this (see
+        /// [`crate::tsp::rejection`]); `None` for problems found in a token or response.
+        failure: Option<FailureInfo>,
+        /// What went wrong.
+        message: String,
+    },
+    /// A time-stamp authority did not grant a request.
+    #[error("time-stamp authority answered status {status} (failure {failure:?}, text {text:?})")]
+    TimeStampRefused {
+        /// The PKIStatus (2 rejection, 3 waiting, …).
+        status: u32,
+        /// The first failure reason set, when the response named a known one.
+        failure: Option<FailureInfo>,
+        /// The status strings, joined with "; ".
+        text: Option<String>,
+    },
 }

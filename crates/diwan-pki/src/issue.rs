@@ -1,13 +1,18 @@
 //! Certificate and CRL issuance with rcgen.
 //!
-//! Validity: root 20 years, issuing CA 10 years, seal and log signer 3 years, each starting
-//! ten minutes before `now` (clock skew) and never outliving the issuer.
+//! Validity: root 20 years, issuing CA 10 years, end-entity certificates (seal, log signer,
+//! time-stamping unit, personal signer) 3 years, each starting ten minutes before `now` (clock
+//! skew) and never outliving the issuer.
+//!
+//! The time-stamping profile carries its extended key usage as a custom extension because
+//! RFC 3161 (and OpenSSL's `ts -verify`) wants it critical, which rcgen's own extended key
+//! usage support does not mark.
 
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use pki_types::CertificateDer;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
-    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, RevokedCertParams, SerialNumber,
+    CustomExtension, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, RevokedCertParams, SerialNumber,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
@@ -15,6 +20,15 @@ use time::OffsetDateTime;
 use crate::{Certificate, Names, PkiError, SigningKey};
 
 const BACKDATE: TimeDelta = TimeDelta::minutes(10);
+
+/// id-ce-extKeyUsage (2.5.29.37).
+const EXT_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
+
+/// DER `ExtKeyUsageSyntax` holding id-kp-timeStamping (1.3.6.1.5.5.7.3.8) alone:
+/// `SEQUENCE { OBJECT IDENTIFIER }`.
+const EKU_TIME_STAMPING_ONLY: [u8; 12] = [
+    0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+];
 
 /// What a certificate is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +50,17 @@ pub enum Profile {
         /// CRL distribution point of the issuing CA's CRL.
         crl_url: Option<String>,
     },
+    /// An RFC 3161 time-stamping unit: digitalSignature only, and a critical extended key
+    /// usage holding id-kp-timeStamping alone, 3 years.
+    TimeStamping {
+        /// CRL distribution point of the issuing CA's CRL.
+        crl_url: Option<String>,
+    },
+    /// A person's signing certificate (PAdES): digitalSignature + nonRepudiation, 3 years.
+    Signer {
+        /// CRL distribution point of the issuing CA's CRL.
+        crl_url: Option<String>,
+    },
 }
 
 impl Profile {
@@ -43,7 +68,10 @@ impl Profile {
         match self {
             Self::Root => 20,
             Self::IssuingCa { .. } => 10,
-            Self::Seal { .. } | Self::LogSigner { .. } => 3,
+            Self::Seal { .. }
+            | Self::LogSigner { .. }
+            | Self::TimeStamping { .. }
+            | Self::Signer { .. } => 3,
         }
     }
 
@@ -59,12 +87,23 @@ impl Profile {
                 params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
                 crl_url.as_ref()
             }
-            Self::Seal { crl_url } | Self::LogSigner { crl_url } => {
+            Self::Seal { crl_url } | Self::LogSigner { crl_url } | Self::Signer { crl_url } => {
                 params.is_ca = IsCa::ExplicitNoCa;
                 params.key_usages = vec![
                     KeyUsagePurpose::DigitalSignature,
                     KeyUsagePurpose::ContentCommitment,
                 ];
+                crl_url.as_ref()
+            }
+            Self::TimeStamping { crl_url } => {
+                params.is_ca = IsCa::ExplicitNoCa;
+                params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+                let mut eku = CustomExtension::from_oid_content(
+                    &EXT_KEY_USAGE,
+                    EKU_TIME_STAMPING_ONLY.to_vec(),
+                );
+                eku.set_criticality(true);
+                params.custom_extensions.push(eku);
                 crl_url.as_ref()
             }
         };

@@ -10,6 +10,8 @@ pub mod jws;
 mod key;
 mod master;
 mod names;
+mod tlv;
+pub mod tsp;
 mod validate;
 
 pub use canonical::canonical_json;

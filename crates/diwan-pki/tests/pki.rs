@@ -13,6 +13,13 @@ use diwan_pki::{
     import_pkcs12, issue, jws, self_signed_root, validate_chain,
 };
 
+#[path = "pki/pades.rs"]
+mod pades;
+#[path = "pki/profiles.rs"]
+mod profiles;
+#[path = "pki/tsp.rs"]
+mod tsp;
+
 struct Pki {
     root: Certificate,
     root_key: SigningKey,

@@ -99,6 +99,7 @@ pub struct Pki {
     pub master_secret_file: String,
     pub organization: String,
     pub country: String,
+    pub tsa_policy: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,6 +276,12 @@ impl Settings {
         if self.workflow.scheduler_seconds == 0 || self.workflow.reminder_days > 60 {
             bail!(
                 "invalid configuration: workflow.scheduler_seconds must be positive, workflow.reminder_days at most 60"
+            );
+        }
+        if diwan_pki::tsp::parse_oid(&self.pki.tsa_policy).is_none() {
+            bail!(
+                "invalid configuration: pki.tsa_policy {:?} is not a dotted object identifier",
+                self.pki.tsa_policy
             );
         }
         if self.exchange.poll_seconds == 0 || self.exchange.retry_seconds == 0 {

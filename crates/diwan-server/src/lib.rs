@@ -57,6 +57,7 @@ impl Installation {
                     organization: settings.pki.organization.clone(),
                     country: settings.pki.country.clone(),
                     public_url: settings.public_url(),
+                    tsa_policy: settings.pki.tsa_policy.clone(),
                 },
                 services.clock.now(),
             )

@@ -18,4 +18,5 @@ mod pages;
 mod receipts;
 mod registration;
 mod search;
+mod signatures;
 mod workflow;

@@ -550,3 +550,45 @@ fn public_forms_are_rate_limited() {
     assert!(statuses[..20].iter().all(|s| *s == 404), "{statuses:?}");
     assert_eq!(statuses[20..], [429; 5], "{statuses:?}");
 }
+
+#[test]
+fn a_depositor_may_say_where_they_live_and_only_a_known_territory_is_taken() {
+    let app = TestApp::spawn();
+    let mut c = PageClient::new(&app.base, "fr");
+    let (challenge, code) = code_for(&app, &mut c, "territoire@example.org");
+    let form = c.get(&format!("/deposit/letter?challenge={challenge}"));
+    assert!(form.body.contains("name=\"territory\""), "{}", form.body);
+    assert!(form.body.contains("value=\"MA-04-KEN\""), "{}", form.body);
+    let csrf = c.csrf(&format!("/deposit/letter?challenge={challenge}"));
+    let mut fields = letter(&csrf, &challenge, &code, "Salma");
+    fields.push(("territory", "XX-<script>"));
+    let r = c.post_multipart(
+        "/deposit",
+        &fields,
+        &[("file", "a.pdf", "application/pdf", PDF)],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"territory-error\""), "{}", r.body);
+    assert!(!r.body.contains("XX-<script>"));
+    assert!(kenitra_register(&app).is_empty());
+    fields.pop();
+    fields.push(("territory", "MA-04-KEN"));
+    let r = c.post_multipart(
+        "/deposit",
+        &fields,
+        &[("file", "a.pdf", "application/pdf", PDF)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let items = kenitra_register(&app);
+    assert_eq!(items.len(), 1);
+    let token = app.login("registrar@demo.diwan");
+    let letter = get(
+        &app.url(&format!(
+            "/api/v1/correspondences/{}",
+            items[0]["id"].as_str().unwrap()
+        )),
+        Some(&token),
+    )
+    .json();
+    assert_eq!(letter["sender"]["territory"], "MA-04-KEN", "{letter:#}");
+}

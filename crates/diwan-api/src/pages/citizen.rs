@@ -115,6 +115,7 @@ struct LetterValues {
     name: String,
     national_id: String,
     phone: String,
+    territory: String,
     subject: String,
     message: String,
 }
@@ -126,6 +127,7 @@ impl LetterValues {
             name: p.text("name"),
             national_id: p.text("national_id"),
             phone: p.text("phone"),
+            territory: p.text("territory"),
             subject: p.text("subject"),
             message: p.fields.get("message").cloned().unwrap_or_default(),
         }
@@ -149,6 +151,7 @@ struct LetterPage<'a> {
     email: &'a str,
     query: &'a str,
     services: &'a [portal::Service],
+    territories: &'a [portal::Territory],
     values: &'a LetterValues,
     errors: &'a Errors,
     files_lost: bool,
@@ -222,6 +225,23 @@ fn letter_page(ctx: &Ctx, p: &LetterPage<'_>) -> Markup {
                 (input(ctx, Input { kind: "tel", autocomplete: Some("tel"), dir: Some("ltr"), inputmode: Some("tel"),
                     maxlength: Some(limits::PHONE),
                     ..Input::new("phone", &ctx.t("field-phone"), &p.values.phone) }, p.errors))
+                @if !p.territories.is_empty() {
+                    @let territory_error = p.errors.of("territory");
+                    div class=(if territory_error.is_some() { "field has-error" } else { "field" }) {
+                        label for="territory" { (ctx.t("field-territory")) }
+                        p class="hint" id="territory-hint" { (ctx.t("territory-hint")) }
+                        select id="territory" name="territory" aria-describedby="territory-hint"
+                            aria-invalid=[territory_error.map(|_| "true")] {
+                            option value="" { (ctx.t("territory-none")) }
+                            @for t in p.territories {
+                                option value=(t.code) selected[t.code == p.values.territory] {
+                                    (super::pick(ctx, &t.name_ar, &t.name_fr, t.name_en.as_deref()))
+                                }
+                            }
+                        }
+                        @if let Some(e) = territory_error { p class="field-error" id="territory-error" { (e) } }
+                    }
+                }
             }
             fieldset {
                 legend { (ctx.t("legend-letter")) }
@@ -271,10 +291,14 @@ async fn challenge_email(ctx: &Ctx, id: &str) -> Result<String, AppError> {
     .await
 }
 
-async fn services(ctx: &Ctx, query: &str) -> Result<Vec<portal::Service>, AppError> {
+/// The services matching `query`, and the territories a depositor may choose.
+async fn services(
+    ctx: &Ctx,
+    query: &str,
+) -> Result<(Vec<portal::Service>, Vec<portal::Territory>), AppError> {
     let s = ctx.services();
     let q = query.chars().take(100).collect::<String>();
-    run(move || portal::services(&s, Some(&q))).await
+    run(move || Ok((portal::services(&s, Some(&q))?, portal::territories(&s)?))).await
 }
 
 fn restart_page(ctx: &Ctx, e: &AppError) -> HttpResponse {
@@ -300,7 +324,7 @@ pub async fn letter_form(ctx: Ctx, query: web::Query<LetterQuery>) -> HttpRespon
         Err(e) => return restart_page(&ctx, &e),
     };
     let q = query.q.clone().unwrap_or_default();
-    let list = match services(&ctx, &q).await {
+    let (list, territories) = match services(&ctx, &q).await {
         Ok(l) => l,
         Err(e) => return restart_page(&ctx, &e),
     };
@@ -314,6 +338,7 @@ pub async fn letter_form(ctx: Ctx, query: web::Query<LetterQuery>) -> HttpRespon
                 email: &email,
                 query: &q,
                 services: &list,
+                territories: &territories,
                 values: &values,
                 errors: &Errors::default(),
                 files_lost: false,
@@ -385,6 +410,7 @@ fn field_of(e: &AppError) -> &'static str {
         AppError::Rejected { code, .. } => match *code {
             "code_invalid" | "code_expired" | "code_used" | "too_many_attempts" => "code",
             "unknown_service" => "unit",
+            "unknown_territory" => "territory",
             "unsupported_media_type"
             | "file_too_large"
             | "too_many_files"
@@ -427,6 +453,7 @@ pub async fn deposit(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
             name: values.name.clone(),
             national_id: Some(values.national_id.clone()),
             phone: Some(values.phone.clone()),
+            territory: Some(values.territory.clone()),
             subject: values.subject.clone(),
             message: Some(values.message.clone()),
         };
@@ -445,7 +472,7 @@ pub async fn deposit(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
             }
         }
     }
-    let list = services(&ctx, "").await.unwrap_or_default();
+    let (list, territories) = services(&ctx, "").await.unwrap_or_default();
     ctx.html(
         status,
         letter_page(
@@ -455,6 +482,7 @@ pub async fn deposit(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResp
                 email: &email,
                 query: "",
                 services: &list,
+                territories: &territories,
                 values: &values,
                 errors: &errors,
                 files_lost: true,

@@ -6,6 +6,7 @@ pub mod correspondences;
 pub mod health;
 pub mod org;
 pub mod receipts;
+pub mod signatures;
 pub mod workflow;
 
 use actix_web::{HttpResponse, web};
@@ -118,6 +119,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     diwan_app::receipts::verify::MAX_INPUT,
                 ))
                 .route(web::post().to(receipts::verify)),
+        )
+        .route("/signers/me", web::get().to(signatures::me))
+        .route("/signers/me", web::post().to(signatures::enrol))
+        .route(
+            "/signers/{agent_id}/revoke",
+            web::post().to(signatures::revoke),
+        )
+        .service(
+            web::resource("/signatures/sign")
+                .app_data(web::JsonConfig::default().limit(signatures::MAX_SIGNING_BODY))
+                .route(web::post().to(signatures::sign)),
+        )
+        .service(
+            web::resource("/signatures/remote")
+                .app_data(web::JsonConfig::default().limit(signatures::MAX_SIGNING_BODY))
+                .route(web::post().to(signatures::remote_prepare)),
+        )
+        .route(
+            "/signatures/remote/{id}",
+            web::post().to(signatures::remote_complete),
+        )
+        .service(
+            web::resource("/signatures/validate")
+                .app_data(web::PayloadConfig::new(
+                    diwan_app::parapheur::validate::MAX_PDF,
+                ))
+                .route(web::post().to(signatures::validate)),
+        )
+        .service(
+            web::resource("/tsa")
+                .app_data(web::PayloadConfig::new(
+                    diwan_app::parapheur::tsa::MAX_REQUEST,
+                ))
+                .route(web::post().to(signatures::tsa)),
         )
         .route("/transparency/sth", web::get().to(receipts::sth))
         .route(

@@ -32,7 +32,8 @@ pub use xref::Repair;
 pub(crate) use filters::unfilter as unfilter_row;
 
 use source::Source;
-use xref::{Entry, Xref};
+pub(crate) use xref::Entry;
+use xref::Xref;
 
 /// What a reader may spend on one file.
 #[derive(Debug, Clone)]
@@ -111,6 +112,13 @@ pub struct Stream {
     pub id: ObjRef,
     pub dict: Dict,
     data_at: u64,
+}
+
+impl Stream {
+    /// Where the stream's data starts in the file.
+    pub(crate) fn data_at(&self) -> u64 {
+        self.data_at
+    }
 }
 
 /// A decoded object stream.
@@ -226,6 +234,11 @@ impl<R: Read + Seek> PdfReader<R> {
         ids.into_iter()
             .map(|(s, a, b)| ObjRef::new(if s == 0 { a } else { b }, 0))
             .collect()
+    }
+
+    /// Where object `num` is, as the cross-reference data says (`None`: not listed).
+    pub(crate) fn entry(&self, num: u32) -> Option<Entry> {
+        self.xref.entries.get(&num).copied()
     }
 
     pub(crate) fn tick(&mut self) -> Result<(), ReadError> {
