@@ -3,7 +3,9 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{agents, auth, correspondences, health, org, receipts, signatures, workflow};
+use crate::routes::{
+    agents, auth, correspondences, health, org, parapheur, receipts, signatures, workflow,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +24,8 @@ use crate::routes::{agents, auth, correspondences, health, org, receipts, signat
         workflow::delegations, workflow::delegate, workflow::revoke_delegation,
         signatures::me, signatures::enrol, signatures::revoke, signatures::sign,
         signatures::remote_prepare, signatures::remote_complete, signatures::validate, signatures::tsa,
+        parapheur::submit, parapheur::submitted, parapheur::get, parapheur::pdf, parapheur::act,
+        parapheur::queue, parapheur::templates, parapheur::put_template,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -502,6 +502,87 @@ pub struct DeliveryUpdate {
     pub at: DateTime<Utc>,
 }
 
+/// One step of a circuit as it is asked for: a visa or a signature, by a named agent (e-mail)
+/// or by whoever holds `role` in the unit `unit` (code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub kind: diwan_domain::circuit::StepKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<diwan_domain::Role>,
+}
+
+/// A circuit used for a type of document in an administration.
+#[derive(Debug, Clone, Serialize)]
+pub struct CircuitTemplate {
+    pub id: String,
+    pub administration_id: String,
+    pub document_type: String,
+    pub name: String,
+    pub stages: Vec<Vec<StepSpec>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A document in the parapheur.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParapheurDocument {
+    pub id: String,
+    pub title: String,
+    pub document_type: Option<String>,
+    pub administration_id: String,
+    pub submitted_by: String,
+    pub submitted_at: DateTime<Utc>,
+    pub status: diwan_domain::circuit::CircuitStatus,
+    pub file_name: String,
+    pub current_sha256: Sha256Digest,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A step of a document's circuit.
+#[derive(Debug, Clone, Serialize)]
+pub struct CircuitStep {
+    pub id: String,
+    pub document_id: String,
+    pub stage: usize,
+    pub position: usize,
+    pub kind: diwan_domain::circuit::StepKind,
+    pub agent_id: Option<String>,
+    pub unit_id: Option<String>,
+    pub role: Option<diwan_domain::Role>,
+    pub state: diwan_domain::circuit::StepState,
+    pub acted_by: Option<String>,
+    pub acted_at: Option<DateTime<Utc>>,
+    pub comment: Option<String>,
+}
+
+/// A line of a parapheur document's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParapheurEvent {
+    pub id: String,
+    pub document_id: String,
+    pub at: DateTime<Utc>,
+    pub actor_id: String,
+    pub kind: String,
+    pub detail: serde_json::Value,
+}
+
+/// An action stored: the document's new status and file, the steps it changed, the history
+/// line — applied only if the document is still at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct ParapheurUpdate {
+    pub document_id: String,
+    pub expected_version: i32,
+    pub status: diwan_domain::circuit::CircuitStatus,
+    pub current_sha256: Sha256Digest,
+    pub steps: Vec<CircuitStep>,
+    pub event: ParapheurEvent,
+}
+
 /// A document prepared for remote signing, waiting for the signature.
 #[derive(Debug, Clone)]
 pub struct SigningSession {

@@ -54,6 +54,13 @@ impl Clock for SystemClock {
 }
 
 /// Persistent state. Every method is one transaction.
+/// A parapheur document, its steps and its history.
+pub type ParapheurRecord = (
+    crate::model::ParapheurDocument,
+    Vec<crate::model::CircuitStep>,
+    Vec<crate::model::ParapheurEvent>,
+);
+
 pub trait Store: Send + Sync {
     /// Checks the database answers.
     fn ping(&self) -> StoreResult<()>;
@@ -223,6 +230,34 @@ pub trait Store: Send + Sync {
     fn deliveries_of(&self, correspondence_id: &str) -> StoreResult<Vec<crate::model::Delivery>>;
     /// The correspondence registered from the envelope `message_id` sent by `peer`.
     fn received_exchange(&self, peer: &str, message_id: &str) -> StoreResult<Option<String>>;
+
+    // --- the parapheur's circuits ---
+    fn insert_parapheur(
+        &self,
+        document: &crate::model::ParapheurDocument,
+        steps: &[crate::model::CircuitStep],
+        event: &crate::model::ParapheurEvent,
+    ) -> StoreResult<()>;
+    /// A document with its steps (by stage and position) and history (oldest first).
+    fn parapheur(&self, id: &str) -> StoreResult<Option<ParapheurRecord>>;
+    /// Stores an action if the document is still at the version it read; false otherwise.
+    fn update_parapheur(&self, update: &crate::model::ParapheurUpdate) -> StoreResult<bool>;
+    /// Pending steps for `agent_id`, or for one of the (unit id, role) pairs, oldest first.
+    fn parapheur_queue(
+        &self,
+        agent_id: &str,
+        roles: &[(String, String)],
+        limit: usize,
+    ) -> StoreResult<Vec<(crate::model::ParapheurDocument, crate::model::CircuitStep)>>;
+    /// Documents submitted by `agent_id`, newest first.
+    fn parapheur_submitted(
+        &self,
+        agent_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::model::ParapheurDocument>>;
+    /// Creates or replaces the template of (administration, document type).
+    fn put_circuit_template(&self, template: &crate::model::CircuitTemplate) -> StoreResult<()>;
+    fn circuit_templates(&self) -> StoreResult<Vec<crate::model::CircuitTemplate>>;
 
     // --- remote signing ---
     fn insert_signing_session(&self, session: &crate::model::SigningSession) -> StoreResult<()>;

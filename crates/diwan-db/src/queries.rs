@@ -205,6 +205,23 @@ pub trait Queries {
     fn update_delivery(&mut self, id: &str, u: &diwan_app::model::DeliveryUpdate) -> R<()>;
     fn deliveries_of(&mut self, correspondence_id: &str) -> R<Vec<ExchangeRow>>;
     fn insert_signing_session(&mut self, row: &SigningSessionRow) -> R<()>;
+    fn insert_parapheur(
+        &mut self,
+        doc: &ParapheurRow,
+        steps: &[StepRow],
+        event: &ParapheurEventRow,
+    ) -> R<()>;
+    fn parapheur(&mut self, id: &str) -> R<Option<ParapheurRows>>;
+    fn update_parapheur(&mut self, change: &ParapheurChange) -> R<bool>;
+    fn parapheur_queue(
+        &mut self,
+        agent_id: &str,
+        roles: &[(String, String)],
+        limit: usize,
+    ) -> R<Vec<(ParapheurRow, StepRow)>>;
+    fn parapheur_submitted(&mut self, agent_id: &str, limit: usize) -> R<Vec<ParapheurRow>>;
+    fn put_circuit_template(&mut self, row: &TemplateRow) -> R<()>;
+    fn circuit_templates(&mut self) -> R<Vec<TemplateRow>>;
     fn signing_session(&mut self, id: &str) -> R<Option<SigningSessionRow>>;
     fn delete_signing_session(&mut self, id: &str) -> R<bool>;
     fn expire_signing_sessions(&mut self, now: &str) -> R<Vec<String>>;
@@ -1448,6 +1465,111 @@ macro_rules! impl_queries {
                     ))
                     .execute(self))
                 .map(|_| ())
+            }
+
+            fn insert_parapheur(&mut self, doc: &ParapheurRow, steps: &[StepRow], event: &ParapheurEventRow) -> R<()> {
+                db(self.$write_tx(|c| {
+                    diesel::insert_into(parapheur_documents::table).values(doc).execute(c)?;
+                    for step in steps {
+                        diesel::insert_into(parapheur_steps::table).values(step).execute(c)?;
+                    }
+                    diesel::insert_into(parapheur_events::table).values(event).execute(c)?;
+                    Ok(())
+                }))
+            }
+
+            fn parapheur(&mut self, id: &str) -> R<Option<ParapheurRows>> {
+                let Some(doc) = db(parapheur_documents::table.find(id).select(ParapheurRow::as_select()).first(self).optional())? else {
+                    return Ok(None);
+                };
+                let steps = db(parapheur_steps::table
+                    .filter(parapheur_steps::document_id.eq(id))
+                    .order((parapheur_steps::stage, parapheur_steps::position))
+                    .select(StepRow::as_select())
+                    .load(self))?;
+                let events = db(parapheur_events::table
+                    .filter(parapheur_events::document_id.eq(id))
+                    .order((parapheur_events::at, parapheur_events::id))
+                    .select(ParapheurEventRow::as_select())
+                    .load(self))?;
+                Ok(Some((doc, steps, events)))
+            }
+
+            fn update_parapheur(&mut self, change: &ParapheurChange) -> R<bool> {
+                use parapheur_documents as d;
+                let ParapheurChange { id, expected, status, sha256, at, steps, event } = change;
+                let expected = *expected;
+                db(self.$write_tx(|c| {
+                    let n = diesel::update(d::table.find(id).filter(d::version.eq(expected)))
+                        .set((d::status.eq(status), d::current_sha256.eq(sha256), d::version.eq(expected + 1), d::updated_at.eq(at)))
+                        .execute(c)?;
+                    if n != 1 {
+                        return Ok(false);
+                    }
+                    for step in steps {
+                        diesel::update(parapheur_steps::table.find(&step.id)).set(step).execute(c)?;
+                    }
+                    diesel::insert_into(parapheur_events::table).values(event).execute(c)?;
+                    Ok(true)
+                }))
+            }
+
+            fn parapheur_queue(&mut self, agent_id: &str, roles: &[(String, String)], limit: usize) -> R<Vec<(ParapheurRow, StepRow)>> {
+                use parapheur_steps as st;
+                let mut found: Vec<StepRow> = db(st::table
+                    .filter(st::state.eq("pending"))
+                    .filter(st::agent_id.eq(agent_id))
+                    .select(StepRow::as_select())
+                    .load(self))?;
+                for (unit, role) in roles {
+                    found.extend(db(st::table
+                        .filter(st::state.eq("pending"))
+                        .filter(st::agent_id.is_null())
+                        .filter(st::unit_id.eq(unit))
+                        .filter(st::role.eq(role))
+                        .select(StepRow::as_select())
+                        .load(self))?);
+                }
+                let ids: Vec<String> = found.iter().map(|s| s.document_id.clone()).collect();
+                let docs: Vec<ParapheurRow> = db(parapheur_documents::table
+                    .filter(parapheur_documents::id.eq_any(&ids))
+                    .filter(parapheur_documents::status.eq("in_circuit"))
+                    .select(ParapheurRow::as_select())
+                    .load(self))?;
+                let mut out: Vec<(ParapheurRow, StepRow)> = found
+                    .into_iter()
+                    .filter_map(|s| docs.iter().find(|d| d.id == s.document_id).map(|d| (d.clone(), s)))
+                    .collect();
+                out.sort_by(|a, b| (&a.0.updated_at, &a.0.id, &a.1.id).cmp(&(&b.0.updated_at, &b.0.id, &b.1.id)));
+                out.dedup_by(|a, b| a.1.id == b.1.id);
+                out.truncate(limit);
+                Ok(out)
+            }
+
+            fn parapheur_submitted(&mut self, agent_id: &str, limit: usize) -> R<Vec<ParapheurRow>> {
+                use parapheur_documents as d;
+                db(d::table
+                    .filter(d::submitted_by.eq(agent_id))
+                    .order((d::submitted_at.desc(), d::id.desc()))
+                    .limit(i64::try_from(limit).unwrap_or(100))
+                    .select(ParapheurRow::as_select())
+                    .load(self))
+            }
+
+            fn put_circuit_template(&mut self, row: &TemplateRow) -> R<()> {
+                use circuit_templates as t;
+                db(diesel::insert_into(t::table)
+                    .values(row)
+                    .on_conflict((t::administration_id, t::document_type))
+                    .do_update()
+                    .set((t::name.eq(&row.name), t::stages.eq(&row.stages), t::updated_at.eq(&row.updated_at)))
+                    .execute(self))
+                .map(|_| ())
+            }
+
+            fn circuit_templates(&mut self) -> R<Vec<TemplateRow>> {
+                use circuit_templates as t;
+                db(t::table.order((t::administration_id, t::document_type)).select(TemplateRow::as_select()).load(self))
             }
 
             fn insert_signing_session(&mut self, row: &SigningSessionRow) -> R<()> {

@@ -748,3 +748,207 @@ impl SigningSessionRow {
         })
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = circuit_templates)]
+pub struct TemplateRow {
+    pub id: String,
+    pub administration_id: String,
+    pub document_type: String,
+    pub name: String,
+    pub stages: String,
+    pub updated_at: String,
+}
+
+impl TemplateRow {
+    pub fn from_model(t: &diwan_app::model::CircuitTemplate) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: t.id.clone(),
+            administration_id: t.administration_id.clone(),
+            document_type: t.document_type.clone(),
+            name: t.name.clone(),
+            stages: serde_json::to_string(&t.stages)
+                .map_err(|e| StoreError::Other(format!("circuit stages: {e}")))?,
+            updated_at: to_text(&t.updated_at),
+        })
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::CircuitTemplate, StoreError> {
+        Ok(diwan_app::model::CircuitTemplate {
+            stages: serde_json::from_str(&self.stages).map_err(|e| corrupt("circuit stages", e))?,
+            updated_at: from_text(&self.updated_at).map_err(|e| corrupt("circuit template", e))?,
+            id: self.id,
+            administration_id: self.administration_id,
+            document_type: self.document_type,
+            name: self.name,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = parapheur_documents)]
+pub struct ParapheurRow {
+    pub id: String,
+    pub title: String,
+    pub document_type: Option<String>,
+    pub administration_id: String,
+    pub submitted_by: String,
+    pub submitted_at: String,
+    pub status: String,
+    pub file_name: String,
+    pub current_sha256: String,
+    pub version: i32,
+    pub updated_at: String,
+}
+
+impl ParapheurRow {
+    pub fn from_model(d: &diwan_app::model::ParapheurDocument) -> Self {
+        Self {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            document_type: d.document_type.clone(),
+            administration_id: d.administration_id.clone(),
+            submitted_by: d.submitted_by.clone(),
+            submitted_at: to_text(&d.submitted_at),
+            status: d.status.as_str().to_owned(),
+            file_name: d.file_name.clone(),
+            current_sha256: d.current_sha256.as_str().to_owned(),
+            version: d.version,
+            updated_at: to_text(&d.updated_at),
+        }
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::ParapheurDocument, StoreError> {
+        let time = |s: &str| from_text(s).map_err(|e| corrupt("parapheur document", e));
+        Ok(diwan_app::model::ParapheurDocument {
+            status: diwan_domain::circuit::CircuitStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("parapheur status", &self.status))?,
+            current_sha256: Sha256Digest::parse(&self.current_sha256)
+                .map_err(|e| corrupt("parapheur document", e))?,
+            submitted_at: time(&self.submitted_at)?,
+            updated_at: time(&self.updated_at)?,
+            id: self.id,
+            title: self.title,
+            document_type: self.document_type,
+            administration_id: self.administration_id,
+            submitted_by: self.submitted_by,
+            file_name: self.file_name,
+            version: self.version,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = parapheur_steps, treat_none_as_null = true)]
+pub struct StepRow {
+    pub id: String,
+    pub document_id: String,
+    pub stage: i32,
+    pub position: i32,
+    pub kind: String,
+    pub agent_id: Option<String>,
+    pub unit_id: Option<String>,
+    pub role: Option<String>,
+    pub state: String,
+    pub acted_by: Option<String>,
+    pub acted_at: Option<String>,
+    pub comment: Option<String>,
+}
+
+impl StepRow {
+    pub fn from_model(s: &diwan_app::model::CircuitStep) -> Self {
+        Self {
+            id: s.id.clone(),
+            document_id: s.document_id.clone(),
+            stage: i32::try_from(s.stage).unwrap_or(i32::MAX),
+            position: i32::try_from(s.position).unwrap_or(i32::MAX),
+            kind: s.kind.as_str().to_owned(),
+            agent_id: s.agent_id.clone(),
+            unit_id: s.unit_id.clone(),
+            role: s.role.map(|r| r.as_str().to_owned()),
+            state: s.state.as_str().to_owned(),
+            acted_by: s.acted_by.clone(),
+            acted_at: s.acted_at.as_ref().map(to_text),
+            comment: s.comment.clone(),
+        }
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::CircuitStep, StoreError> {
+        use diwan_domain::circuit::{StepKind, StepState};
+        Ok(diwan_app::model::CircuitStep {
+            stage: usize::try_from(self.stage).map_err(|e| corrupt("step stage", e))?,
+            position: usize::try_from(self.position).map_err(|e| corrupt("step position", e))?,
+            kind: StepKind::parse(&self.kind).ok_or_else(|| corrupt("step kind", &self.kind))?,
+            role: self
+                .role
+                .as_deref()
+                .map(|r| Role::parse(r).ok_or_else(|| corrupt("step role", r)))
+                .transpose()?,
+            state: StepState::parse(&self.state)
+                .ok_or_else(|| corrupt("step state", &self.state))?,
+            acted_at: self
+                .acted_at
+                .as_deref()
+                .map(from_text)
+                .transpose()
+                .map_err(|e| corrupt("step time", e))?,
+            id: self.id,
+            document_id: self.document_id,
+            agent_id: self.agent_id,
+            unit_id: self.unit_id,
+            acted_by: self.acted_by,
+            comment: self.comment,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = parapheur_events)]
+pub struct ParapheurEventRow {
+    pub id: String,
+    pub document_id: String,
+    pub at: String,
+    pub actor_id: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+impl ParapheurEventRow {
+    pub fn from_model(e: &diwan_app::model::ParapheurEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            document_id: e.document_id.clone(),
+            at: to_text(&e.at),
+            actor_id: e.actor_id.clone(),
+            kind: e.kind.clone(),
+            detail: e.detail.to_string(),
+        }
+    }
+
+    pub fn into_model(self) -> Result<diwan_app::model::ParapheurEvent, StoreError> {
+        Ok(diwan_app::model::ParapheurEvent {
+            at: from_text(&self.at).map_err(|e| corrupt("parapheur event", e))?,
+            detail: serde_json::from_str(&self.detail)
+                .map_err(|e| corrupt("parapheur event", e))?,
+            id: self.id,
+            document_id: self.document_id,
+            actor_id: self.actor_id,
+            kind: self.kind,
+        })
+    }
+}
+
+/// A parapheur document's row, its steps and its history.
+pub type ParapheurRows = (ParapheurRow, Vec<StepRow>, Vec<ParapheurEventRow>);
+
+/// An action to store: the document's new status and file if it is still at `expected`.
+#[derive(Debug, Clone)]
+pub struct ParapheurChange {
+    pub id: String,
+    pub expected: i32,
+    pub status: String,
+    pub sha256: String,
+    pub at: String,
+    pub steps: Vec<StepRow>,
+    pub event: ParapheurEventRow,
+}

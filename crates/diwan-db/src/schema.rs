@@ -365,3 +365,58 @@ diesel::table! {
         expires_at -> Text,
     }
 }
+
+diesel::table! {
+    circuit_templates (id) {
+        id -> Text,
+        administration_id -> Text,
+        document_type -> Text,
+        name -> Text,
+        stages -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    parapheur_documents (id) {
+        id -> Text,
+        title -> Text,
+        document_type -> Nullable<Text>,
+        administration_id -> Text,
+        submitted_by -> Text,
+        submitted_at -> Text,
+        status -> Text,
+        file_name -> Text,
+        current_sha256 -> Text,
+        version -> Integer,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    parapheur_steps (id) {
+        id -> Text,
+        document_id -> Text,
+        stage -> Integer,
+        position -> Integer,
+        kind -> Text,
+        agent_id -> Nullable<Text>,
+        unit_id -> Nullable<Text>,
+        role -> Nullable<Text>,
+        state -> Text,
+        acted_by -> Nullable<Text>,
+        acted_at -> Nullable<Text>,
+        comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    parapheur_events (id) {
+        id -> Text,
+        document_id -> Text,
+        at -> Text,
+        actor_id -> Text,
+        kind -> Text,
+        detail -> Text,
+    }
+}

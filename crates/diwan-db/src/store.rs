@@ -320,6 +320,84 @@ impl Store for DbStore {
     ) -> StoreResult<()> {
         read!(self, |c| c.update_delivery(id, update))
     }
+    fn insert_parapheur(
+        &self,
+        document: &diwan_app::model::ParapheurDocument,
+        steps: &[diwan_app::model::CircuitStep],
+        event: &diwan_app::model::ParapheurEvent,
+    ) -> StoreResult<()> {
+        let doc = ParapheurRow::from_model(document);
+        let steps: Vec<StepRow> = steps.iter().map(StepRow::from_model).collect();
+        let event = ParapheurEventRow::from_model(event);
+        read!(self, |c| c.insert_parapheur(&doc, &steps, &event))
+    }
+    fn parapheur(&self, id: &str) -> StoreResult<Option<diwan_app::ports::ParapheurRecord>> {
+        let Some((doc, steps, events)) = read!(self, |c| Queries::parapheur(c, id))? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            doc.into_model()?,
+            steps
+                .into_iter()
+                .map(StepRow::into_model)
+                .collect::<StoreResult<_>>()?,
+            events
+                .into_iter()
+                .map(ParapheurEventRow::into_model)
+                .collect::<StoreResult<_>>()?,
+        )))
+    }
+    fn update_parapheur(&self, u: &diwan_app::model::ParapheurUpdate) -> StoreResult<bool> {
+        let change = ParapheurChange {
+            id: u.document_id.clone(),
+            expected: u.expected_version,
+            status: u.status.as_str().to_owned(),
+            sha256: u.current_sha256.as_str().to_owned(),
+            at: to_text(&u.event.at),
+            steps: u.steps.iter().map(StepRow::from_model).collect(),
+            event: ParapheurEventRow::from_model(&u.event),
+        };
+        read!(self, |c| c.update_parapheur(&change))
+    }
+    fn parapheur_queue(
+        &self,
+        agent_id: &str,
+        roles: &[(String, String)],
+        limit: usize,
+    ) -> StoreResult<
+        Vec<(
+            diwan_app::model::ParapheurDocument,
+            diwan_app::model::CircuitStep,
+        )>,
+    > {
+        read!(self, |c| c.parapheur_queue(agent_id, roles, limit))?
+            .into_iter()
+            .map(|(d, s)| Ok((d.into_model()?, s.into_model()?)))
+            .collect()
+    }
+    fn parapheur_submitted(
+        &self,
+        agent_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<diwan_app::model::ParapheurDocument>> {
+        read!(self, |c| c.parapheur_submitted(agent_id, limit))?
+            .into_iter()
+            .map(ParapheurRow::into_model)
+            .collect()
+    }
+    fn put_circuit_template(
+        &self,
+        template: &diwan_app::model::CircuitTemplate,
+    ) -> StoreResult<()> {
+        let row = TemplateRow::from_model(template)?;
+        read!(self, |c| c.put_circuit_template(&row))
+    }
+    fn circuit_templates(&self) -> StoreResult<Vec<diwan_app::model::CircuitTemplate>> {
+        read!(self, |c| c.circuit_templates())?
+            .into_iter()
+            .map(TemplateRow::into_model)
+            .collect()
+    }
     fn insert_signing_session(
         &self,
         session: &diwan_app::model::SigningSession,

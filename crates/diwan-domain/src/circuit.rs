@@ -51,17 +51,36 @@ impl StepState {
     pub fn is_done(self) -> bool {
         matches!(self, Self::Approved | Self::Signed)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Waiting => "waiting",
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Signed => "signed",
-            Self::Cancelled => "cancelled",
-        }
-    }
 }
+
+/// Names in snake case on the wire and in storage.
+macro_rules! names {
+    ($ty:ty { $($variant:ident = $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+names!(StepKind { Visa = "visa", Signature = "signature" });
+names!(StepState {
+    Waiting = "waiting",
+    Pending = "pending",
+    Approved = "approved",
+    Signed = "signed",
+    Cancelled = "cancelled",
+});
+names!(CircuitStatus {
+    InCircuit = "in_circuit",
+    Rejected = "rejected",
+    Completed = "completed",
+});
 
 /// Where a document stands in its circuit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

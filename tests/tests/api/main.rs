@@ -15,6 +15,7 @@ mod failures;
 mod journeys;
 mod organisation;
 mod pages;
+mod parapheur;
 mod receipts;
 mod registration;
 mod search;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod correspondences;
 pub mod health;
 pub mod org;
+pub mod parapheur;
 pub mod receipts;
 pub mod signatures;
 pub mod workflow;
@@ -119,6 +120,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     diwan_app::receipts::verify::MAX_INPUT,
                 ))
                 .route(web::post().to(receipts::verify)),
+        )
+        .service(
+            web::resource("/parapheur/documents")
+                .app_data(web::JsonConfig::default().limit(signatures::MAX_SIGNING_BODY))
+                .route(web::post().to(parapheur::submit))
+                .route(web::get().to(parapheur::submitted)),
+        )
+        .route("/parapheur/documents/{id}", web::get().to(parapheur::get))
+        .route(
+            "/parapheur/documents/{id}/pdf",
+            web::get().to(parapheur::pdf),
+        )
+        .route(
+            "/parapheur/documents/{id}/{action}",
+            web::post().to(parapheur::act),
+        )
+        .route("/parapheur/queue", web::get().to(parapheur::queue))
+        .route("/parapheur/templates", web::get().to(parapheur::templates))
+        .route(
+            "/parapheur/templates/{administration}/{document_type}",
+            web::put().to(parapheur::put_template),
         )
         .route("/signers/me", web::get().to(signatures::me))
         .route("/signers/me", web::post().to(signatures::enrol))

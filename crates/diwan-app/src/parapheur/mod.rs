@@ -2,6 +2,7 @@
 //! PAdES B-T signing with a PIN or remotely (`sign.rs`) and the validation of any signed PDF
 //! (`validate.rs`).
 
+pub mod circuit;
 pub mod keys;
 pub mod sign;
 pub mod tsa;

@@ -21,6 +21,7 @@ pub use answer::{
 };
 pub(crate) use answer::{answered_mail, mark_answered, reply_target};
 pub use assign::{AlsoAssign, AssignRequest, assign};
+pub(crate) use delegation::receiver as receiver_of;
 pub use delegation::{
     DelegationRequest, MAX_DELEGATION_DAYS, delegate, delegations, revoke as revoke_delegation,
 };

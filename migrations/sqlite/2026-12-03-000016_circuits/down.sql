@@ -1,0 +1,4 @@
+DROP TABLE parapheur_events;
+DROP TABLE parapheur_steps;
+DROP TABLE parapheur_documents;
+DROP TABLE circuit_templates;
