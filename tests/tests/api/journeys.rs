@@ -584,3 +584,115 @@ fn a_citizen_deposit_is_routed_forwarded_answered_and_the_depositor_told() {
     let told = told.expect("no e-mail telling the depositor");
     assert!(String::from_utf8_lossy(&told).contains("karim@example.org"));
 }
+
+#[test]
+fn a_document_is_submitted_approved_and_signed_in_the_parapheur_pages() {
+    let site = site();
+    let api = |email: &str| {
+        let r = diwan_tests::post_json(
+            &format!("{}/api/v1/auth/login", site.base),
+            None,
+            &serde_json::json!({"email": email, "password": "demo-password"}),
+        );
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    // The administration's circuit for decisions: the registrar's visa, then the head signs.
+    let r = diwan_tests::send(
+        "PUT",
+        &format!("{}/api/v1/parapheur/templates/MIN-DEMO/decision", site.base),
+        Some(&api("admin@demo.diwan")),
+        "application/json",
+        serde_json::json!({"name": "Décision <régionale>", "stages": [
+            [{"kind": "visa", "agent": "registrar@demo.diwan"}],
+            [{"kind": "signature", "agent": "head@demo.diwan"}]
+        ]})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (draft, _) = fixtures(&site.sandbox.data_dir);
+
+    // The head gets a signing key in the office, in Arabic.
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("ar"),
+        ..BrowserOptions::default()
+    });
+    office_login(&b, &site.base, "head@demo.diwan");
+    b.goto(&format!("{}/office/signer", site.base));
+    b.find("#name_latin").send_keys("Fatima Zahra Bennani");
+    b.find("#name_ar").send_keys("فاطمة الزهراء بناني");
+    b.find("#function").send_keys("مديرة جهوية");
+    b.find("#pin").send_keys("12");
+    b.assert_no_serious_axe("signer enrolment (ar)");
+    b.find("#signer-form button[type=submit]").click();
+    b.wait_until("a weak PIN refused", Duration::from_secs(10), |b| {
+        b.try_find("#pin-error").is_some()
+    });
+    b.find("#name_latin").send_keys("Fatima Zahra Bennani");
+    b.find("#pin").send_keys("583920");
+    b.find("#signer-form button[type=submit]").click();
+    b.wait_until("enrolled", Duration::from_secs(15), |b| {
+        b.current_url().ends_with("/office/parapheur")
+    });
+    assert!(b.find("main").text().contains("Fatima Zahra Bennani"));
+
+    // The delegation's handler submits the draft to the circuit, in French.
+    office_login(&b, &site.base, "handler@demo.diwan");
+    b.goto(&format!("{}/office/parapheur?lang=fr", site.base));
+    b.find("#title").send_keys("Décision <b>n° 7</b>");
+    b.find("#document_type").select_by_value("decision");
+    b.find("#file").send_keys(&draft.display().to_string());
+    b.assert_no_serious_axe("parapheur home (fr)");
+    b.find("#parapheur-submit button[type=submit]").click();
+    b.wait_until("the document page", Duration::from_secs(15), |b| {
+        b.try_find("#parapheur-status").is_some()
+    });
+    let page = b.current_url();
+    assert!(b.page_source().contains("Décision &lt;b&gt;n° 7&lt;/b&gt;"));
+    assert!(
+        b.try_find("#parapheur-actions").is_none(),
+        "not the submitter's step"
+    );
+
+    // The registrar finds it in the queue and approves it.
+    office_login(&b, &site.base, "registrar@demo.diwan");
+    b.goto(&format!("{}/office/parapheur?lang=ar", site.base));
+    let rows = b.find_all("#parapheur-queue tbody tr");
+    assert_eq!(rows.len(), 1);
+    b.assert_no_serious_axe("parapheur queue (ar)");
+    rows[0].find("a").click();
+    b.wait_until("the document page", Duration::from_secs(10), |b| {
+        b.try_find("#form-approve").is_some()
+    });
+    assert!(b.try_find("#form-sign").is_none(), "a visa step");
+    b.assert_no_serious_axe("parapheur document, visa (ar)");
+    b.find("#form-approve textarea").send_keys("مطابق");
+    b.find("#form-approve button").click();
+    b.wait_until("approved", Duration::from_secs(10), |b| {
+        b.current_url().contains("done=1")
+    });
+
+    // The head signs it with the PIN.
+    office_login(&b, &site.base, "head@demo.diwan");
+    b.goto(&format!("{}?lang=fr", page.split('?').next().unwrap()));
+    b.find("#pin").send_keys("000000");
+    b.find("#form-sign button").click();
+    b.wait_until("a wrong PIN refused", Duration::from_secs(15), |b| {
+        b.page_source()
+            .contains("Ce code PIN n'ouvre pas votre clé de signature")
+    });
+    b.goto(&format!("{}?lang=fr", page.split('?').next().unwrap()));
+    b.find("#pin").send_keys("583920");
+    b.assert_no_serious_axe("parapheur document, signature (fr)");
+    b.find("#form-sign button").click();
+    b.wait_until("signed", Duration::from_secs(20), |b| {
+        b.current_url().contains("done=1")
+    });
+    assert_eq!(
+        b.find("#parapheur-status").attr("data-status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(b.find_all("#parapheur-history li").len(), 3);
+    b.assert_no_serious_axe("parapheur document, completed (fr)");
+    b.save_screenshot("fr-parapheur-completed");
+}

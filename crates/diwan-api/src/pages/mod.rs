@@ -13,6 +13,7 @@ mod forms;
 pub mod i18n;
 mod layout;
 mod office;
+mod parapheur;
 
 use std::future::{Ready, ready};
 
@@ -56,6 +57,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/office/correspondences/{id}",
             web::get().to(office::correspondence),
         )
+        .route("/office/parapheur", web::get().to(parapheur::home))
+        .route("/office/parapheur", web::post().to(parapheur::submit))
+        .route("/office/parapheur/{id}", web::get().to(parapheur::document))
+        .route(
+            "/office/parapheur/{id}/document.pdf",
+            web::get().to(parapheur::pdf),
+        )
+        .route(
+            "/office/parapheur/{id}/{action}",
+            web::post().to(parapheur::act),
+        )
+        .route("/office/signer", web::get().to(parapheur::signer))
+        .route("/office/signer", web::post().to(parapheur::enrol))
         .route(
             "/office/registries/{code}/rules",
             web::get().to(office::rules),

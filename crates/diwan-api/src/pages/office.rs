@@ -22,7 +22,7 @@ use super::{Ctx, SESSION_COOKIE, cookie, encode, error_message, pick, run, statu
 use diwan_app::throttle::Form;
 
 /// The logged-in agent, or a redirect to the login page.
-async fn agent(ctx: &Ctx, req: &HttpRequest) -> Result<Actor, HttpResponse> {
+pub(super) async fn agent(ctx: &Ctx, req: &HttpRequest) -> Result<Actor, HttpResponse> {
     let Some(token) = cookie(req, SESSION_COOKIE) else {
         return Err(ctx.see_other("/office/login"));
     };
@@ -34,7 +34,7 @@ async fn agent(ctx: &Ctx, req: &HttpRequest) -> Result<Actor, HttpResponse> {
     }
 }
 
-fn error_page(ctx: &Ctx, actor: Option<&Actor>, e: &AppError) -> HttpResponse {
+pub(super) fn error_page(ctx: &Ctx, actor: Option<&Actor>, e: &AppError) -> HttpResponse {
     super::app_refusal(ctx, Area::Office, actor.map(|a| a.email.as_str()), e)
 }
 
@@ -1718,7 +1718,7 @@ fn rule_saved(ctx: &Ctx, actor: &Actor, code: &str, done: Result<(), AppError>) 
 }
 
 /// After a posted action: back to `location` (303) when it was done, else the refusal page.
-fn done_then<T>(
+pub(super) fn done_then<T>(
     ctx: &Ctx,
     actor: &Actor,
     done: Result<T, AppError>,
