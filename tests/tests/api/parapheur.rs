@@ -289,3 +289,40 @@ fn documents_are_sent_back_rejected_with_a_reason_and_circuits_come_from_templat
     assert_eq!(last["kind"], "rejected");
     assert_eq!(last["detail"]["comment"], "Hors compétence");
 }
+
+#[test]
+fn a_signature_for_someone_away_goes_to_their_substitute_when_its_stage_opens() {
+    let app = TestApp::spawn();
+    let head = app.login("head@demo.diwan");
+    enrol(&app, &head, "Fatima Zahra Bennani", "فاطمة الزهراء بناني");
+    let deputy = crate::failures::create_agent(&app, "adjoint@demo.ma", "DR-RSK", "head");
+    enrol(&app, &deputy, "Omar Adjoint", "عمر");
+    let registrar = app.login("registrar@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let r = submit(
+        &app,
+        &handler,
+        json!({"title": "Note", "document": b64().encode(docs::text_pdf(1, "Note")),
+               "stages": [[{"kind": "visa", "agent": "registrar@demo.diwan"}],
+                          [{"kind": "signature", "agent": "head@demo.diwan"}]]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    // The head leaves after the submission, naming the deputy.
+    let today = chrono::Utc::now().date_naive();
+    let r = post_json(
+        &app.url("/api/v1/delegations"),
+        Some(&head),
+        &json!({"substitute": "adjoint@demo.ma", "starts_on": today.to_string(),
+                "ends_on": (today + chrono::Duration::days(7)).to_string()}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let doc = ok(act(&app, &registrar, &id, "approve", json!({})));
+    assert_eq!(doc["steps"][1]["state"], "pending");
+    let last = doc["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["detail"]["delegated"].is_array(), "{last:#}");
+    assert!(queue(&app, &head).is_empty());
+    assert_eq!(queue(&app, &deputy).len(), 1);
+    let doc = ok(act(&app, &deputy, &id, "sign", json!({"pin": PIN})));
+    assert_eq!(doc["status"], "completed");
+}

@@ -110,10 +110,18 @@ fn resolve(
                 .agent_by_email(&email.trim().to_lowercase())?
                 .filter(|a| a.active)
                 .ok_or_else(|| invalid("no active agent has this e-mail"))?;
-            let (agent, delegated) = crate::workflow::receiver_of(s, agent)?;
-            if let Some(chain) = delegated {
-                delegations.push(json!({"stage": stage, "position": position, "delegated": chain}));
-            }
+            // A step of the first stage is handed to a substitute now; later ones when their
+            // stage opens.
+            let agent = if stage == 0 {
+                let (agent, delegated) = crate::workflow::receiver_of(s, agent)?;
+                if let Some(chain) = delegated {
+                    delegations
+                        .push(json!({"stage": stage, "position": position, "delegated": chain}));
+                }
+                agent
+            } else {
+                agent
+            };
             if spec.kind == StepKind::Signature && !signs(&s.store.grants(&agent.id)?) {
                 return Err(invalid("this agent is neither a signer nor a head"));
             }
@@ -426,6 +434,7 @@ pub fn act(
         made = Some(sha256.clone());
     }
     let mut changed = Vec::new();
+    let mut delegations = Vec::new();
     for (i, (step, state)) in steps.iter().zip(&outcome.states).enumerate() {
         if i == index {
             changed.push(CircuitStep {
@@ -436,10 +445,24 @@ pub fn act(
                 ..step.clone()
             });
         } else if *state != step.state {
-            changed.push(CircuitStep {
+            let mut next = CircuitStep {
                 state: *state,
                 ..step.clone()
-            });
+            };
+            // A step for someone away goes to their substitute when its stage opens.
+            if *state == StepState::Pending
+                && let Some(agent) = step
+                    .agent_id
+                    .as_deref()
+                    .and_then(|a| s.store.agent(a).ok().flatten())
+            {
+                let (receiver, delegated) = crate::workflow::receiver_of(s, agent)?;
+                if let Some(chain) = delegated {
+                    delegations.push(json!({"step_id": step.id, "delegated": chain}));
+                    next.agent_id = Some(receiver.id);
+                }
+            }
+            changed.push(next);
         }
     }
     let kind = match request.action {
@@ -458,6 +481,9 @@ pub fn act(
     }
     if let Action::SendBack { to } = request.action {
         detail["to_stage"] = json!(to);
+    }
+    if !delegations.is_empty() {
+        detail["delegated"] = json!(delegations);
     }
     let update = ParapheurUpdate {
         document_id: document.id.clone(),
