@@ -21,7 +21,8 @@ pub use read::{PdfSignature, catalog_text, signatures};
 pub use receipt::{AnnulmentLines, FileLine, ReceiptView, render_receipt};
 pub use seal::{CONTENTS_RESERVED_BYTES, SealInfo, seal};
 pub use sign::{
-    MAX_CONTENTS_RESERVED_BYTES, Prepared, SignRequest, SignatureAppearance, embed, prepare,
+    MAX_CONTENTS_RESERVED_BYTES, Prepared, SignRequest, SignatureAppearance, embed, embed_trusted,
+    prepare,
 };
 
 /// Everything that can go wrong while rendering, sealing or reading a PDF.

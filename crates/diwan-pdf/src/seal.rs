@@ -72,7 +72,7 @@ pub fn seal(
     covered.extend_from_slice(first);
     covered.extend_from_slice(second);
     let cms = sign(&covered).map_err(PdfError::Signer)?;
-    crate::sign::embed(prepared, &cms)
+    crate::sign::embed_trusted(prepared, &cms)
 }
 
 /// What one update adds.

@@ -150,10 +150,23 @@ pub fn prepare(pdf: &[u8], request: &SignRequest) -> Result<Prepared, PdfError> 
 /// ([`PdfError::SignatureTooLarge`]), an empty one, and a `prepared` whose bytes no longer
 /// match its byte range or digest, or whose placeholder is already filled.
 pub fn embed(prepared: Prepared, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
+    if digest_of(&prepared.bytes, &prepared.byte_range) != prepared.digest {
+        return Err(PdfError::Request(
+            "the prepared bytes changed since they were prepared".into(),
+        ));
+    }
+    embed_trusted(prepared, cms_der)
+}
+
+/// [`embed`] without hashing the covered bytes again: for bytes that never left the caller
+/// since [`prepare`] made them, or whose integrity the caller checked (a content-addressed
+/// store). Every other check is made. A second pass over a large file is most of the cost of
+/// signing it.
+pub fn embed_trusted(prepared: Prepared, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
     let Prepared {
         mut bytes,
         byte_range,
-        digest,
+        digest: _,
     } = prepared;
     let [start, gap_start, gap_end, rest] = byte_range;
     let shape_ok = start == 0
@@ -181,11 +194,6 @@ pub fn embed(prepared: Prepared, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
     if placeholder.iter().any(|&b| b != b'0') {
         return Err(PdfError::Request(
             "the signature placeholder is already filled".into(),
-        ));
-    }
-    if digest_of(&bytes, &byte_range) != digest {
-        return Err(PdfError::Request(
-            "the prepared bytes changed since they were prepared".into(),
         ));
     }
     let encoded = hex(cms_der);
