@@ -140,6 +140,19 @@ pub(crate) fn exchange_permit(
     }
 }
 
+/// The parapheur registers only outgoing letters, into the registry its document names (the
+/// submitter's administration's, checked at submission).
+pub(crate) fn parapheur_permit(
+    registry: Registry,
+    request: &diwan_domain::RegistrationRequest,
+) -> Result<RegisterPermit, AppError> {
+    if request.direction == diwan_domain::Direction::Outgoing {
+        Ok(RegisterPermit { registry })
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
 /// Permission to manage the organisation and agents: installation-wide, or of one administration.
 #[derive(Debug)]
 pub struct AdminPermit {

@@ -403,6 +403,9 @@ pub struct NewCorrespondence {
     /// Exchange with another administration: a delivery to make, or the envelope this letter
     /// came in. Stored in the registration's transaction.
     pub exchange: Option<ExchangeLink>,
+    /// A number taken earlier from the register's counter (the parapheur's): used instead of
+    /// the next one (`year` is then that number's year).
+    pub reserved_seq: Option<i64>,
 }
 
 /// The exchange row written with a registration.
@@ -541,6 +544,35 @@ pub struct ParapheurDocument {
     pub current_sha256: Sha256Digest,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    /// The outgoing registration the document asks for once signed.
+    pub outgoing: Option<OutgoingSpec>,
+    /// The registry it is registered in (from `outgoing`).
+    pub registry_id: Option<String>,
+    /// The number reserved when the circuit reached its last stage: (year, seq).
+    pub reserved: Option<(i32, i64)>,
+    pub registration_number: Option<String>,
+    /// The outgoing correspondence, once registered.
+    pub correspondence_id: Option<String>,
+}
+
+/// What the outgoing letter a document becomes is: where it is registered, to whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutgoingSpec {
+    /// The registry's code.
+    pub registry: String,
+    pub recipient: diwan_domain::Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidentiality: Option<diwan_domain::Confidentiality>,
+}
+
+/// A number to take from a register's counter with an action.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub registry: Registry,
+    pub year: i32,
 }
 
 /// A step of a document's circuit.
@@ -581,6 +613,9 @@ pub struct ParapheurUpdate {
     pub current_sha256: Sha256Digest,
     pub steps: Vec<CircuitStep>,
     pub event: ParapheurEvent,
+    /// Take the next outgoing number of this register for the document, in the same
+    /// transaction.
+    pub reserve: Option<Reservation>,
 }
 
 /// A document prepared for remote signing, waiting for the signature.

@@ -255,6 +255,13 @@ pub trait Store: Send + Sync {
         agent_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<crate::model::ParapheurDocument>>;
+    /// Records the outgoing correspondence registered for a document (once).
+    fn link_parapheur_registration(&self, id: &str, correspondence_id: &str) -> StoreResult<bool>;
+    /// Documents ended (completed or rejected) with a reserved number not registered yet.
+    fn parapheur_unregistered(
+        &self,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::model::ParapheurDocument>>;
     /// Creates or replaces the template of (administration, document type).
     fn put_circuit_template(&self, template: &crate::model::CircuitTemplate) -> StoreResult<()>;
     fn circuit_templates(&self) -> StoreResult<Vec<crate::model::CircuitTemplate>>;

@@ -220,6 +220,8 @@ pub trait Queries {
         limit: usize,
     ) -> R<Vec<(ParapheurRow, StepRow)>>;
     fn parapheur_submitted(&mut self, agent_id: &str, limit: usize) -> R<Vec<ParapheurRow>>;
+    fn link_parapheur_registration(&mut self, id: &str, correspondence_id: &str) -> R<bool>;
+    fn parapheur_unregistered(&mut self, limit: usize) -> R<Vec<ParapheurRow>>;
     fn put_circuit_template(&mut self, row: &TemplateRow) -> R<()>;
     fn circuit_templates(&mut self) -> R<Vec<TemplateRow>>;
     fn signing_session(&mut self, id: &str) -> R<Option<SigningSessionRow>>;
@@ -781,7 +783,7 @@ macro_rules! impl_queries {
                     key(&jobs[a]).cmp(&key(&jobs[b]))
                 });
                 let mut results: Vec<Option<R<(Registered, Option<IssuedReceipt>)>>> = (0..jobs.len()).map(|_| None).collect();
-                if order.len() > 1 {
+                if order.len() > 1 && jobs.iter().all(|j| j.reserved_seq.is_none()) {
                     pack.begin_batch();
                     let batch_mark = pack.mark();
                     let mut done = Vec::new();
@@ -944,8 +946,9 @@ macro_rules! impl_queries {
                 use register_counters as rc;
                 let year = job.year;
                 let direction = job.request.direction.as_str();
-                // One statement: create the register's counter at 1, or take the next number.
-                let seq: i64 = diesel::insert_into(rc::table)
+                // One statement: create the register's counter at 1, or take the next number —
+                // unless the number was taken earlier (the parapheur's reservation).
+                let seq: i64 = if let Some(seq) = job.reserved_seq { seq } else { diesel::insert_into(rc::table)
                     .values((
                         rc::registry_id.eq(&job.registry.id),
                         rc::direction.eq(direction),
@@ -956,7 +959,7 @@ macro_rules! impl_queries {
                     .do_update()
                     .set(rc::last_seq.eq(rc::last_seq + 1))
                     .returning(rc::last_seq)
-                    .get_result(self)?;
+                    .get_result(self)? };
                 let number = job.registry.numbering_format.render(&job.registry.code, job.request.direction, year, seq);
                 let rows = crate::store::rows_for(job, year, seq, &number).map_err(TxError::Store)?;
                 diesel::insert_into(correspondences::table).values(&rows.correspondence).execute(self)?;
@@ -1497,7 +1500,8 @@ macro_rules! impl_queries {
 
             fn update_parapheur(&mut self, change: &ParapheurChange) -> R<bool> {
                 use parapheur_documents as d;
-                let ParapheurChange { id, expected, status, sha256, at, steps, event } = change;
+                use register_counters as rc;
+                let ParapheurChange { id, expected, status, sha256, at, steps, event, reserve } = change;
                 let expected = *expected;
                 db(self.$write_tx(|c| {
                     let n = diesel::update(d::table.find(id).filter(d::version.eq(expected)))
@@ -1505,6 +1509,26 @@ macro_rules! impl_queries {
                         .execute(c)?;
                     if n != 1 {
                         return Ok(false);
+                    }
+                    if let Some((registry, year)) = reserve {
+                        // The next number of the register, taken with the action that needs it.
+                        let direction = diwan_domain::Direction::Outgoing;
+                        let seq: i64 = diesel::insert_into(rc::table)
+                            .values((rc::registry_id.eq(&registry.id), rc::direction.eq(direction.as_str()), rc::year.eq(*year), rc::last_seq.eq(1i64)))
+                            .on_conflict((rc::registry_id, rc::direction, rc::year))
+                            .do_update()
+                            .set(rc::last_seq.eq(rc::last_seq + 1))
+                            .returning(rc::last_seq)
+                            .get_result(c)?;
+                        let number = registry.numbering_format.render(&registry.code, direction, *year, seq);
+                        diesel::update(d::table.find(id))
+                            .set((
+                                d::registry_id.eq(&registry.id),
+                                d::reserved_year.eq(*year),
+                                d::reserved_seq.eq(seq),
+                                d::registration_number.eq(number.as_str()),
+                            ))
+                            .execute(c)?;
                     }
                     for step in steps {
                         diesel::update(parapheur_steps::table.find(&step.id)).set(step).execute(c)?;
@@ -1551,6 +1575,26 @@ macro_rules! impl_queries {
                 db(d::table
                     .filter(d::submitted_by.eq(agent_id))
                     .order((d::submitted_at.desc(), d::id.desc()))
+                    .limit(i64::try_from(limit).unwrap_or(100))
+                    .select(ParapheurRow::as_select())
+                    .load(self))
+            }
+
+            fn link_parapheur_registration(&mut self, id: &str, correspondence_id: &str) -> R<bool> {
+                use parapheur_documents as d;
+                db(diesel::update(d::table.find(id).filter(d::correspondence_id.is_null()))
+                    .set(d::correspondence_id.eq(correspondence_id))
+                    .execute(self))
+                .map(|n| n == 1)
+            }
+
+            fn parapheur_unregistered(&mut self, limit: usize) -> R<Vec<ParapheurRow>> {
+                use parapheur_documents as d;
+                db(d::table
+                    .filter(d::reserved_seq.is_not_null())
+                    .filter(d::correspondence_id.is_null())
+                    .filter(d::status.eq_any(["completed", "rejected"]))
+                    .order(d::updated_at)
                     .limit(i64::try_from(limit).unwrap_or(100))
                     .select(ParapheurRow::as_select())
                     .load(self))

@@ -799,6 +799,12 @@ pub struct ParapheurRow {
     pub current_sha256: String,
     pub version: i32,
     pub updated_at: String,
+    pub outgoing: Option<String>,
+    pub registry_id: Option<String>,
+    pub reserved_year: Option<i32>,
+    pub reserved_seq: Option<i64>,
+    pub registration_number: Option<String>,
+    pub correspondence_id: Option<String>,
 }
 
 impl ParapheurRow {
@@ -815,6 +821,15 @@ impl ParapheurRow {
             current_sha256: d.current_sha256.as_str().to_owned(),
             version: d.version,
             updated_at: to_text(&d.updated_at),
+            outgoing: d
+                .outgoing
+                .as_ref()
+                .and_then(|o| serde_json::to_string(o).ok()),
+            registry_id: d.registry_id.clone(),
+            reserved_year: d.reserved.map(|r| r.0),
+            reserved_seq: d.reserved.map(|r| r.1),
+            registration_number: d.registration_number.clone(),
+            correspondence_id: d.correspondence_id.clone(),
         }
     }
 
@@ -831,9 +846,19 @@ impl ParapheurRow {
             title: self.title,
             document_type: self.document_type,
             administration_id: self.administration_id,
+            outgoing: self
+                .outgoing
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| corrupt("parapheur outgoing", e))?,
+            reserved: self.reserved_year.zip(self.reserved_seq),
             submitted_by: self.submitted_by,
             file_name: self.file_name,
             version: self.version,
+            registry_id: self.registry_id,
+            registration_number: self.registration_number,
+            correspondence_id: self.correspondence_id,
         })
     }
 }
@@ -951,4 +976,6 @@ pub struct ParapheurChange {
     pub at: String,
     pub steps: Vec<StepRow>,
     pub event: ParapheurEventRow,
+    /// Take the next outgoing number of this registry's register of that year.
+    pub reserve: Option<(diwan_app::model::Registry, i32)>,
 }

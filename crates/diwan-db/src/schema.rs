@@ -390,6 +390,12 @@ diesel::table! {
         current_sha256 -> Text,
         version -> Integer,
         updated_at -> Text,
+        outgoing -> Nullable<Text>,
+        registry_id -> Nullable<Text>,
+        reserved_year -> Nullable<Integer>,
+        reserved_seq -> Nullable<BigInt>,
+        registration_number -> Nullable<Text>,
+        correspondence_id -> Nullable<Text>,
     }
 }
 

@@ -356,6 +356,7 @@ impl Store for DbStore {
             at: to_text(&u.event.at),
             steps: u.steps.iter().map(StepRow::from_model).collect(),
             event: ParapheurEventRow::from_model(&u.event),
+            reserve: u.reserve.as_ref().map(|r| (r.registry.clone(), r.year)),
         };
         read!(self, |c| c.update_parapheur(&change))
     }
@@ -381,6 +382,19 @@ impl Store for DbStore {
         limit: usize,
     ) -> StoreResult<Vec<diwan_app::model::ParapheurDocument>> {
         read!(self, |c| c.parapheur_submitted(agent_id, limit))?
+            .into_iter()
+            .map(ParapheurRow::into_model)
+            .collect()
+    }
+    fn link_parapheur_registration(&self, id: &str, correspondence_id: &str) -> StoreResult<bool> {
+        read!(self, |c| c
+            .link_parapheur_registration(id, correspondence_id))
+    }
+    fn parapheur_unregistered(
+        &self,
+        limit: usize,
+    ) -> StoreResult<Vec<diwan_app::model::ParapheurDocument>> {
+        read!(self, |c| c.parapheur_unregistered(limit))?
             .into_iter()
             .map(ParapheurRow::into_model)
             .collect()

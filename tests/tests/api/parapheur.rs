@@ -326,3 +326,153 @@ fn a_signature_for_someone_away_goes_to_their_substitute_when_its_stage_opens() 
     let doc = ok(act(&app, &deputy, &id, "sign", json!({"pin": PIN})));
     assert_eq!(doc["status"], "completed");
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_signed_document_becomes_the_outgoing_letter_under_the_number_taken_before_its_last_signature()
+ {
+    let app = TestApp::spawn();
+    let head = app.login("head@demo.diwan");
+    enrol(&app, &head, "Fatima Zahra Bennani", "فاطمة الزهراء بناني");
+    let signer = app.login("signer@demo.diwan");
+    enrol(&app, &signer, "Youssef El Amrani", "يوسف العمراني");
+    let registrar = app.login("registrar@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let outgoing = json!({"registry": "DR-RSK",
+        "recipient": {"kind": "person", "name": "Salma <b>Idrissi</b>", "email": "salma@example.ma"}});
+    // A registry of another administration, or a recipient a registration would refuse.
+    submit(
+        &app,
+        &handler,
+        json!({"title": "x", "document": b64().encode(docs::text_pdf(1, "x")),
+               "stages": [[{"kind": "signature", "agent": "head@demo.diwan"}]],
+               "outgoing": {"registry": "NOPE", "recipient": {"kind": "person", "name": "S"}}}),
+    )
+    .assert_problem(422, "unknown_registry");
+    let r = submit(
+        &app,
+        &handler,
+        json!({"title": "Réponse à votre demande", "document": b64().encode(docs::text_pdf(2, "Reponse")),
+               "outgoing": outgoing,
+               "stages": [[{"kind": "signature", "agent": "head@demo.diwan"}],
+                          [{"kind": "visa", "agent": "registrar@demo.diwan"}],
+                          [{"kind": "signature", "agent": "signer@demo.diwan"}]]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let doc = ok(act(&app, &head, &id, "sign", json!({"pin": PIN})));
+    assert!(doc["registration_number"].is_null(), "{doc:#}");
+    // The visa opens the last stage: the number is taken then.
+    let doc = ok(act(&app, &registrar, &id, "approve", json!({})));
+    let number = doc["registration_number"].as_str().unwrap().to_owned();
+    // Meanwhile the registry registers another outgoing letter: the next number.
+    let mut other = diwan_tests::letter("DR-RSK", "autre départ");
+    other["direction"] = json!("outgoing");
+    let r = diwan_tests::register(&app.base, &registrar, &other, &diwan_tests::pdf(2000));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let other_number = r.json()["registration_number"].as_str().unwrap().to_owned();
+    assert_ne!(other_number, number);
+    // The reserved number comes first in the register.
+    let seq = |n: &str| n.chars().filter(char::is_ascii_digit).collect::<String>();
+    assert!(seq(&number) < seq(&other_number), "{number} {other_number}");
+    // The last signature carries the number; the signed document is the letter's file.
+    let doc = ok(act(&app, &signer, &id, "sign", json!({"pin": PIN})));
+    assert_eq!(doc["status"], "completed");
+    let letter_id = doc["correspondence_id"].as_str().unwrap().to_owned();
+    let signed = get(
+        &app.url(&format!("/api/v1/parapheur/documents/{id}/pdf")),
+        Some(&handler),
+    )
+    .body;
+    let letter = get(
+        &app.url(&format!("/api/v1/correspondences/{letter_id}")),
+        Some(&registrar),
+    )
+    .json();
+    assert_eq!(letter["registration_number"], number.as_str(), "{letter:#}");
+    assert_eq!(letter["direction"], "outgoing");
+    assert_eq!(letter["recipient"]["name"], "Salma <b>Idrissi</b>");
+    assert_eq!(
+        letter["files"][0]["sha256"],
+        sha256_hex(&signed),
+        "{letter:#}"
+    );
+    let dir = scratch(&app.sandbox.data_dir, "numbered");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("signed.pdf");
+    std::fs::write(&file, &signed).unwrap();
+    let (_, text) = run_tool(
+        "pdftotext",
+        &["-f", "2", "-l", "2", file.to_str().unwrap(), "-"],
+    );
+    assert!(
+        text.contains(&number),
+        "{number} not in the last page:\n{text}"
+    );
+    // The register stays gapless: both numbers, in order.
+    let list = get(
+        &app.url("/api/v1/correspondences?registry=DR-RSK&direction=outgoing"),
+        Some(&registrar),
+    )
+    .json();
+    let mut numbers: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["registration_number"].as_str().unwrap().to_owned())
+        .collect();
+    numbers.sort();
+    let mut expected = vec![number.clone(), other_number];
+    expected.sort();
+    assert_eq!(numbers, expected, "{list:#}");
+}
+
+#[test]
+fn a_document_rejected_after_its_number_was_taken_leaves_an_annulled_registration() {
+    let app = TestApp::spawn();
+    let head = app.login("head@demo.diwan");
+    enrol(&app, &head, "Fatima Zahra Bennani", "فاطمة الزهراء بناني");
+    let registrar = app.login("registrar@demo.diwan");
+    let handler = app.login("handler@demo.diwan");
+    let r = submit(
+        &app,
+        &handler,
+        json!({"title": "Projet", "document": b64().encode(docs::text_pdf(1, "Projet")),
+               "outgoing": {"registry": "DR-RSK", "recipient": {"kind": "administration", "name": "Wilaya"}},
+               "stages": [[{"kind": "signature", "agent": "head@demo.diwan"}]]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let number = r.json()["registration_number"].as_str().unwrap().to_owned();
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let doc = ok(act(
+        &app,
+        &head,
+        &id,
+        "reject",
+        json!({"comment": "Hors délai"}),
+    ));
+    assert_eq!(doc["status"], "rejected");
+    let letter = get(
+        &app.url(&format!(
+            "/api/v1/correspondences/{}",
+            doc["correspondence_id"].as_str().unwrap()
+        )),
+        Some(&registrar),
+    )
+    .json();
+    assert_eq!(letter["registration_number"], number.as_str());
+    assert!(
+        letter["annulment"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Hors délai"),
+        "{letter:#}"
+    );
+}

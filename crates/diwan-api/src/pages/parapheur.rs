@@ -168,6 +168,7 @@ pub async fn submit(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpRespo
             stages: None,
             file_name: upload.name.clone(),
             pdf: read_pdf(upload)?,
+            outgoing: None,
         };
         diwan_app::parapheur::circuit::submit(&s, &a2, submission)
     })

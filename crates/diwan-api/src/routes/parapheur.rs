@@ -28,11 +28,15 @@ pub struct SubmitBody {
     file_name: Option<String>,
     /// The PDF, base64.
     document: String,
+    /// The outgoing letter the signed document becomes: `{registry, recipient, category?,
+    /// confidentiality?}`.
+    #[serde(default)]
+    outgoing: Option<diwan_app::model::OutgoingSpec>,
 }
 
 /// Submits a PDF to a circuit of visas and signatures.
 #[utoipa::path(post, path = "/api/v1/parapheur/documents", tag = "parapheur", security(("bearer" = [])),
-    request_body(content = serde_json::Value, description = "`{title, document_type?, stages?: [[{kind: visa|signature, agent?: e-mail, unit?: code, role?}]], file_name?, document: base64 PDF}`"),
+    request_body(content = serde_json::Value, description = "`{title, document_type?, stages?: [[{kind: visa|signature, agent?: e-mail, unit?: code, role?}]], file_name?, document: base64 PDF, outgoing?: {registry, recipient, category?, confidentiality?}}`"),
     responses((status = 201, description = "the document: `{id, title, status, version, …, steps, history, yours}`"),
               (status = 422, description = "`invalid_circuit`, `circuit_required`, `not_a_pdf`, `invalid_input`", body = crate::error::Problem)))]
 pub async fn submit(
@@ -51,6 +55,7 @@ pub async fn submit(
         stages: b.stages,
         file_name: b.file_name.unwrap_or_else(|| "document.pdf".to_owned()),
         pdf,
+        outgoing: b.outgoing,
     };
     let view =
         blocking(move || diwan_app::parapheur::circuit::submit(&s, &who.0, submission)).await?;

@@ -54,6 +54,9 @@ pub(crate) enum Registrant<'a> {
     Portal,
     /// A letter received by exchange from another administration.
     Exchange(&'a crate::model::ExchangeLink),
+    /// The outgoing letter a parapheur document became, under the number reserved for it
+    /// (year, seq).
+    Parapheur((i32, i64)),
 }
 
 pub fn register(
@@ -134,6 +137,10 @@ pub(crate) fn register_by(
             exchange_permit(registry, &request)?,
             crate::exchange::EXCHANGE_AGENT_ID.to_owned(),
         ),
+        Registrant::Parapheur(_) => (
+            crate::access::parapheur_permit(registry, &request)?,
+            crate::parapheur::circuit::PARAPHEUR_AGENT_ID.to_owned(),
+        ),
     };
     let exchange = match registrant {
         Registrant::Exchange(link) => Some(link.clone()),
@@ -144,7 +151,7 @@ pub(crate) fn register_by(
         (Some(reference), Registrant::Agent(actor)) => {
             Some(crate::workflow::reply_target(s, actor, reference)?.id)
         }
-        (Some(_), Registrant::Portal | Registrant::Exchange(_)) => {
+        (Some(_), Registrant::Portal | Registrant::Exchange(_) | Registrant::Parapheur(_)) => {
             return Err(AppError::forbidden());
         }
         (None, _) => None,
@@ -194,7 +201,12 @@ pub(crate) fn register_by(
         concerned_units,
         in_reply_to: answers.clone(),
         exchange,
+        reserved_seq: None,
     };
+    if let Registrant::Parapheur((year, seq)) = registrant {
+        new.year = year;
+        new.reserved_seq = Some(seq);
+    }
     let delivers = matches!(new.exchange, Some(crate::model::ExchangeLink::Send { .. }));
     let (id, tracking_code, direction) = (
         new.id.clone(),

@@ -17,8 +17,12 @@ use crate::access::Actor;
 use crate::cache::OrgSnapshot;
 use crate::error::{AppError, Rejection};
 use crate::model::{
-    CircuitStep, CircuitTemplate, ParapheurDocument, ParapheurEvent, ParapheurUpdate, StepSpec,
+    CircuitStep, CircuitTemplate, OutgoingSpec, ParapheurDocument, ParapheurEvent, ParapheurUpdate,
+    Reservation, StepSpec,
 };
+
+/// Registers the outgoing letters documents become (created by a migration; cannot log in).
+pub const PARAPHEUR_AGENT_ID: &str = "00000000-0000-4000-8000-000000000003";
 
 /// Largest document submitted.
 pub const MAX_PDF: usize = super::sign::MAX_PDF;
@@ -38,6 +42,9 @@ pub struct Submission {
     pub stages: Option<Vec<Vec<StepSpec>>>,
     pub file_name: String,
     pub pdf: Vec<u8>,
+    /// The outgoing letter the signed document becomes: its number is reserved when the
+    /// circuit reaches its last stage and printed in the last signatures' blocks.
+    pub outgoing: Option<OutgoingSpec>,
 }
 
 /// An action asked for.
@@ -226,6 +233,10 @@ pub fn submit(s: &Services, actor: &Actor, sub: Submission) -> Result<DocumentVi
         .map(|stage| stage.iter().map(|st| st.kind).collect())
         .collect();
     circuit::check_shape(&shape)?;
+    let registry_id = match &sub.outgoing {
+        Some(spec) => Some(check_outgoing(&org, &administration_id, &title, spec)?),
+        None => None,
+    };
     let mut delegations = Vec::new();
     let mut steps = Vec::new();
     for (i, stage) in stages.iter().enumerate() {
@@ -261,6 +272,11 @@ pub fn submit(s: &Services, actor: &Actor, sub: Submission) -> Result<DocumentVi
         current_sha256: sha256.clone(),
         version: 1,
         updated_at: now,
+        outgoing: sub.outgoing,
+        registry_id,
+        reserved: None,
+        registration_number: None,
+        correspondence_id: None,
     };
     let event = ParapheurEvent {
         id: crate::ids::new_id()?,
@@ -272,7 +288,197 @@ pub fn submit(s: &Services, actor: &Actor, sub: Submission) -> Result<DocumentVi
     };
     s.store.insert_parapheur(&document, &steps, &event)?;
     tracing::info!(document = %id, "submitted to the parapheur");
+    // A one-stage circuit is at its last stage at once: its number now.
+    if circuit::last_stage(&domain_steps(&steps)) == Some(0)
+        && let Some(reservation) = reservation_for(s, &document)?
+    {
+        let update = ParapheurUpdate {
+            document_id: id.clone(),
+            expected_version: document.version,
+            status: document.status,
+            current_sha256: document.current_sha256.clone(),
+            steps: Vec::new(),
+            event: ParapheurEvent {
+                id: crate::ids::new_id()?,
+                document_id: id.clone(),
+                at: now,
+                actor_id: actor.agent_id.clone(),
+                kind: "numbered".into(),
+                detail: json!({}),
+            },
+            reserve: Some(reservation),
+        };
+        s.store.update_parapheur(&update)?;
+    }
     get(s, actor, &id)
+}
+
+/// Checks the outgoing registration a document asks for: a registry of the submitter's
+/// administration, and metadata a registration would accept. Answers the registry's id.
+fn check_outgoing(
+    org: &OrgSnapshot,
+    administration_id: &str,
+    title: &str,
+    spec: &OutgoingSpec,
+) -> Result<String, AppError> {
+    let registry = org
+        .registry_by_code(&spec.registry)
+        .filter(|r| {
+            org.unit(&r.unit_id)
+                .is_some_and(|u| u.administration_id == administration_id)
+        })
+        .ok_or_else(|| {
+            AppError::unprocessable(
+                "unknown_registry",
+                format!(
+                    "no registry of your administration has the code {}",
+                    spec.registry
+                ),
+            )
+        })?;
+    diwan_domain::RegistrationRequest::parse(outgoing_metadata(org, registry, title, spec))?;
+    Ok(registry.id.clone())
+}
+
+/// The registration metadata of the outgoing letter a document becomes.
+fn outgoing_metadata(
+    org: &OrgSnapshot,
+    registry: &crate::model::Registry,
+    title: &str,
+    spec: &OutgoingSpec,
+) -> diwan_domain::RegistrationMetadata {
+    let unit = org.unit(&registry.unit_id);
+    let administration = unit.and_then(|u| org.administration(&u.administration_id));
+    diwan_domain::RegistrationMetadata {
+        registry: registry.code.as_str().to_owned(),
+        direction: diwan_domain::Direction::Outgoing,
+        channel: diwan_domain::Channel::Counter,
+        subject: title.to_owned(),
+        sender: diwan_domain::Party {
+            kind: diwan_domain::PartyKind::Administration,
+            name: administration.map_or_else(|| registry.name_fr.clone(), |a| a.name_fr.clone()),
+            national_id: None,
+            company_id: None,
+            unit: unit.map(|u| u.code.clone()),
+            email: None,
+            phone: None,
+            territory: None,
+            peer: None,
+        },
+        recipient: spec.recipient.clone(),
+        confidentiality: spec.confidentiality,
+        priority: None,
+        category: spec.category.clone(),
+        sender_reference: None,
+        sender_date: None,
+        received_at: None,
+        in_reply_to: None,
+    }
+}
+
+/// The number to reserve for a document that becomes an outgoing letter and has none yet.
+fn reservation_for(
+    s: &Services,
+    document: &ParapheurDocument,
+) -> Result<Option<Reservation>, AppError> {
+    if document.outgoing.is_none() || document.reserved.is_some() {
+        return Ok(None);
+    }
+    let Some(registry_id) = &document.registry_id else {
+        return Ok(None);
+    };
+    let org = crate::org::snapshot(s)?;
+    let registry = org
+        .registry(registry_id)
+        .cloned()
+        .ok_or_else(|| AppError::internal("a parapheur document's registry is gone"))?;
+    let year = chrono::Datelike::year(&s.clock.now().with_timezone(&s.settings.time_zone));
+    Ok(Some(Reservation { registry, year }))
+}
+
+/// Registers the outgoing letter of a document that ended with a reserved number: the signed
+/// document as its file; a rejected document's letter is registered and annulled at once (its
+/// number stays used, the register gapless). Does nothing if it is registered already.
+pub fn register_outcome(s: &Services, id: &str) -> Result<Option<String>, AppError> {
+    let Some((document, _, history)) = s.store.parapheur(id)? else {
+        return Ok(None);
+    };
+    let (Some(spec), Some((year, seq)), Some(registry_id), Some(number)) = (
+        &document.outgoing,
+        document.reserved,
+        &document.registry_id,
+        &document.registration_number,
+    ) else {
+        return Ok(None);
+    };
+    if document.correspondence_id.is_some() || document.status == CircuitStatus::InCircuit {
+        return Ok(document.correspondence_id);
+    }
+    // Registered before a crash that came before the link: link it now.
+    if let Some(existing) = s.store.correspondence_id_by_number(number)? {
+        s.store
+            .link_parapheur_registration(&document.id, &existing)?;
+        return Ok(Some(existing));
+    }
+    let org = crate::org::snapshot(s)?;
+    let registry = org
+        .registry(registry_id)
+        .ok_or_else(|| AppError::internal("a parapheur document's registry is gone"))?;
+    let metadata = outgoing_metadata(&org, registry, &document.title, spec);
+    let bytes = s
+        .blobs
+        .read(&document.current_sha256)?
+        .ok_or_else(|| AppError::internal("a parapheur document is missing"))?;
+    let mut sink = s.blobs.stage()?;
+    sink.write(&bytes)?;
+    let uploads = vec![crate::correspondence::Upload {
+        name: document.file_name.clone(),
+        blob: sink.finish(Some("application/pdf"))?,
+    }];
+    let outcome = crate::correspondence::register_by(
+        s,
+        crate::correspondence::Registrant::Parapheur((year, seq)),
+        metadata,
+        uploads,
+    )?;
+    s.store
+        .link_parapheur_registration(&document.id, &outcome.id)?;
+    if document.status == CircuitStatus::Rejected {
+        let reason = history
+            .iter()
+            .rev()
+            .find(|e| e.kind == "rejected")
+            .and_then(|e| e.detail.get("comment").and_then(|c| c.as_str()))
+            .unwrap_or("-");
+        let annulment = crate::model::Annulment {
+            at: s.clock.now(),
+            by: PARAPHEUR_AGENT_ID.to_owned(),
+            reason: format!("Rejeté au parapheur / رُفض في حامل التوقيعات : {reason}")
+                .chars()
+                .take(diwan_domain::text::limits::REASON)
+                .collect(),
+        };
+        s.store
+            .annul(&outcome.id, &annulment, crate::receipts::notary(s)?)?;
+    }
+    tracing::info!(document = %document.id, number = %number, "parapheur outcome registered");
+    Ok(Some(outcome.id))
+}
+
+/// Registers what ended without being registered (a crash between the two): run at start and
+/// by the scheduler.
+pub fn register_pending(s: &Services) -> Result<usize, AppError> {
+    let pending = s.store.parapheur_unregistered(50)?;
+    let mut done = 0;
+    for d in pending {
+        match register_outcome(s, &d.id) {
+            Ok(_) => done += 1,
+            Err(e) => {
+                tracing::warn!(document = %d.id, error = %e, "parapheur outcome not registered")
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// Whether `actor` may act on `step` (its agent, or a holder of its role in its unit).
@@ -409,6 +615,16 @@ pub fn act(
             }
         })?;
     let now = s.clock.now();
+    // Reaching the last stage: the letter's number is taken with this action.
+    let last = circuit::last_stage(&domain_steps(&steps));
+    let reserve = if outcome.open_stage.is_some()
+        && outcome.open_stage == last
+        && circuit::open_stage(&domain_steps(&steps)) != last
+    {
+        reservation_for(s, &document)?
+    } else {
+        None
+    };
     let mut sha256 = document.current_sha256.clone();
     let mut made = None;
     if request.action == Action::Sign {
@@ -420,12 +636,13 @@ pub fn act(
             .blobs
             .read(&document.current_sha256)?
             .ok_or_else(|| AppError::internal("a parapheur document is missing"))?;
-        let signed = super::sign::sign_with_pin(
+        let signed = super::sign::sign_documents(
             s,
             actor,
             pin,
             std::slice::from_ref(&current),
             Some(&document.title),
+            document.registration_number.as_deref(),
         )?
         .into_iter()
         .next()
@@ -499,6 +716,7 @@ pub fn act(
             kind: kind.into(),
             detail,
         },
+        reserve,
     };
     if !s.store.update_parapheur(&update)? {
         if let Some(digest) = made {
@@ -511,6 +729,12 @@ pub fn act(
         ));
     }
     tracing::info!(document = %document.id, action = kind, "parapheur action");
+    if outcome.status != CircuitStatus::InCircuit
+        && let Err(e) = register_outcome(s, id)
+    {
+        // Done again by the scheduler.
+        tracing::warn!(document = %id, error = %e, "parapheur outcome not registered yet");
+    }
     get(s, actor, id)
 }
 

@@ -66,18 +66,23 @@ fn appearance(
     s: &Services,
     certificate: &Certificate,
     now: DateTime<Utc>,
+    number: Option<&str>,
 ) -> diwan_pdf::SignatureAppearance {
     let names = certificate.names();
     let local = now.with_timezone(&s.settings.time_zone);
+    let mut when = format!(
+        "Signé le {} ({})",
+        local.format("%Y-%m-%d %H:%M"),
+        s.settings.time_zone.name()
+    );
+    if let Some(n) = number {
+        when = format!("N° {n} — {when}");
+    }
     diwan_pdf::SignatureAppearance {
         name_ar: names.common_name_ar.clone(),
         name_latin: names.common_name.clone(),
         function: names.organizational_unit.clone(),
-        signed_at_text: format!(
-            "{} ({})",
-            local.format("%Y-%m-%d %H:%M"),
-            s.settings.time_zone.name()
-        ),
+        signed_at_text: when,
     }
 }
 
@@ -88,6 +93,7 @@ fn prepare(
     certificate: &Certificate,
     reason: Option<&str>,
     now: DateTime<Utc>,
+    number: Option<&str>,
 ) -> Result<diwan_pdf::Prepared, AppError> {
     if pdf.len() > MAX_PDF {
         return Err(AppError::rejected(
@@ -110,7 +116,7 @@ fn prepare(
             signing_time: now,
             extra_catalog_entries: Vec::new(),
         },
-        appearance: Some(appearance(s, certificate, now)),
+        appearance: Some(appearance(s, certificate, now, number)),
         contents_reserved: CONTENTS_RESERVED,
     };
     diwan_pdf::prepare(pdf, &request).map_err(|e| {
@@ -136,9 +142,10 @@ fn sign_one(
     signer: &UnlockedSigner,
     pdf: &[u8],
     reason: Option<&str>,
+    number: Option<&str>,
 ) -> Result<Vec<u8>, AppError> {
     let now = s.clock.now();
-    let prepared = prepare(s, pdf, &signer.certificate, reason, now)?;
+    let prepared = prepare(s, pdf, &signer.certificate, reason, now, number)?;
     let cms = diwan_pki::cms::sign_detached_digest(
         &prepared.digest,
         &signer.key,
@@ -158,6 +165,18 @@ pub fn sign_with_pin(
     documents: &[Vec<u8>],
     reason: Option<&str>,
 ) -> Result<Vec<Vec<u8>>, AppError> {
+    sign_documents(s, actor, pin, documents, reason, None)
+}
+
+/// [`sign_with_pin`], the block saying the registration number the documents carry.
+pub(crate) fn sign_documents(
+    s: &Services,
+    actor: &Actor,
+    pin: &SecretString,
+    documents: &[Vec<u8>],
+    reason: Option<&str>,
+    number: Option<&str>,
+) -> Result<Vec<Vec<u8>>, AppError> {
     if documents.is_empty() || documents.len() > MAX_BATCH {
         return Err(AppError::unprocessable(
             "invalid_batch",
@@ -168,7 +187,7 @@ pub fn sign_with_pin(
     check_usable(s, &signer.certificate, &signer.chain, None, s.clock.now())?;
     documents
         .iter()
-        .map(|pdf| sign_one(s, &signer, pdf, reason))
+        .map(|pdf| sign_one(s, &signer, pdf, reason, number))
         .collect()
 }
 
@@ -202,7 +221,7 @@ pub fn remote_prepare(
     let now = s.clock.now();
     check_usable(s, &certificate, &chain, revoked_at, now)?;
     forget_expired(s, now);
-    let prepared = prepare(s, pdf, &certificate, reason, now)?;
+    let prepared = prepare(s, pdf, &certificate, reason, now, None)?;
     let attributes = diwan_pki::cms::prepare_detached(&prepared.digest, &certificate)
         .map_err(|e| AppError::internal(format!("preparing: {e}")))?;
     let session = crate::model::SigningSession {

@@ -91,6 +91,12 @@ pub fn start_scheduler(s: &Services, every: Duration) -> Result<(), AppError> {
                 if let Err(e) = run_due(&s) {
                     tracing::error!(error = %e, "the follow-up scheduler failed a round");
                 }
+                // Outgoing letters of parapheur documents left unregistered by a crash.
+                if s.runtime.get().is_some()
+                    && let Err(e) = crate::parapheur::circuit::register_pending(&s)
+                {
+                    tracing::error!(error = %e, "parapheur outcomes not registered");
+                }
                 std::thread::sleep(every);
             }
         })
