@@ -695,4 +695,36 @@ fn a_document_is_submitted_approved_and_signed_in_the_parapheur_pages() {
     assert_eq!(b.find_all("#parapheur-history li").len(), 3);
     b.assert_no_serious_axe("parapheur document, completed (fr)");
     b.save_screenshot("fr-parapheur-completed");
+
+    // Anyone in the office validates the signed PDF, in Arabic.
+    let id = page
+        .split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed = diwan_tests::get(
+        &format!("{}/api/v1/parapheur/documents/{id}/pdf", site.base),
+        Some(&api("head@demo.diwan")),
+    );
+    assert_eq!(signed.status, 200);
+    let file = site.sandbox.data_dir.join("signed-by-the-head.pdf");
+    std::fs::write(&file, &signed.body).unwrap();
+    office_login(&b, &site.base, "auditor@demo.diwan");
+    b.goto(&format!("{}/office/signatures/validate?lang=ar", site.base));
+    b.find("#document").send_keys(&file.display().to_string());
+    b.assert_no_serious_axe("signature validation (ar)");
+    b.find("#validate-form button[type=submit]").click();
+    b.wait_until("the report", Duration::from_secs(15), |b| {
+        b.try_find("#validate-verdict").is_some()
+    });
+    assert_eq!(
+        b.find("#validate-verdict").attr("data-valid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(b.find_all("#validate-signatures tbody tr").len(), 1);
+    b.assert_no_serious_axe("signature validation report (ar)");
+    b.save_screenshot("ar-signature-validation");
 }

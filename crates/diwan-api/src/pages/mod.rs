@@ -68,6 +68,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/office/parapheur/{id}/{action}",
             web::post().to(parapheur::act),
         )
+        .route(
+            "/office/signatures/validate",
+            web::get().to(parapheur::validation),
+        )
+        .route(
+            "/office/signatures/validate",
+            web::post().to(parapheur::validate),
+        )
         .route("/office/signer", web::get().to(parapheur::signer))
         .route("/office/signer", web::post().to(parapheur::enrol))
         .route(

@@ -49,6 +49,7 @@ pub async fn home(ctx: Ctx, req: HttpRequest) -> HttpResponse {
                 _ => { a id="signer-enrol" href="/office/signer" { (ctx.t("signer-enrol-link")) } }
             }
         }
+        p { a id="validate-link" href="/office/signatures/validate" { (ctx.t("nav-validate")) } }
         h2 { (ctx.t("parapheur-queue")) }
         (queue_table(&ctx, &queue))
         h2 { (ctx.t("parapheur-submit")) }
@@ -506,4 +507,136 @@ pub async fn enrol(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse
         }
         Err(e) => error_page(&ctx, Some(&actor), &e),
     }
+}
+
+/// The form that validates any signed PDF.
+fn validation_form(ctx: &Ctx, errors: &Errors) -> Markup {
+    html! {
+        form id="validate-form" method="post" action="/office/signatures/validate" enctype="multipart/form-data" {
+            (csrf(ctx))
+            (layout::files("document", &ctx.t("validate-file"), "application/pdf,.pdf", &ctx.t("validate-file-hint"), errors))
+            button type="submit" class="primary" { (ctx.t("validate-button")) }
+        }
+    }
+}
+
+/// The validation page.
+pub async fn validation(ctx: Ctx, req: HttpRequest) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let body = html! {
+        p class="hint" { (ctx.t("validate-intro")) }
+        (validation_form(&ctx, &Errors::default()))
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.t("validate-heading"),
+            Some(&actor.email),
+            body,
+        ),
+    )
+}
+
+/// Validates the uploaded PDF and shows the report, one row per signature.
+pub async fn validate(ctx: Ctx, req: HttpRequest, payload: Multipart) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let max = diwan_app::parapheur::validate::MAX_PDF;
+    let (posted, file) = match forms::multipart_in_memory(payload, "document", max).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    if let Some(refused) = super::admit(&ctx, Area::Office, Some(&actor.email), &req, &posted, None)
+    {
+        return refused;
+    }
+    let Some(bytes) = file else {
+        let mut errors = Errors::default();
+        errors.add("document", ctx.t("validate-file-required"));
+        let body = html! { (validation_form(&ctx, &errors)) };
+        return ctx.html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(
+                &ctx,
+                Area::Office,
+                &ctx.t("validate-heading"),
+                Some(&actor.email),
+                body,
+            ),
+        );
+    };
+    let s = ctx.services();
+    let report = match run(move || diwan_app::parapheur::validate(&s, &bytes)).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let yes_no = |b: bool| {
+        if b {
+            ctx.t("validate-yes")
+        } else {
+            ctx.t("validate-no")
+        }
+    };
+    let body = html! {
+        div id="validate-verdict" data-valid=(report.valid) class=(if report.valid { "notice notice-success" } else { "notice notice-error" }) role="status" {
+            (if report.valid { ctx.t("validate-valid") } else { ctx.t("validate-invalid") })
+        }
+        @for p in &report.problems { p class="note" { (bdi(p)) } }
+        @if !report.signatures.is_empty() {
+            div class="table-wrap" {
+                table id="validate-signatures" {
+                    caption class="visually-hidden" { (ctx.t("validate-heading")) }
+                    thead { tr {
+                        th scope="col" { "#" }
+                        th scope="col" { (ctx.t("validate-signer")) }
+                        th scope="col" { (ctx.t("validate-time")) }
+                        th scope="col" { (ctx.t("validate-intact")) }
+                        th scope="col" { (ctx.t("validate-trusted")) }
+                        th scope="col" { (ctx.t("validate-revocation")) }
+                        th scope="col" { (ctx.t("validate-after")) }
+                    } }
+                    tbody {
+                        @for v in &report.signatures {
+                            tr data-valid=(v.valid) {
+                                td dir="ltr" { (v.index) }
+                                td dir="ltr" { (v.signer.as_deref().unwrap_or("-")) }
+                                td dir="ltr" {
+                                    @match v.timestamp.as_ref().and_then(|t| t.time) {
+                                        Some(t) => { (t.format("%Y-%m-%d %H:%M:%S UTC").to_string()) " (" (ctx.t("validate-timestamped")) ")" }
+                                        None => { (v.claimed_time.as_deref().unwrap_or("-")) }
+                                    }
+                                }
+                                td { (yes_no(v.intact)) }
+                                td {
+                                    (yes_no(v.chain.trusted))
+                                    @if let Some(a) = &v.chain.anchor { br; span dir="ltr" class="muted" { (a) } }
+                                }
+                                td { (ctx.t(&format!("validate-revocation-{}", if v.chain.revocation.is_empty() { "unknown" } else { v.chain.revocation.as_str() }))) }
+                                td { (ctx.t(&format!("validate-after-{}", v.changes_after))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("validate-another")) }
+        (validation_form(&ctx, &Errors::default()))
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.t("validate-heading"),
+            Some(&actor.email),
+            body,
+        ),
+    )
 }
