@@ -22,7 +22,7 @@ use crate::routes::{
         workflow::decline, workflow::close, workflow::inbox, workflow::reply, workflow::reply_file,
         workflow::rules, workflow::create_rule, workflow::update_rule, workflow::delete_rule,
         workflow::delegations, workflow::delegate, workflow::revoke_delegation,
-        signatures::me, signatures::enrol, signatures::revoke, signatures::sign,
+        signatures::me, signatures::enrol, signatures::import, signatures::revoke, signatures::sign,
         signatures::remote_prepare, signatures::remote_complete, signatures::validate, signatures::tsa,
         parapheur::submit, parapheur::submitted, parapheur::get, parapheur::pdf, parapheur::act,
         parapheur::queue, parapheur::templates, parapheur::put_template,

@@ -26,6 +26,9 @@ pub struct PkiSettings {
     pub public_url: String,
     /// The policy (dotted OID) under which the time-stamping unit issues time-stamps.
     pub tsa_policy: String,
+    /// Roots of external certification authorities whose signing certificates this
+    /// installation trusts (signers may import keys certified by them).
+    pub trusted_roots: Vec<Certificate>,
 }
 
 /// A key with its certificate and the chain above it (issuing CA first, root excluded).
@@ -371,10 +374,11 @@ impl Pki {
         self.reload(store)
     }
 
-    /// The anchors this installation verifies against: its root, then the roots given with
-    /// imported seals.
+    /// The anchors this installation verifies against: its root, the external roots it was
+    /// configured to trust, then the roots given with imported seals.
     pub fn anchors(&self) -> Vec<Certificate> {
         let mut out = vec![self.root.clone()];
+        out.extend(self.settings.trusted_roots.iter().cloned());
         out.extend(
             self.imported_anchors
                 .read()

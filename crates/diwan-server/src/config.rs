@@ -100,6 +100,8 @@ pub struct Pki {
     pub organization: String,
     pub country: String,
     pub tsa_policy: String,
+    /// PEM files of external certification authorities' roots to trust (imported signer keys).
+    pub trusted_roots: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -278,6 +280,7 @@ impl Settings {
                 "invalid configuration: workflow.scheduler_seconds must be positive, workflow.reminder_days at most 60"
             );
         }
+        self.trusted_roots()?;
         if diwan_pki::tsp::parse_oid(&self.pki.tsa_policy).is_none() {
             bail!(
                 "invalid configuration: pki.tsa_policy {:?} is not a dotted object identifier",
@@ -324,6 +327,25 @@ impl Settings {
             bail!("invalid configuration: a deadline is over {max} working days");
         }
         Ok(())
+    }
+
+    /// The external roots of `pki.trusted_roots`.
+    pub fn trusted_roots(&self) -> anyhow::Result<Vec<diwan_pki::Certificate>> {
+        let mut out = Vec::new();
+        for path in &self.pki.trusted_roots {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("pki.trusted_roots: reading {}", path.display()))?;
+            let certs = diwan_pki::Certificate::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("pki.trusted_roots: {}: {e}", path.display()))?;
+            if certs.is_empty() || !certs.iter().all(diwan_pki::Certificate::is_ca) {
+                bail!(
+                    "invalid configuration: pki.trusted_roots: {} must hold CA certificates",
+                    path.display()
+                );
+            }
+            out.extend(certs);
+        }
+        Ok(out)
     }
 
     /// The working-day calendar from `[calendar]`.

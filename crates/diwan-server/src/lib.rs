@@ -58,6 +58,7 @@ impl Installation {
                     country: settings.pki.country.clone(),
                     public_url: settings.public_url(),
                     tsa_policy: settings.pki.tsa_policy.clone(),
+                    trusted_roots: settings.trusted_roots()?,
                 },
                 services.clock.now(),
             )

@@ -520,3 +520,142 @@ fn enrolment_and_pins_are_checked() {
     let report = validate(&app, &docs::text_pdf(1, "x"));
     assert_eq!(report["valid"], false);
 }
+
+/// An external authority made with the openssl command line: its root (`{name}-ca.pem`) and a
+/// signer's key and certificate in `{name}.p12` (password `secret`).
+fn external_signer(dir: &std::path::Path, name: &str) -> (String, Vec<u8>) {
+    let d = |f: &str| dir.join(format!("{name}-{f}")).to_str().unwrap().to_owned();
+    std::fs::write(
+        d("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+    )
+    .unwrap();
+    let steps: Vec<Vec<String>> = [
+        vec![
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &d("ca.key"),
+        ],
+        vec![
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &d("ca.key"),
+            "-sha256",
+            "-days",
+            "3650",
+            "-subj",
+            &format!("/CN=Autorite {name}/O=Externe/C=MA"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            &d("ca.pem"),
+        ],
+        vec![
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &d("leaf.key"),
+        ],
+        vec![
+            "req",
+            "-new",
+            "-key",
+            &d("leaf.key"),
+            "-subj",
+            "/CN=Nadia Externe/O=Externe/C=MA",
+            "-out",
+            &d("leaf.csr"),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &d("leaf.csr"),
+            "-CA",
+            &d("ca.pem"),
+            "-CAkey",
+            &d("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            &d("leaf.ext"),
+            "-out",
+            &d("leaf.pem"),
+        ],
+        vec![
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &d("leaf.key"),
+            "-in",
+            &d("leaf.pem"),
+            "-certfile",
+            &d("ca.pem"),
+            "-passout",
+            "pass:secret",
+            "-out",
+            &d("signer.p12"),
+        ],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(str::to_owned).collect())
+    .collect();
+    for step in &steps {
+        let args: Vec<&str> = step.iter().map(String::as_str).collect();
+        let (ok, out) = run_tool("openssl", &args);
+        assert!(ok, "openssl {args:?}: {out}");
+    }
+    (d("ca.pem"), std::fs::read(d("signer.p12")).unwrap())
+}
+
+#[test]
+fn a_key_certified_by_a_trusted_external_authority_is_imported_and_signs() {
+    let sandbox = diwan_tests::Sandbox::new();
+    let dir = sandbox.data_dir.join("external");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (trusted_root, trusted_p12) = external_signer(&dir, "trusted");
+    let (_, other_p12) = external_signer(&dir, "other");
+    let roots = format!("[\"{trusted_root}\"]");
+    let app = TestApp::spawn_on(sandbox, &[("DIWAN__PKI__TRUSTED_ROOTS", &roots)]);
+    let token = app.login("signer@demo.diwan");
+    let import = |p12: &[u8], password: &str| {
+        post_json(
+            &app.url("/api/v1/signers/me/pkcs12"),
+            Some(&token),
+            &json!({"pkcs12": b64().encode(p12), "password": password, "pin": PIN}),
+        )
+    };
+    import(&trusted_p12, "wrong").assert_problem(422, "invalid_pkcs12");
+    import(&other_p12, "secret").assert_problem(422, "untrusted_chain");
+    let r = import(&trusted_p12, "secret");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(
+        r.json()["issuer"]
+            .as_str()
+            .unwrap()
+            .contains("Autorite trusted")
+    );
+    let pdf = signed(&app, &token, &docs::text_pdf(1, "Externe"));
+    let report = validate(&app, &pdf);
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert!(
+        report["signatures"][0]["chain"]["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("Autorite trusted"),
+        "{report:#}"
+    );
+}

@@ -144,6 +144,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/signers/me", web::get().to(signatures::me))
         .route("/signers/me", web::post().to(signatures::enrol))
+        .route("/signers/me/pkcs12", web::post().to(signatures::import))
         .route(
             "/signers/{agent_id}/revoke",
             web::post().to(signatures::revoke),

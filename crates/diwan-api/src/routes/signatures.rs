@@ -93,6 +93,37 @@ pub async fn enrol(
     Ok(HttpResponse::Created().json(cert))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    /// The PKCS#12 file, base64.
+    pkcs12: String,
+    password: SecretString,
+    pin: SecretString,
+}
+
+/// Imports the caller's key and certificate from a PKCS#12 of an external authority whose
+/// root this installation trusts (`pki.trusted_roots`).
+#[utoipa::path(post, path = "/api/v1/signers/me/pkcs12", tag = "signatures", security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "`{pkcs12: base64, password, pin}`"),
+    responses((status = 201, description = "the certificate"),
+              (status = 409, description = "`already_enrolled`", body = crate::error::Problem),
+              (status = 422, description = "`invalid_pkcs12`, `untrusted_chain`, `weak_pin`", body = crate::error::Problem)))]
+pub async fn import(
+    s: web::Data<Services>,
+    who: Authenticated,
+    body: web::Json<ImportBody>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let b = body.into_inner();
+    let p12 = decode("pkcs12", &b.pkcs12)?;
+    let cert = blocking(move || {
+        diwan_app::parapheur::keys::import_pkcs12(&s, &who.0, &p12, &b.password, &b.pin)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(cert))
+}
+
 /// Revokes an agent's signing certificate (the agent, or an installation administrator).
 #[utoipa::path(post, path = "/api/v1/signers/{agent_id}/revoke", tag = "signatures", security(("bearer" = [])),
     params(("agent_id" = String, Path, description = "the agent's id")),

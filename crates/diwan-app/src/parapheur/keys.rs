@@ -332,6 +332,73 @@ pub fn enrol(
     view(&actor.agent_id, &object)
 }
 
+/// Imports the caller's key and certificate from a PKCS#12 made by an external certification
+/// authority. The chain must lead to an anchor this installation trusts (its own root, or a
+/// root of `pki.trusted_roots`): a file cannot make its own authority trusted. The key is then
+/// sealed under the PIN like an enrolled one.
+pub fn import_pkcs12(
+    s: &Services,
+    actor: &Actor,
+    p12: &[u8],
+    password: &SecretString,
+    pin: &SecretString,
+) -> Result<SignerCertificate, AppError> {
+    may_sign(actor)?;
+    check_pin(pin)?;
+    if p12.len() > 256 * 1024 {
+        return Err(AppError::unprocessable(
+            "invalid_pkcs12",
+            "the file is too large",
+        ));
+    }
+    if let Some(o) = stored(s, &actor.agent_id)?
+        && o.revoked_at.is_none()
+    {
+        return Err(AppError::rejected(
+            Rejection::Conflict,
+            "already_enrolled",
+            "you already hold a signing certificate; it must be revoked before a new one",
+        ));
+    }
+    let (key, chain) = diwan_pki::import_pkcs12(p12, password.expose_secret())
+        .map_err(|e| AppError::unprocessable("invalid_pkcs12", e.to_string()))?;
+    let (certificate, above) = chain
+        .split_first()
+        .ok_or_else(|| AppError::unprocessable("invalid_pkcs12", "no certificate in the file"))?;
+    if !certificate.public_key_matches(&key) {
+        return Err(AppError::unprocessable(
+            "invalid_pkcs12",
+            "the key does not belong to the certificate",
+        ));
+    }
+    let pki = pki(s)?;
+    let now = s.clock.now();
+    diwan_pki::validate_chain(certificate, above, &pki.anchors(), now, &[]).map_err(|e| {
+        AppError::unprocessable(
+            "untrusted_chain",
+            format!("the certificate does not lead to an authority this installation trusts: {e}"),
+        )
+    })?;
+    // Kept: the CAs above the certificate, without self-signed roots (those are anchors).
+    let chain: Vec<Certificate> = above
+        .iter()
+        .filter(|c| c.subject() != c.issuer())
+        .cloned()
+        .collect();
+    let pin_sealed = seal_with_pin(pin, key.pkcs8_der(), &certificate.serial_hex())?;
+    let object = pki.sealed_blob(
+        &slot(&actor.agent_id),
+        "signer",
+        &pin_sealed,
+        certificate,
+        &chain,
+        now,
+    )?;
+    s.store.replace_pki_object(&object.slot, &object)?;
+    tracing::info!(agent = %actor.agent_id, issuer = %certificate.issuer(), "signer key imported");
+    view(&actor.agent_id, &object)
+}
+
 /// Opens an agent's key with their PIN. A wrong PIN answers `403 wrong_pin`; after five in
 /// fifteen minutes, `429 too_many_pins` even for the right one.
 pub fn unlock(
