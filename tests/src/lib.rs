@@ -171,6 +171,18 @@ pub struct TestApp {
     pub sandbox: Sandbox,
 }
 
+/// The in-process servers' errors (a 500's detail, which its answer does not carry), written
+/// through the test harness's capture: shown with the output of a test that fails.
+fn log_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("error"))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 impl TestApp {
     pub fn spawn() -> Self {
         Self::spawn_with(&[])
@@ -181,6 +193,7 @@ impl TestApp {
     }
 
     pub fn spawn_on(sandbox: Sandbox, extra: &[(&str, &str)]) -> Self {
+        log_errors();
         let settings = sandbox.settings(extra);
         let mut inst = Installation::open(&settings).unwrap();
         let clock = Arc::new(TestClock::default());

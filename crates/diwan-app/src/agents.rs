@@ -133,9 +133,7 @@ pub fn list(s: &Services, actor: &Actor) -> Result<Vec<AgentView>, AppError> {
     s.store
         .agents()?
         .into_iter()
-        .filter(|a| {
-            a.id != crate::portal::PORTAL_AGENT_ID && a.id != crate::exchange::EXCHANGE_AGENT_ID
-        })
+        .filter(|a| !is_system_agent(&a.id))
         .map(|a| view(s, a))
         .collect()
 }
@@ -209,4 +207,15 @@ fn view(s: &Services, agent: Agent) -> Result<AgentView, AppError> {
         active: agent.active,
         grants,
     })
+}
+
+/// The accounts Diwan registers with (the portal, exchange, the parapheur): nobody logs in as
+/// them, and they are not listed.
+pub fn is_system_agent(id: &str) -> bool {
+    [
+        crate::portal::PORTAL_AGENT_ID,
+        crate::exchange::EXCHANGE_AGENT_ID,
+        crate::parapheur::circuit::PARAPHEUR_AGENT_ID,
+    ]
+    .contains(&id)
 }

@@ -93,10 +93,17 @@ fn begin(s: &Services, actor: &Actor, id: &str, step: Move) -> Result<Moving, Ap
 
 impl Moving {
     /// The open assignment for action, which every status after `assigned` has.
+    /// The unit in charge. A status that has one with no open lead was read while another
+    /// move was ending it (the letter and its assignments are two reads): the letter changed
+    /// meanwhile, as the conditional update would find.
     fn lead(&self) -> Result<&crate::model::Assignment, AppError> {
-        self.c
-            .lead()
-            .ok_or_else(|| AppError::internal("a correspondence in charge of no unit"))
+        self.c.lead().ok_or_else(|| {
+            AppError::rejected(
+                Rejection::Conflict,
+                "state_changed",
+                "the correspondence was changed meanwhile; read it again",
+            )
+        })
     }
 
     fn record(
