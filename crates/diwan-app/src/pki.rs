@@ -29,6 +29,8 @@ pub struct PkiSettings {
     /// Roots of external certification authorities whose signing certificates this
     /// installation trusts (signers may import keys certified by them).
     pub trusted_roots: Vec<Certificate>,
+    /// Whether anyone may ask the time-stamping unit over HTTP (else only agents).
+    pub tsa_public: bool,
 }
 
 /// A key with its certificate and the chain above it (issuing CA first, root excluded).
@@ -545,6 +547,11 @@ impl Pki {
     /// The organisation named in the certificates.
     pub fn organization(&self) -> &str {
         &self.settings.organization
+    }
+
+    /// Whether the time-stamping unit answers anyone over HTTP.
+    pub fn tsa_public(&self) -> bool {
+        self.settings.tsa_public
     }
 
     /// The time-stamping unit's policy (dotted OID).

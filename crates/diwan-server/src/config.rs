@@ -102,6 +102,8 @@ pub struct Pki {
     pub tsa_policy: String,
     /// PEM files of external certification authorities' roots to trust (imported signer keys).
     pub trusted_roots: Vec<PathBuf>,
+    /// Whether `POST /api/v1/tsa` answers anyone (else only authenticated agents).
+    pub tsa_public: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -59,6 +59,7 @@ impl Installation {
                     public_url: settings.public_url(),
                     tsa_policy: settings.pki.tsa_policy.clone(),
                     trusted_roots: settings.trusted_roots()?,
+                    tsa_public: settings.pki.tsa_public,
                 },
                 services.clock.now(),
             )

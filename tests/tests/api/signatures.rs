@@ -184,6 +184,8 @@ fn three_signers_in_sequence_stay_valid_for_pyhanko_pdfsig_and_diwan_and_a_later
     assert_eq!(sigs.len(), 3);
     for (i, s) in sigs.iter().enumerate() {
         assert_eq!(s["intact"], true, "{s:#}");
+        assert_eq!(s["trusted"], true, "{s:#}");
+        assert!(s["signing_time"].is_string(), "{s:#}");
         assert_eq!(s["chain"]["trusted"], true, "{s:#}");
         assert_eq!(s["timestamp"]["trusted"], true, "{s:#}");
         let expected = if i < 2 { "only_signatures" } else { "none" };
@@ -236,6 +238,10 @@ fn three_signers_in_sequence_stay_valid_for_pyhanko_pdfsig_and_diwan_and_a_later
     );
     let (ok, out) = run_tool("qpdf", &["--check", file_s]);
     assert!(ok, "{out}");
+    // `diwan verify` offline, with the root only: every signature holds.
+    let bin = env!("CARGO_BIN_EXE_diwan-under-test");
+    let (ok, out) = run_tool(bin, &["verify", file_s, "--trust", root_s]);
+    assert!(ok, "diwan verify:\n{out}");
     // The Arabic name of the visible block is text of the last page, in logical order.
     let (_, text) = run_tool("pdftotext", &["-f", "10", "-l", "10", file_s, "-"]);
     assert!(text.contains("Youssef El Amrani"), "{text}");
@@ -267,6 +273,11 @@ fn three_signers_in_sequence_stay_valid_for_pyhanko_pdfsig_and_diwan_and_a_later
     assert!(
         !out.contains("Total document signed") || out.matches("Signature is Valid").count() < 2,
         "pdfsig:\n{out}"
+    );
+    let (ok, _) = run_tool(bin, &["verify", bad.to_str().unwrap(), "--trust", root_s]);
+    assert!(
+        !ok,
+        "diwan verify accepts a document changed after its signatures"
     );
 }
 
@@ -658,4 +669,36 @@ fn a_key_certified_by_a_trusted_external_authority_is_imported_and_signs() {
             .contains("Autorite trusted"),
         "{report:#}"
     );
+}
+
+#[test]
+fn the_time_stamping_unit_can_be_kept_for_agents() {
+    let app = TestApp::spawn_with(&[("DIWAN__PKI__TSA_PUBLIC", "false")]);
+    let request = diwan_pki::tsp::encode_request(
+        diwan_pki::tsp::HashAlgorithm::Sha256,
+        &[7u8; 32],
+        None,
+        true,
+    )
+    .unwrap();
+    send(
+        "POST",
+        &app.url("/api/v1/tsa"),
+        None,
+        "application/timestamp-query",
+        &request,
+    )
+    .assert_problem(401, "unauthenticated");
+    let token = app.login("registrar@demo.diwan");
+    let r = send(
+        "POST",
+        &app.url("/api/v1/tsa"),
+        Some(&token),
+        "application/timestamp-query",
+        &request,
+    );
+    assert_eq!(r.status, 200);
+    let token = diwan_pki::tsp::parse_response(&r.body).unwrap();
+    let verified = diwan_pki::tsp::verify_token(&token, &[]).unwrap();
+    assert_eq!(verified.hashed_message, vec![7u8; 32]);
 }

@@ -248,7 +248,7 @@ pub async fn remote_complete(
 /// Validates every signature of a PDF (no account needed).
 #[utoipa::path(post, path = "/api/v1/signatures/validate", tag = "signatures",
     request_body(content = String, description = "the PDF, as the request body", content_type = "application/pdf"),
-    responses((status = 200, description = "`{valid, signatures: [{index, signer, claimed_time, timestamp: {time, authority, intact, trusted}, intact, chain: {trusted, anchor, path, at, revocation}, changes_after: none|only_signatures|other, valid, problems}], problems}`"),
+    responses((status = 200, description = "`{valid, signatures: [{index, signer, signing_time, trusted, claimed_time, timestamp: {time, authority, intact, trusted}, intact, chain: {trusted, anchor, path, at, revocation}, changes_after: none|only_signatures|other, valid, problems}], problems}`"),
               (status = 413, description = "too large", body = crate::error::Problem)))]
 pub async fn validate(s: web::Data<Services>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let s = s.into_inner();
@@ -259,9 +259,17 @@ pub async fn validate(s: web::Data<Services>, body: web::Bytes) -> Result<HttpRe
 /// The time-stamping unit: a DER RFC 3161 request in, a DER response out.
 #[utoipa::path(post, path = "/api/v1/tsa", tag = "signatures",
     request_body(content = String, description = "a DER TimeStampReq", content_type = "application/timestamp-query"),
-    responses((status = 200, description = "a DER TimeStampResp (granted, or a rejection with its reason)", content_type = "application/timestamp-reply")))]
-pub async fn tsa(s: web::Data<Services>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    responses((status = 200, description = "a DER TimeStampResp (granted, or a rejection with its reason)", content_type = "application/timestamp-reply"),
+              (status = 401, description = "`pki.tsa_public = false` and no bearer token", body = crate::error::Problem)))]
+pub async fn tsa(
+    s: web::Data<Services>,
+    who: Option<Authenticated>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let s = s.into_inner();
+    if who.is_none() && !diwan_app::parapheur::tsa::open_to_anyone(&s) {
+        return Err(diwan_app::AppError::unauthenticated().into());
+    }
     let reply = blocking(move || diwan_app::parapheur::tsa::respond(&s, &body)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/timestamp-reply")

@@ -26,6 +26,15 @@ pub fn respond(s: &Services, request: &[u8]) -> Result<Vec<u8>, AppError> {
         .runtime
         .get()
         .ok_or_else(|| AppError::unavailable("not started"))?;
+    respond_with(s, rt, request)
+}
+
+/// Whether an HTTP caller without a token may use the unit (`pki.tsa_public`).
+pub fn open_to_anyone(s: &Services) -> bool {
+    s.runtime.get().is_none_or(|rt| rt.pki.tsa_public())
+}
+
+fn respond_with(s: &Services, rt: &crate::Runtime, request: &[u8]) -> Result<Vec<u8>, AppError> {
     if request.len() > MAX_REQUEST {
         return Ok(tsp::rejection(
             FailureInfo::BadRequest,

@@ -44,6 +44,12 @@ pub struct SignatureValidation {
     /// 1 for the first signature of the document.
     pub index: usize,
     pub signer: Option<String>,
+    /// When the signature is known to exist: its time-stamp's time when it has a trusted one,
+    /// else the time the signer claimed (`claimed_time`, as written in the PDF).
+    pub signing_time: Option<String>,
+    /// The signer's chain leads to a trust anchor and was not revoked at `signing_time`
+    /// (the same as `chain.trusted`).
+    pub trusted: bool,
     /// `/M` of the signature dictionary, as written (a claim of the signer).
     pub claimed_time: Option<String>,
     pub timestamp: Option<TimestampReport>,
@@ -197,6 +203,16 @@ fn one(
         }
     }
     v.chain = chain(&verified.signer, &others, anchors, crls, at);
+    v.trusted = v.chain.trusted;
+    v.signing_time = match v
+        .timestamp
+        .as_ref()
+        .filter(|t| t.trusted)
+        .and_then(|t| t.time)
+    {
+        Some(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => v.claimed_time.clone(),
+    };
     if !v.chain.trusted {
         v.problems.push(match v.chain.revocation.as_str() {
             "revoked" => {

@@ -558,6 +558,18 @@ fn verify_pdf(ctx: &Context<'_>, pdf: &[u8], report: &mut Report) {
             .problems
             .push("the PDF's certificate does not lead to a trusted anchor".into());
     }
+    // Signed several times (the parapheur): every earlier signature must hold too.
+    if signatures.len() > 1 {
+        let all = crate::parapheur::validate::validate_with(pdf, ctx.anchors, ctx.crls, Utc::now());
+        for v in all.signatures.iter().filter(|v| !v.valid) {
+            report.problems.push(format!(
+                "signature {} of {} is not valid: {}",
+                v.index,
+                all.signatures.len(),
+                v.problems.join("; ")
+            ));
+        }
+    }
     // A receipt PDF carries its signed JSON receipt: check it too, and that both agree.
     let embedded = diwan_pdf::catalog_text(pdf, super::pdf::CATALOG_KEY)
         .ok()
