@@ -148,36 +148,36 @@ impl Pki {
             )?;
             Ok((key, cert, Vec::new()))
         })?;
-        let log = ensure(store, &master, "log", "log", None, now, |_| {
-            let key = SigningKey::generate_p256()?;
-            let profile = Profile::LogSigner {
-                crl_url: Some(format!("{}/api/v1/pki/issuing.crl", settings.public_url)),
-            };
-            let cert = diwan_pki::issue(
-                &profile,
-                &org("Diwan Register Log"),
-                &key.public_key_der(),
-                &issuing.certificate,
-                &issuing.key,
-                now,
-            )?;
-            Ok((key, cert, vec![issuing.certificate.clone()]))
-        })?;
-        let tsa = ensure(store, &master, "tsa", "tsa", None, now, |_| {
-            let key = SigningKey::generate_p256()?;
-            let profile = Profile::TimeStamping {
-                crl_url: Some(format!("{}/api/v1/pki/issuing.crl", settings.public_url)),
-            };
-            let cert = diwan_pki::issue(
-                &profile,
-                &org("Diwan Time-Stamping Unit"),
-                &key.public_key_der(),
-                &issuing.certificate,
-                &issuing.key,
-                now,
-            )?;
-            Ok((key, cert, vec![issuing.certificate.clone()]))
-        })?;
+        // An end-entity credential of the issuing CA, made once in its slot.
+        let issued = |slot: &str, profile: Profile, cn: &str| {
+            ensure(store, &master, slot, slot, None, now, |_| {
+                let key = SigningKey::generate_p256()?;
+                let cert = diwan_pki::issue(
+                    &profile,
+                    &org(cn),
+                    &key.public_key_der(),
+                    &issuing.certificate,
+                    &issuing.key,
+                    now,
+                )?;
+                Ok((key, cert, vec![issuing.certificate.clone()]))
+            })
+        };
+        let issuing_crl = Some(format!("{}/api/v1/pki/issuing.crl", settings.public_url));
+        let log = issued(
+            "log",
+            Profile::LogSigner {
+                crl_url: issuing_crl.clone(),
+            },
+            "Diwan Register Log",
+        )?;
+        let tsa = issued(
+            "tsa",
+            Profile::TimeStamping {
+                crl_url: issuing_crl,
+            },
+            "Diwan Time-Stamping Unit",
+        )?;
         let pki = Self {
             master,
             settings,

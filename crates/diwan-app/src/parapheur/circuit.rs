@@ -166,6 +166,15 @@ fn resolve(
     })
 }
 
+/// The circuit's shape checked (`diwan_domain::circuit::check_shape`).
+fn check_shape(stages: &[Vec<StepSpec>]) -> Result<(), AppError> {
+    let shape: Vec<Vec<StepKind>> = stages
+        .iter()
+        .map(|stage| stage.iter().map(|st| st.kind).collect())
+        .collect();
+    Ok(circuit::check_shape(&shape)?)
+}
+
 fn domain_steps(steps: &[CircuitStep]) -> Vec<Step> {
     steps
         .iter()
@@ -228,11 +237,7 @@ pub fn submit(s: &Services, actor: &Actor, sub: Submission) -> Result<DocumentVi
                 })?
         }
     };
-    let shape: Vec<Vec<StepKind>> = stages
-        .iter()
-        .map(|stage| stage.iter().map(|st| st.kind).collect())
-        .collect();
-    circuit::check_shape(&shape)?;
+    check_shape(&stages)?;
     let registry_id = match &sub.outgoing {
         Some(spec) => Some(check_outgoing(&org, &administration_id, &title, spec)?),
         None => None,
@@ -755,11 +760,7 @@ pub fn put_template(
         .find(|a| a.code.as_str() == administration_code)
         .ok_or_else(|| AppError::not_found("administration"))?;
     crate::access::may_administer(actor, &org.tree, &administration.id)?;
-    let shape: Vec<Vec<StepKind>> = stages
-        .iter()
-        .map(|stage| stage.iter().map(|st| st.kind).collect())
-        .collect();
-    circuit::check_shape(&shape)?;
+    check_shape(&stages)?;
     // The steps must resolve now (delegations are applied at submission).
     let mut ignored = Vec::new();
     for (i, stage) in stages.iter().enumerate() {

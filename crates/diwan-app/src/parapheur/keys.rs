@@ -250,6 +250,18 @@ fn text_field(field: &str, value: &str, max: usize) -> Result<String, AppError> 
     Ok(v.to_owned())
 }
 
+/// Refuses a second live certificate (`409 already_enrolled`): revoke the first.
+fn not_enrolled(s: &Services, agent_id: &str) -> Result<(), AppError> {
+    match stored(s, agent_id)? {
+        Some(o) if o.revoked_at.is_none() => Err(AppError::rejected(
+            Rejection::Conflict,
+            "already_enrolled",
+            "you already hold a signing certificate; it must be revoked before a new one",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Gives the caller a signing key and certificate, the key sealed under their PIN. Refused
 /// while they hold a certificate that is not revoked (`409 already_enrolled`).
 pub fn enrol(
@@ -274,15 +286,7 @@ pub fn enrol(
         .filter(|n| !n.trim().is_empty())
         .map(|n| text_field("function", n, 128))
         .transpose()?;
-    if let Some(o) = stored(s, &actor.agent_id)?
-        && o.revoked_at.is_none()
-    {
-        return Err(AppError::rejected(
-            Rejection::Conflict,
-            "already_enrolled",
-            "you already hold a signing certificate; it must be revoked before a new one",
-        ));
-    }
+    not_enrolled(s, &actor.agent_id)?;
     let pki = pki(s)?;
     let now = s.clock.now();
     let names = Names {
@@ -351,15 +355,7 @@ pub fn import_pkcs12(
             "the file is too large",
         ));
     }
-    if let Some(o) = stored(s, &actor.agent_id)?
-        && o.revoked_at.is_none()
-    {
-        return Err(AppError::rejected(
-            Rejection::Conflict,
-            "already_enrolled",
-            "you already hold a signing certificate; it must be revoked before a new one",
-        ));
-    }
+    not_enrolled(s, &actor.agent_id)?;
     let (key, chain) = diwan_pki::import_pkcs12(p12, password.expose_secret())
         .map_err(|e| AppError::unprocessable("invalid_pkcs12", e.to_string()))?;
     let (certificate, above) = chain
