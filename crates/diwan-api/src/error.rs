@@ -48,7 +48,7 @@ pub struct Problem {
     pub correlation_id: Option<String>,
 }
 
-fn status_of(kind: Rejection) -> StatusCode {
+pub(crate) fn status_of(kind: Rejection) -> StatusCode {
     match kind {
         Rejection::BadRequest => StatusCode::BAD_REQUEST,
         Rejection::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -58,6 +58,7 @@ fn status_of(kind: Rejection) -> StatusCode {
         Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Rejection::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
         Rejection::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod error;
+pub mod metrics;
 mod openapi;
 mod pages;
 mod routes;
@@ -37,6 +38,7 @@ pub fn configure(services: Services) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/healthz", web::get().to(routes::health::live))
             .route("/readyz", web::get().to(routes::health::ready))
+            .route("/metrics", web::get().to(crate::metrics::scrape))
             .configure(crate::pages::configure)
             .service(
                 web::scope("/api/v1")

@@ -25,7 +25,7 @@ use crate::routes::{
         signatures::me, signatures::enrol, signatures::import, signatures::revoke, signatures::sign,
         signatures::remote_prepare, signatures::remote_complete, signatures::validate, signatures::tsa,
         parapheur::submit, parapheur::submitted, parapheur::get, parapheur::pdf, parapheur::act,
-        parapheur::queue, parapheur::templates, parapheur::put_template,
+        parapheur::queue, parapheur::sign_batch, parapheur::templates, parapheur::put_template,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

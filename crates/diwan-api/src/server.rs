@@ -73,6 +73,7 @@ pub fn spawn(listen: Listen, services: Services) -> std::io::Result<Running> {
         .map_err(|_| std::io::Error::other("the server thread stopped before listening"))?
 }
 
+/// Logs every request (debug level) and counts it for `GET /metrics`.
 async fn access_log(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -80,7 +81,22 @@ async fn access_log(
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let res = next.call(req).await?;
+    let metrics = req
+        .app_data::<actix_web::web::Data<Services>>()
+        .map(|s| s.metrics.clone())
+        .filter(diwan_app::metrics::Metrics::is_on);
+    let res = next.call(req).await;
+    if let Some(m) = metrics {
+        // Asked after routing, actix finds the pattern from the resource matched (no second
+        // match). An error that left no response (none of Diwan's handlers do) has none.
+        let (route, status) = match &res {
+            Ok(r) => (r.request().match_pattern(), r.status()),
+            Err(e) => (None, e.as_response_error().status_code()),
+        };
+        let route = route.unwrap_or_else(|| crate::metrics::UNMATCHED.to_owned());
+        crate::metrics::request(&m, route, &method, status, started.elapsed());
+    }
+    let res = res?;
     tracing::debug!(
         %method,
         %path,

@@ -17,6 +17,9 @@ pub struct Finding {
     pub code: &'static str,
     pub leaf_index: Option<u64>,
     pub correspondence_id: Option<String>,
+    /// For the parapheur's entries: the document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<String>,
     pub detail: String,
 }
 
@@ -47,6 +50,7 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                     code: "leaf_missing",
                     leaf_index: Some(leaves.len() as u64),
                     correspondence_id: None,
+                    document_id: None,
                     detail: format!(
                         "the log jumps from entry {} to {}",
                         leaves.len(),
@@ -61,7 +65,12 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                 Finding {
                     code: "rows_deleted",
                     leaf_index: Some(leaf.index),
-                    correspondence_id: Some(leaf.correspondence_id.clone()),
+                    correspondence_id: leaf
+                        .kind
+                        .about_correspondence()
+                        .then(|| leaf.subject_id.clone()),
+                    document_id: (!leaf.kind.about_correspondence())
+                        .then(|| leaf.subject_id.clone()),
                     detail: format!("the rows of this {} entry are gone", leaf.kind.as_str()),
                 },
                 &mut findings,
@@ -72,7 +81,12 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                         Finding {
                             code: "entry_changed",
                             leaf_index: Some(leaf.index),
-                            correspondence_id: Some(leaf.correspondence_id.clone()),
+                            correspondence_id: leaf
+                                .kind
+                                .about_correspondence()
+                                .then(|| leaf.subject_id.clone()),
+                            document_id: (!leaf.kind.about_correspondence())
+                                .then(|| leaf.subject_id.clone()),
                             detail: format!(
                                 "the {} entry no longer matches the database",
                                 leaf.kind.as_str()
@@ -92,6 +106,7 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                 code: "not_logged",
                 leaf_index: None,
                 correspondence_id: Some(id),
+                document_id: None,
                 detail: "a correspondence has no registration entry in the log".into(),
             },
             &mut findings,
@@ -103,7 +118,20 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                 code: "event_not_logged",
                 leaf_index: None,
                 correspondence_id: Some(id),
+                document_id: None,
                 detail: format!("history line {event} ({kind}) is not in the log"),
+            },
+            &mut findings,
+        );
+    }
+    for (id, event, kind) in leftovers.unlogged_actions {
+        push(
+            Finding {
+                code: "event_not_logged",
+                leaf_index: None,
+                correspondence_id: None,
+                document_id: Some(id),
+                detail: format!("parapheur history line {event} ({kind}) is not in the log"),
             },
             &mut findings,
         );
@@ -118,6 +146,7 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                 code: "head_missing",
                 leaf_index: None,
                 correspondence_id: None,
+                document_id: None,
                 detail: "the log has entries but no signed tree head".into(),
             },
             &mut findings,
@@ -130,6 +159,7 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                         code: "head_mismatch",
                         leaf_index: None,
                         correspondence_id: None,
+                        document_id: None,
                         detail: format!(
                             "the latest signed head ({} entries, {}) is not the head of the log as stored ({size} entries, {})",
                             h.tree_size,
@@ -146,6 +176,7 @@ pub fn verify(s: &Services) -> Result<AuditReport, AppError> {
                         code: "head_signature",
                         leaf_index: None,
                         correspondence_id: None,
+                        document_id: None,
                         detail: "the latest tree head's signature does not verify".into(),
                     },
                     &mut findings,

@@ -23,6 +23,9 @@ pub enum Rejection {
     Unprocessable,
     /// 429: too many attempts; try again later.
     TooManyRequests,
+    /// 503: a service this one relies on (an external time-stamping authority) failed; the
+    /// request changed nothing and may be tried again.
+    Unavailable,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod ids;
 pub mod log;
 pub mod merkle;
+pub mod metrics;
 pub mod model;
 pub mod org;
 pub mod parapheur;
@@ -39,6 +40,8 @@ pub struct Services {
     pub throttle: std::sync::Arc<throttle::RateLimits>,
     /// What the server starts once the store is open: the PKI and the workers.
     pub runtime: std::sync::Arc<std::sync::OnceLock<Runtime>>,
+    /// What this installation counts for `GET /metrics` (off unless the server turns it on).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The parts of the application that need the store to exist first.
@@ -54,6 +57,9 @@ pub struct Runtime {
     pub text_wake: Option<document_text::TextWake>,
     /// Wakes the exchange worker (absent when this process does not deliver).
     pub exchange_wake: Option<exchange::ExchangeWake>,
+    /// The external time-stamping authority signatures are stamped by (`pki.tsa_url`);
+    /// without one, this installation's own unit stamps them.
+    pub external_tsa: Option<std::sync::Arc<dyn parapheur::tsa::TimeStampAuthority>>,
 }
 
 impl Services {
@@ -71,6 +77,7 @@ impl Services {
             caches: std::sync::Arc::default(),
             throttle: std::sync::Arc::default(),
             runtime: std::sync::Arc::default(),
+            metrics: crate::metrics::Metrics::off(),
         }
     }
 }

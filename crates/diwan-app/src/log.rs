@@ -24,14 +24,23 @@ pub enum LogKind {
     Annulment,
     /// A workflow move (assignment, forwarding, return, closing, ...).
     Movement,
+    /// An action in the parapheur (submission, visa, signature, rejection, numbering, ...):
+    /// its subject is a parapheur document, not a correspondence.
+    Parapheur,
 }
 
 impl LogKind {
+    /// Whether the entry's subject is a correspondence (else a parapheur document).
+    pub fn about_correspondence(self) -> bool {
+        !matches!(self, Self::Parapheur)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Registration => "registration",
             Self::Annulment => "annulment",
             Self::Movement => "movement",
+            Self::Parapheur => "parapheur",
         }
     }
 
@@ -40,6 +49,7 @@ impl LogKind {
             "registration" => Some(Self::Registration),
             "annulment" => Some(Self::Annulment),
             "movement" => Some(Self::Movement),
+            "parapheur" => Some(Self::Parapheur),
             _ => None,
         }
     }
@@ -49,17 +59,18 @@ impl LogKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
     pub kind: LogKind,
-    pub correspondence_id: String,
-    /// The history line the entry covers (each history line is logged at most once).
+    /// The correspondence, or for [`LogKind::Parapheur`] the parapheur document.
+    pub subject_id: String,
+    /// The subject's history line the entry covers (each is logged at most once).
     pub event_id: String,
     pub fields: Vec<(String, String)>,
 }
 
 impl LogEntry {
-    pub fn new(kind: LogKind, correspondence_id: &str, event_id: &str) -> Self {
+    pub fn new(kind: LogKind, subject_id: &str, event_id: &str) -> Self {
         Self {
             kind,
-            correspondence_id: correspondence_id.to_owned(),
+            subject_id: subject_id.to_owned(),
             event_id: event_id.to_owned(),
             fields: Vec::new(),
         }
@@ -104,7 +115,8 @@ impl LogEntry {
 pub struct LogLeaf {
     pub index: u64,
     pub kind: LogKind,
-    pub correspondence_id: String,
+    /// As in [`LogEntry::subject_id`].
+    pub subject_id: String,
     pub event_id: String,
     pub leaf_hash: Hash,
 }

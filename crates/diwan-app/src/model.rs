@@ -837,6 +837,8 @@ pub struct AuditLeftovers {
     pub unlogged_events: Vec<(String, String, String)>,
     /// Correspondences with no registration entry.
     pub unlogged_correspondences: Vec<String>,
+    /// Parapheur history lines (document id, event id, kind) no entry covers.
+    pub unlogged_actions: Vec<(String, String, String)>,
 }
 
 /// A one-time code sent to confirm an e-mail address before a portal deposit.

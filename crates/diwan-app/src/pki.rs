@@ -271,31 +271,9 @@ impl Pki {
             if self.seal(&r.id).is_some() {
                 continue;
             }
-            let names = Names {
-                common_name: format!("{} ({})", r.name_fr, r.code),
-                common_name_ar: Some(r.name_ar.clone()).filter(|n| !n.trim().is_empty()),
-                organization: Some(administration_name(r)),
-                organizational_unit: Some(r.code.to_string()),
-                country: Some(self.settings.country.clone()),
-            };
             let slot = format!("seal:{}", r.id);
             let result = ensure(store, &self.master, &slot, "seal", Some(&r.id), now, |_| {
-                let key = SigningKey::generate_p256()?;
-                let profile = Profile::Seal {
-                    crl_url: Some(format!(
-                        "{}/api/v1/pki/issuing.crl",
-                        self.settings.public_url
-                    )),
-                };
-                let cert = diwan_pki::issue(
-                    &profile,
-                    &names,
-                    &key.public_key_der(),
-                    &self.issuing.certificate,
-                    &self.issuing.key,
-                    now,
-                )?;
-                Ok((key, cert, vec![self.issuing.certificate.clone()]))
+                self.issue_seal(r, administration_name(r), now)
             });
             match result {
                 Ok(_) => created = true,
@@ -309,6 +287,67 @@ impl Pki {
             self.reload(store)?;
         }
         Ok(())
+    }
+
+    /// A new seal key and certificate for a registry from the internal issuing CA.
+    fn issue_seal(
+        &self,
+        r: &Registry,
+        administration_name: String,
+        now: DateTime<Utc>,
+    ) -> Result<Made, PkiError> {
+        let names = Names {
+            common_name: format!("{} ({})", r.name_fr, r.code),
+            common_name_ar: Some(r.name_ar.clone()).filter(|n| !n.trim().is_empty()),
+            organization: Some(administration_name),
+            organizational_unit: Some(r.code.to_string()),
+            country: Some(self.settings.country.clone()),
+        };
+        let key = SigningKey::generate_p256()?;
+        let profile = Profile::Seal {
+            crl_url: Some(format!(
+                "{}/api/v1/pki/issuing.crl",
+                self.settings.public_url
+            )),
+        };
+        let cert = diwan_pki::issue(
+            &profile,
+            &names,
+            &key.public_key_der(),
+            &self.issuing.certificate,
+            &self.issuing.key,
+            now,
+        )?;
+        Ok((key, cert, vec![self.issuing.certificate.clone()]))
+    }
+
+    /// Gives a registry a new seal (a new key and certificate from the internal CA) in place
+    /// of its current one, internal or imported; the old certificate is kept, retired, so
+    /// what it sealed still verifies. Answers the new certificate.
+    pub fn renew_seal(
+        &self,
+        store: &dyn Store,
+        registry: &Registry,
+        administration_name: String,
+        now: DateTime<Utc>,
+    ) -> Result<Certificate, AppError> {
+        let (key, certificate, chain) = self
+            .issue_seal(registry, administration_name, now)
+            .map_err(pki_error)?;
+        let object = sealed_object(
+            &self.master,
+            &format!("seal:{}", registry.id),
+            "seal",
+            Some(&registry.id),
+            &key,
+            &certificate,
+            &chain,
+            now,
+        )
+        .map_err(pki_error)?;
+        store.replace_pki_object(&object.slot, &object)?;
+        self.reload(store)?;
+        Ok(certificate)
     }
 
     /// Replaces a registry's seal by an external certificate and key (its chain must be

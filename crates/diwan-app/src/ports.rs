@@ -237,11 +237,17 @@ pub trait Store: Send + Sync {
         document: &crate::model::ParapheurDocument,
         steps: &[crate::model::CircuitStep],
         event: &crate::model::ParapheurEvent,
+        notary: Arc<dyn Notary>,
     ) -> StoreResult<()>;
     /// A document with its steps (by stage and position) and history (oldest first).
     fn parapheur(&self, id: &str) -> StoreResult<Option<ParapheurRecord>>;
     /// Stores an action if the document is still at the version it read; false otherwise.
-    fn update_parapheur(&self, update: &crate::model::ParapheurUpdate) -> StoreResult<bool>;
+    /// Submissions and actions are logged by `notary` in their transaction.
+    fn update_parapheur(
+        &self,
+        update: &crate::model::ParapheurUpdate,
+        notary: Arc<dyn Notary>,
+    ) -> StoreResult<bool>;
     /// Pending steps for `agent_id`, or for one of the (unit id, role) pairs, oldest first.
     fn parapheur_queue(
         &self,
@@ -348,6 +354,13 @@ pub trait Store: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<(usize, Option<String>)>;
+
+    // --- operator metrics (read when `GET /metrics` is scraped) ---
+    /// The e-mail outbox's backlog: how many e-mails wait to be sent, and since when the
+    /// oldest does.
+    fn outbox_backlog(&self) -> StoreResult<crate::metrics::OutboxBacklog>;
+    /// The connection pool's size and use.
+    fn pool_state(&self) -> crate::metrics::PoolState;
 }
 
 /// Logs entries and issues receipts inside the store's transactions.
@@ -375,12 +388,14 @@ pub enum NotarySubject<'a> {
     },
     /// A workflow move: logged, no receipt.
     Movement,
+    /// A parapheur action: logged, no receipt.
+    Parapheur,
 }
 
 impl NotarySubject<'_> {
     /// Whether the entry gets a signed receipt.
     pub fn issues_receipt(&self) -> bool {
-        !matches!(self, Self::Movement)
+        !matches!(self, Self::Movement | Self::Parapheur)
     }
 }
 

@@ -216,6 +216,16 @@ impl Database {
         )
     }
 
+    /// The pool's size, and how many of its connections are open and idle.
+    pub fn pool_state(&self) -> diwan_app::metrics::PoolState {
+        let state = self.pool.state();
+        diwan_app::metrics::PoolState {
+            max: self.pool.max_size(),
+            open: state.connections,
+            idle: state.idle_connections,
+        }
+    }
+
     pub(crate) fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
         self.pool
             .get()

@@ -3,7 +3,10 @@
 
 use diwan_app::log::{LogEntry, LogKind};
 
-use crate::rows::{AssignmentRow, ConcernRow, CorrespondenceRow, EventRow, FileRow};
+use crate::rows::{
+    AssignmentRow, ConcernRow, CorrespondenceRow, EventRow, FileRow, ParapheurEventRow,
+    ParapheurRow,
+};
 
 fn event_fields(e: &mut LogEntry, event: &EventRow) {
     e.field("event.id", Some(&event.id))
@@ -117,5 +120,28 @@ pub fn movement_entry(
             .field("assignment.event_id", Some(&a.event_id));
     }
     event_fields(&mut e, event);
+    e
+}
+
+/// A parapheur action (submission, visa, signature, rejection, sending back, numbering): the
+/// document's columns that never change after submission and the history line, whose detail
+/// names the step, the comment, the SHA-256 of the document the action produced and the
+/// outgoing number when the action reserved it.
+pub fn parapheur_entry(d: &ParapheurRow, event: &ParapheurEventRow) -> LogEntry {
+    let mut e = LogEntry::new(LogKind::Parapheur, &d.id, &event.id);
+    e.field("id", Some(&d.id))
+        .field("title", Some(&d.title))
+        .field("document_type", d.document_type.as_deref())
+        .field("administration_id", Some(&d.administration_id))
+        .field("submitted_by", Some(&d.submitted_by))
+        .field("submitted_at", Some(&d.submitted_at))
+        .field("file_name", Some(&d.file_name))
+        .field("outgoing", d.outgoing.as_deref());
+    e.field("event.id", Some(&event.id))
+        .field("event.document_id", Some(&event.document_id))
+        .field("event.at", Some(&event.at))
+        .field("event.kind", Some(&event.kind))
+        .field("event.actor_id", Some(&event.actor_id))
+        .field("event.detail", Some(&event.detail));
     e
 }

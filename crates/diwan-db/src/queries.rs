@@ -210,9 +210,10 @@ pub trait Queries {
         doc: &ParapheurRow,
         steps: &[StepRow],
         event: &ParapheurEventRow,
+        notary: &dyn Notary,
     ) -> R<()>;
     fn parapheur(&mut self, id: &str) -> R<Option<ParapheurRows>>;
-    fn update_parapheur(&mut self, change: &ParapheurChange) -> R<bool>;
+    fn update_parapheur(&mut self, change: &ParapheurChange, notary: &dyn Notary) -> R<bool>;
     fn parapheur_queue(
         &mut self,
         agent_id: &str,
@@ -231,6 +232,8 @@ pub trait Queries {
     fn dossier(&mut self, correspondence_id: &str) -> R<Option<DossierRow>>;
     fn insert_dossier(&mut self, row: &DossierRow) -> R<bool>;
     fn without_dossier(&mut self, limit: usize) -> R<Vec<String>>;
+    /// E-mails waiting in the outbox, and the oldest one's `created_at`.
+    fn outbox_backlog(&mut self) -> R<(i64, Option<String>)>;
 }
 
 diesel::define_sql_function! {
@@ -1019,11 +1022,19 @@ macro_rules! impl_queries {
                 let to_i64 = |n: u64| i64::try_from(n).map_err(|_| TxError::Store(StoreError::Other("log too large".into())));
                 let mut leaves = Vec::with_capacity(batch.len());
                 for (k, (item, hash)) in batch.iter().zip(&out.leaf_hashes).enumerate() {
+                    let e = &item.entry;
+                    let (about_letter, about_document) = if e.kind.about_correspondence() {
+                        (Some((e.subject_id.clone(), e.event_id.clone())), None)
+                    } else {
+                        (None, Some((e.subject_id.clone(), e.event_id.clone())))
+                    };
                     leaves.push((
                         log_leaves::idx.eq(to_i64(size + k as u64)?),
-                        log_leaves::kind.eq(item.entry.kind.as_str()),
-                        log_leaves::correspondence_id.eq(item.entry.correspondence_id.clone()),
-                        log_leaves::event_id.eq(item.entry.event_id.clone()),
+                        log_leaves::kind.eq(e.kind.as_str()),
+                        log_leaves::correspondence_id.eq(about_letter.as_ref().map(|s| s.0.clone())),
+                        log_leaves::event_id.eq(about_letter.map(|s| s.1)),
+                        log_leaves::document_id.eq(about_document.as_ref().map(|s| s.0.clone())),
+                        log_leaves::parapheur_event_id.eq(about_document.map(|s| s.1)),
                         log_leaves::leaf_hash.eq(hex(hash)),
                     ));
                 }
@@ -1273,15 +1284,32 @@ macro_rules! impl_queries {
                 const CHUNK: i64 = 500;
                 let mut from = 0i64;
                 loop {
-                    let leaves: Vec<(i64, String, String, String, String)> = db(log_leaves::table
+                    type Leaf = (i64, String, Option<String>, Option<String>, Option<String>, Option<String>, String);
+                    let stored: Vec<Leaf> = db(log_leaves::table
                         .filter(log_leaves::idx.ge(from))
                         .order(log_leaves::idx)
                         .limit(CHUNK)
-                        .select((log_leaves::idx, log_leaves::kind, log_leaves::correspondence_id, log_leaves::event_id, log_leaves::leaf_hash))
+                        .select((
+                            log_leaves::idx,
+                            log_leaves::kind,
+                            log_leaves::correspondence_id,
+                            log_leaves::event_id,
+                            log_leaves::document_id,
+                            log_leaves::parapheur_event_id,
+                            log_leaves::leaf_hash,
+                        ))
                         .load(self))?;
-                    let Some(last) = leaves.last().map(|l| l.0) else { break };
+                    let Some(last) = stored.last().map(|l| l.0) else { break };
+                    // (index, kind, subject, history line, hash): the check constraint keeps
+                    // exactly one pair of columns set.
+                    let leaves: Vec<(i64, String, String, String, String)> = stored
+                        .into_iter()
+                        .map(|(idx, kind, cid, eid, did, pid, hash)| (idx, kind, cid.or(did).unwrap_or_default(), eid.or(pid).unwrap_or_default(), hash))
+                        .collect();
                     let ids: Vec<&str> = leaves.iter().map(|l| l.2.as_str()).collect();
                     let events: Vec<&str> = leaves.iter().map(|l| l.3.as_str()).collect();
+                    let docs: Vec<ParapheurRow> = db(parapheur_documents::table.filter(parapheur_documents::id.eq_any(&ids)).select(ParapheurRow::as_select()).load(self))?;
+                    let doc_events: Vec<ParapheurEventRow> = db(parapheur_events::table.filter(parapheur_events::id.eq_any(&events)).select(ParapheurEventRow::as_select()).load(self))?;
                     let corrs: Vec<CorrespondenceRow> = db(correspondences::table.filter(correspondences::id.eq_any(&ids)).select(CorrespondenceRow::as_select()).load(self))?;
                     let files: Vec<FileRow> = db(correspondence_files::table.filter(correspondence_files::correspondence_id.eq_any(&ids)).select(FileRow::as_select()).load(self))?;
                     let units: Vec<ConcernRow> = db(correspondence_units::table.filter(correspondence_units::correspondence_id.eq_any(&ids)).select(ConcernRow::as_select()).load(self))?;
@@ -1293,9 +1321,18 @@ macro_rules! impl_queries {
                             index: index(idx)?,
                             kind,
                             leaf_hash: unhex(&hash).unwrap_or([0; 32]),
-                            correspondence_id: cid.clone(),
+                            subject_id: cid.clone(),
                             event_id: eid.clone(),
                         };
+                        if kind == LogKind::Parapheur {
+                            let doc = docs.iter().find(|d| d.id == cid);
+                            let event = doc_events.iter().find(|e| e.id == eid && e.document_id == cid);
+                            let entry = doc.zip(event).map(|(d, e)| crate::ledger::parapheur_entry(d, e));
+                            if !visit(leaf, entry) {
+                                return Ok(AuditLeftovers::default());
+                            }
+                            continue;
+                        }
                         let row = corrs.iter().find(|c| c.id == cid);
                         let event = evs.iter().find(|e| e.id == eid);
                         let entry = match (row, event, kind) {
@@ -1319,17 +1356,22 @@ macro_rules! impl_queries {
                     }
                     from = last + 1;
                 }
-                let logged_events = log_leaves::table.select(log_leaves::event_id);
+                let logged_events = log_leaves::table.filter(log_leaves::event_id.is_not_null()).select(log_leaves::event_id.assume_not_null());
                 let unlogged_events: Vec<(String, String, String)> = db(correspondence_events::table
                     .filter(correspondence_events::id.ne_all(logged_events))
                     .select((correspondence_events::correspondence_id, correspondence_events::id, correspondence_events::kind))
                     .load(self))?;
-                let registered = log_leaves::table.filter(log_leaves::kind.eq("registration")).select(log_leaves::correspondence_id);
+                let registered = log_leaves::table.filter(log_leaves::kind.eq("registration")).filter(log_leaves::correspondence_id.is_not_null()).select(log_leaves::correspondence_id.assume_not_null());
                 let unlogged_correspondences: Vec<String> = db(correspondences::table
                     .filter(correspondences::id.ne_all(registered))
                     .select(correspondences::id)
                     .load(self))?;
-                Ok(AuditLeftovers { unlogged_events, unlogged_correspondences })
+                let logged_actions = log_leaves::table.filter(log_leaves::parapheur_event_id.is_not_null()).select(log_leaves::parapheur_event_id.assume_not_null());
+                let unlogged_actions: Vec<(String, String, String)> = db(parapheur_events::table
+                    .filter(parapheur_events::id.ne_all(logged_actions))
+                    .select((parapheur_events::document_id, parapheur_events::id, parapheur_events::kind))
+                    .load(self))?;
+                Ok(AuditLeftovers { unlogged_events, unlogged_correspondences, unlogged_actions })
             }
 
             fn receipt(&mut self, correspondence_id: &str, kind: ReceiptKind) -> R<Option<StoredReceipt>> {
@@ -1470,15 +1512,18 @@ macro_rules! impl_queries {
                 .map(|_| ())
             }
 
-            fn insert_parapheur(&mut self, doc: &ParapheurRow, steps: &[StepRow], event: &ParapheurEventRow) -> R<()> {
-                db(self.$write_tx(|c| {
+            fn insert_parapheur(&mut self, doc: &ParapheurRow, steps: &[StepRow], event: &ParapheurEventRow, notary: &dyn Notary) -> R<()> {
+                self.$write_tx::<_, TxError, _>(|c| {
                     diesel::insert_into(parapheur_documents::table).values(doc).execute(c)?;
                     for step in steps {
                         diesel::insert_into(parapheur_steps::table).values(step).execute(c)?;
                     }
                     diesel::insert_into(parapheur_events::table).values(event).execute(c)?;
+                    let batch = [Notarize { entry: crate::ledger::parapheur_entry(doc, event), subject: NotarySubject::Parapheur }];
+                    Queries::notarize(c, notary, &batch)?;
                     Ok(())
-                }))
+                })
+                .map_err(StoreError::from)
             }
 
             fn parapheur(&mut self, id: &str) -> R<Option<ParapheurRows>> {
@@ -1498,12 +1543,13 @@ macro_rules! impl_queries {
                 Ok(Some((doc, steps, events)))
             }
 
-            fn update_parapheur(&mut self, change: &ParapheurChange) -> R<bool> {
+            fn update_parapheur(&mut self, change: &ParapheurChange, notary: &dyn Notary) -> R<bool> {
                 use parapheur_documents as d;
                 use register_counters as rc;
                 let ParapheurChange { id, expected, status, sha256, at, steps, event, reserve } = change;
                 let expected = *expected;
-                db(self.$write_tx(|c| {
+                self.$write_tx::<_, TxError, _>(|c| {
+                    let mut event = event.clone();
                     let n = diesel::update(d::table.find(id).filter(d::version.eq(expected)))
                         .set((d::status.eq(status), d::current_sha256.eq(sha256), d::version.eq(expected + 1), d::updated_at.eq(at)))
                         .execute(c)?;
@@ -1521,6 +1567,10 @@ macro_rules! impl_queries {
                             .returning(rc::last_seq)
                             .get_result(c)?;
                         let number = registry.numbering_format.render(&registry.code, direction, *year, seq);
+                        // The history line (and so the log) says which action took the number.
+                        let mut detail: serde_json::Value = serde_json::from_str(&event.detail).map_err(|_| TxError::Store(corrupt("parapheur event")))?;
+                        detail["registration_number"] = serde_json::Value::from(number.as_str());
+                        event.detail = detail.to_string();
                         diesel::update(d::table.find(id))
                             .set((
                                 d::registry_id.eq(&registry.id),
@@ -1533,9 +1583,13 @@ macro_rules! impl_queries {
                     for step in steps {
                         diesel::update(parapheur_steps::table.find(&step.id)).set(step).execute(c)?;
                     }
-                    diesel::insert_into(parapheur_events::table).values(event).execute(c)?;
+                    diesel::insert_into(parapheur_events::table).values(&event).execute(c)?;
+                    let doc: ParapheurRow = d::table.find(id).select(ParapheurRow::as_select()).first(c)?;
+                    let batch = [Notarize { entry: crate::ledger::parapheur_entry(&doc, &event), subject: NotarySubject::Parapheur }];
+                    Queries::notarize(c, notary, &batch)?;
                     Ok(true)
-                }))
+                })
+                .map_err(StoreError::from)
             }
 
             fn parapheur_queue(&mut self, agent_id: &str, roles: &[(String, String)], limit: usize) -> R<Vec<(ParapheurRow, StepRow)>> {
@@ -1946,6 +2000,15 @@ macro_rules! impl_queries {
                     .limit(i64::try_from(limit).unwrap_or(1000))
                     .select(correspondences::id)
                     .load(self))
+            }
+
+            fn outbox_backlog(&mut self) -> R<(i64, Option<String>)> {
+                use diesel::dsl::{count_star, min};
+                use mail_outbox as m;
+                db(m::table
+                    .filter(m::status.eq("pending"))
+                    .select((count_star(), min(m::created_at)))
+                    .first(self))
             }
         }
     };

@@ -255,9 +255,11 @@ diesel::table! {
     log_leaves (idx) {
         idx -> BigInt,
         kind -> Text,
-        correspondence_id -> Text,
-        event_id -> Text,
+        correspondence_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
         leaf_hash -> Text,
+        document_id -> Nullable<Text>,
+        parapheur_event_id -> Nullable<Text>,
     }
 }
 
@@ -331,6 +333,7 @@ diesel::table! {
 
 diesel::joinable!(dossiers -> correspondences (correspondence_id));
 diesel::allow_tables_to_appear_in_same_query!(dossiers, correspondences);
+diesel::allow_tables_to_appear_in_same_query!(parapheur_events, log_leaves);
 
 diesel::table! {
     exchanges (id) {

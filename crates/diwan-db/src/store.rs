@@ -325,11 +325,17 @@ impl Store for DbStore {
         document: &diwan_app::model::ParapheurDocument,
         steps: &[diwan_app::model::CircuitStep],
         event: &diwan_app::model::ParapheurEvent,
+        notary: Arc<dyn Notary>,
     ) -> StoreResult<()> {
         let doc = ParapheurRow::from_model(document);
         let steps: Vec<StepRow> = steps.iter().map(StepRow::from_model).collect();
         let event = ParapheurEventRow::from_model(event);
-        read!(self, |c| c.insert_parapheur(&doc, &steps, &event))
+        read!(self, |c| c.insert_parapheur(
+            &doc,
+            &steps,
+            &event,
+            notary.as_ref()
+        ))
     }
     fn parapheur(&self, id: &str) -> StoreResult<Option<diwan_app::ports::ParapheurRecord>> {
         let Some((doc, steps, events)) = read!(self, |c| Queries::parapheur(c, id))? else {
@@ -347,7 +353,11 @@ impl Store for DbStore {
                 .collect::<StoreResult<_>>()?,
         )))
     }
-    fn update_parapheur(&self, u: &diwan_app::model::ParapheurUpdate) -> StoreResult<bool> {
+    fn update_parapheur(
+        &self,
+        u: &diwan_app::model::ParapheurUpdate,
+        notary: Arc<dyn Notary>,
+    ) -> StoreResult<bool> {
         let change = ParapheurChange {
             id: u.document_id.clone(),
             expected: u.expected_version,
@@ -358,7 +368,7 @@ impl Store for DbStore {
             event: ParapheurEventRow::from_model(&u.event),
             reserve: u.reserve.as_ref().map(|r| (r.registry.clone(), r.year)),
         };
-        read!(self, |c| c.update_parapheur(&change))
+        read!(self, |c| c.update_parapheur(&change, notary.as_ref()))
     }
     fn parapheur_queue(
         &self,
@@ -555,6 +565,20 @@ impl Store for DbStore {
         limit: usize,
     ) -> StoreResult<(usize, Option<String>)> {
         read!(self, |c| c.index_missing(after, limit))
+    }
+    fn outbox_backlog(&self) -> StoreResult<diwan_app::metrics::OutboxBacklog> {
+        let (pending, oldest) = read!(self, |c| c.outbox_backlog())?;
+        Ok(diwan_app::metrics::OutboxBacklog {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest: oldest
+                .as_deref()
+                .map(crate::time::from_text)
+                .transpose()
+                .map_err(StoreError::Other)?,
+        })
+    }
+    fn pool_state(&self) -> diwan_app::metrics::PoolState {
+        self.db.pool_state()
     }
 }
 

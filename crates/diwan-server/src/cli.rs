@@ -69,6 +69,13 @@ enum Command {
 enum PkiCommand {
     /// Prints the trust anchor (root CA certificate, PEM).
     Root,
+    /// Gives a registry a new seal key and certificate from the internal CA (before the
+    /// current one expires, or after a suspected compromise); the old certificate is kept so
+    /// that what it sealed still verifies. Restart the running nodes afterwards.
+    RenewSeal {
+        #[arg(long)]
+        registry: String,
+    },
     /// Replaces a registry's seal by an external certificate and key: a PKCS#12 file (password
     /// on standard input), or PEM files.
     ImportSeal {
@@ -198,6 +205,21 @@ fn run() -> anyhow::Result<()> {
                     key,
                 },
         } => import_seal(&settings, &registry, p12, cert, key),
+        Command::Pki {
+            command: PkiCommand::RenewSeal { registry },
+        } => {
+            let inst = Installation::open(&settings)?;
+            inst.start(&settings, false)?;
+            let certificate = diwan_app::org::renew_seal(&inst.services, &inst.pki, &registry)
+                .with_context(|| format!("renewing the seal of registry {registry}"))?;
+            println!(
+                "the seal of registry {registry} is renewed: {} (serial {}, valid until {})",
+                certificate.subject(),
+                certificate.serial_hex(),
+                certificate.not_after().to_rfc3339()
+            );
+            Ok(())
+        }
         Command::Verify { file, trust, crl } => verify(&settings, &file, trust, &crl),
         Command::Audit {
             command: AuditCommand::Verify,

@@ -29,6 +29,17 @@ pub struct Settings {
     pub documents: Documents,
     pub workflow: Workflow,
     pub exchange: Exchange,
+    pub metrics: Metrics,
+}
+
+/// `GET /metrics`: whether it is served, to whom, and with which bearer token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    pub enabled: bool,
+    pub allow: diwan_app::metrics::Exposure,
+    /// Empty: no token required.
+    pub token: secrecy::SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +115,10 @@ pub struct Pki {
     pub trusted_roots: Vec<PathBuf>,
     /// Whether `POST /api/v1/tsa` answers anyone (else only authenticated agents).
     pub tsa_public: bool,
+    /// An external RFC 3161 time-stamping authority for the parapheur's signatures; empty:
+    /// this installation's own unit.
+    pub tsa_url: String,
+    pub tsa_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +298,16 @@ impl Settings {
             );
         }
         self.trusted_roots()?;
+        let tsa_url = &self.pki.tsa_url;
+        if !tsa_url.is_empty()
+            && !tsa_url.starts_with("https://")
+            && !tsa_url.starts_with("http://")
+        {
+            bail!("invalid configuration: pki.tsa_url must be an http(s) URL, or empty");
+        }
+        if !(1..=120).contains(&self.pki.tsa_timeout_seconds) {
+            bail!("invalid configuration: pki.tsa_timeout_seconds must be within 1..=120");
+        }
         if diwan_pki::tsp::parse_oid(&self.pki.tsa_policy).is_none() {
             bail!(
                 "invalid configuration: pki.tsa_policy {:?} is not a dotted object identifier",

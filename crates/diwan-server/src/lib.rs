@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod mail;
 pub mod ocr;
 pub mod pki;
+pub mod tsa;
 
 use std::sync::Arc;
 
@@ -42,12 +43,18 @@ impl Installation {
             })?,
         );
         let store = DbStore::new(database.clone(), blobs.clone())?;
-        let services = Services::new(
+        let mut services = Services::new(
             Arc::new(store),
             blobs.clone(),
             Arc::new(SystemClock),
             settings.app_settings(),
         );
+        if settings.metrics.enabled {
+            services.metrics = diwan_app::metrics::Metrics::new(
+                diwan_api::metrics::Prometheus::new(),
+                metrics_access(&settings.metrics),
+            );
+        }
         let master = pki::master_key(settings)?;
         let pki = Arc::new(
             diwan_app::pki::Pki::open(
@@ -156,7 +163,7 @@ impl Installation {
         } else {
             None
         };
-        let _ = self.services.runtime.set(diwan_app::Runtime {
+        let runtime = diwan_app::Runtime {
             pki: Arc::clone(&self.pki),
             pdf_queue,
             dossier_queue,
@@ -164,9 +171,58 @@ impl Installation {
             mailer,
             text_wake,
             exchange_wake,
-        });
+            external_tsa: (!settings.pki.tsa_url.is_empty()).then(|| {
+                Arc::new(tsa::HttpTsa::new(
+                    &settings.pki.tsa_url,
+                    std::time::Duration::from_secs(settings.pki.tsa_timeout_seconds),
+                )) as Arc<dyn diwan_app::parapheur::tsa::TimeStampAuthority>
+            }),
+        };
+        let scheduler = workers && settings.workflow.scheduler;
+        for (job, threads) in workers_started(settings, &runtime, scheduler) {
+            self.services.metrics.workers(job, threads);
+        }
+        let _ = self.services.runtime.set(runtime);
         Ok(())
     }
+}
+
+/// Who may read `GET /metrics`, from `[metrics]`.
+fn metrics_access(m: &config::Metrics) -> diwan_app::metrics::Access {
+    use secrecy::ExposeSecret as _;
+    diwan_app::metrics::Access {
+        exposure: m.allow,
+        token: (!m.token.expose_secret().is_empty()).then(|| m.token.clone()),
+    }
+}
+
+/// How many threads each background job got in this process (0: not run here).
+fn workers_started(
+    settings: &Settings,
+    rt: &diwan_app::Runtime,
+    scheduler: bool,
+) -> [(&'static str, usize); 6] {
+    let threads = |on: bool, n: usize| if on { n } else { 0 };
+    [
+        (
+            "receipt_pdf",
+            threads(rt.pdf_queue.is_some(), settings.receipts.pdf_workers),
+        ),
+        (
+            "dossier",
+            threads(
+                rt.dossier_queue.is_some(),
+                settings.documents.dossier_workers,
+            ),
+        ),
+        ("mail", threads(rt.mail_wake.is_some(), 1)),
+        (
+            "document_text",
+            threads(rt.text_wake.is_some(), settings.text.workers),
+        ),
+        ("exchange", threads(rt.exchange_wake.is_some(), 1)),
+        ("follow_up", threads(scheduler, 1)),
+    ]
 }
 
 /// Indexes for search, on a thread of its own, the correspondences registered before the

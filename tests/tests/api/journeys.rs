@@ -696,6 +696,54 @@ fn a_document_is_submitted_approved_and_signed_in_the_parapheur_pages() {
     b.assert_no_serious_axe("parapheur document, completed (fr)");
     b.save_screenshot("fr-parapheur-completed");
 
+    // Two notes wait for the head's signature alone: ticked in the queue, one PIN entry.
+    let r = diwan_tests::send(
+        "PUT",
+        &format!("{}/api/v1/parapheur/templates/MIN-DEMO/note", site.base),
+        Some(&api("admin@demo.diwan")),
+        "application/json",
+        serde_json::json!({"name": "Note", "stages": [[{"kind": "signature", "agent": "head@demo.diwan"}]]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let handler = api("handler@demo.diwan");
+    let mut notes = Vec::new();
+    for n in 1..=2 {
+        let r = diwan_tests::post_json(
+            &format!("{}/api/v1/parapheur/documents", site.base),
+            Some(&handler),
+            &serde_json::json!({"title": format!("مذكرة {n} <i>"), "document_type": "note",
+                "document": base64::Engine::encode(&base64::engine::general_purpose::STANDARD,
+                    diwan_tests::docs::text_pdf(1, "Note"))}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        notes.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    b.goto(&format!("{}/office/parapheur?lang=ar", site.base));
+    let boxes = b.find_all("#parapheur-batch input[type=checkbox]");
+    assert_eq!(boxes.len(), 2);
+    for checkbox in &boxes {
+        checkbox.click();
+    }
+    b.find("#parapheur-batch #pin").send_keys("583920");
+    b.assert_no_serious_axe("parapheur queue, batch signature (ar)");
+    b.find("#parapheur-batch button[type=submit]").click();
+    b.wait_until("the batch's results", Duration::from_secs(30), |b| {
+        b.try_find("#parapheur-batch-results").is_some()
+    });
+    assert_eq!(b.find_all("#parapheur-batch-results .ok").len(), 2);
+    assert!(b.page_source().contains("مذكرة 1 &lt;i&gt;"));
+    b.assert_no_serious_axe("batch signature results (ar)");
+    for id in &notes {
+        let doc = diwan_tests::get(
+            &format!("{}/api/v1/parapheur/documents/{id}", site.base),
+            Some(&handler),
+        )
+        .json();
+        assert_eq!(doc["status"], "completed", "{doc:#}");
+    }
+
     // Anyone in the office validates the signed PDF, in Arabic.
     let id = page
         .split('?')

@@ -13,6 +13,7 @@ mod dossier;
 mod exchange;
 mod failures;
 mod journeys;
+mod metrics;
 mod organisation;
 mod pages;
 mod parapheur;

@@ -58,6 +58,7 @@ fn three_signatures_with_a_visa_between_go_through_their_circuit_and_stay_valid(
     let registrar = app.login("registrar@demo.diwan");
     let handler = app.login("handler@demo.diwan");
 
+    let logged_before = audit(&app).entries;
     let draft = docs::text_pdf(10, "Decision");
     let r = submit(
         &app,
@@ -123,6 +124,28 @@ fn three_signatures_with_a_visa_between_go_through_their_circuit_and_stay_valid(
         kinds,
         ["submitted", "signed", "approved", "signed", "signed"]
     );
+    // Each action is an entry of the tamper-evident log, rebuilt by the audit from the history.
+    let report = audit(&app);
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.entries, logged_before + 5, "{report:#?}");
+    let db = &app.inst.database;
+    let edit = format!(
+        "UPDATE parapheur_events SET detail = '{{}}' WHERE document_id = '{id}' AND kind = 'approved'"
+    );
+    db.execute_batch(&edit).unwrap();
+    let report = audit(&app);
+    assert!(!report.ok);
+    let found = report
+        .findings
+        .iter()
+        .find(|f| f.code == "entry_changed")
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert_eq!(
+        found.document_id.as_deref(),
+        Some(id.as_str()),
+        "{report:#?}"
+    );
+    assert!(found.correspondence_id.is_none());
     act(&app, &governor, &id, "sign", json!({"pin": PIN}))
         .assert_problem(409, "invalid_transition");
 
@@ -327,6 +350,10 @@ fn a_signature_for_someone_away_goes_to_their_substitute_when_its_stage_opens() 
     assert_eq!(doc["status"], "completed");
 }
 
+fn audit(app: &TestApp) -> diwan_app::audit::AuditReport {
+    diwan_app::audit::verify(&app.inst.services).unwrap()
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
         .as_ref()
@@ -372,6 +399,14 @@ fn the_signed_document_becomes_the_outgoing_letter_under_the_number_taken_before
     // The visa opens the last stage: the number is taken then.
     let doc = ok(act(&app, &registrar, &id, "approve", json!({})));
     let number = doc["registration_number"].as_str().unwrap().to_owned();
+    // The action that took it says so in its history line (and so in the log).
+    let approved = doc["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "approved")
+        .unwrap();
+    assert_eq!(approved["detail"]["registration_number"], number.as_str());
     // Meanwhile the registry registers another outgoing letter: the next number.
     let mut other = diwan_tests::letter("DR-RSK", "autre départ");
     other["direction"] = json!("outgoing");
@@ -432,6 +467,8 @@ fn the_signed_document_becomes_the_outgoing_letter_under_the_number_taken_before
     let mut expected = vec![number.clone(), other_number];
     expected.sort();
     assert_eq!(numbers, expected, "{list:#}");
+    let report = audit(&app);
+    assert!(report.ok, "{report:#?}");
 }
 
 #[test]
@@ -475,4 +512,82 @@ fn a_document_rejected_after_its_number_was_taken_leaves_an_annulled_registratio
             .contains("Hors délai"),
         "{letter:#}"
     );
+}
+
+#[test]
+fn several_documents_are_signed_with_one_pin_entry() {
+    let app = TestApp::spawn();
+    let head = app.login("head@demo.diwan");
+    enrol(&app, &head, "Fatima Zahra Bennani", "فاطمة الزهراء بناني");
+    let handler = app.login("handler@demo.diwan");
+    let mut ids = Vec::new();
+    for (n, stages) in [
+        json!([[{"kind": "signature", "agent": "head@demo.diwan"}]]),
+        json!([[{"kind": "signature", "agent": "head@demo.diwan"}], [{"kind": "signature", "agent": "signer@demo.diwan"}]]),
+        // Not the head's turn: the registrar's visa comes first.
+        json!([[{"kind": "visa", "agent": "registrar@demo.diwan"}], [{"kind": "signature", "agent": "head@demo.diwan"}]]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = submit(
+            &app,
+            &handler,
+            json!({"title": format!("Lot {n}"), "document": b64().encode(docs::text_pdf(1, "Lot")), "stages": stages}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let batch = |pin: &str, ids: &[String]| {
+        diwan_tests::post_json(
+            &app.url("/api/v1/parapheur/sign"),
+            Some(&head),
+            &json!({"documents": ids, "pin": pin}),
+        )
+    };
+    let version = |id: &str| {
+        get(
+            &app.url(&format!("/api/v1/parapheur/documents/{id}")),
+            Some(&handler),
+        )
+        .json()["version"]
+            .as_i64()
+            .unwrap()
+    };
+    let before: Vec<i64> = ids.iter().map(|id| version(id)).collect();
+    // A wrong PIN signs nothing.
+    batch("000000", &ids).assert_problem(403, "wrong_pin");
+    assert_eq!(ids.iter().map(|id| version(id)).collect::<Vec<_>>(), before);
+    batch(PIN, &[]).assert_problem(422, "invalid_batch");
+    batch(PIN, &[ids[0].clone(), ids[0].clone()]).assert_problem(422, "invalid_batch");
+    let r = batch(PIN, &ids);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let results = r.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["signed"], true);
+    assert_eq!(results[0]["status"], "completed");
+    assert_eq!(results[1]["signed"], true);
+    assert_eq!(results[1]["status"], "in_circuit");
+    assert_eq!(results[2]["signed"], false);
+    assert_eq!(results[2]["code"], "not_your_step", "{results:#?}");
+    // Each signed document is valid, and each signature is its own history line and log entry.
+    for id in &ids[..2] {
+        let pdf = get(
+            &app.url(&format!("/api/v1/parapheur/documents/{id}/pdf")),
+            Some(&handler),
+        )
+        .body;
+        let report = send(
+            "POST",
+            &app.url("/api/v1/signatures/validate"),
+            None,
+            "application/pdf",
+            &pdf,
+        )
+        .json();
+        assert_eq!(report["valid"], true, "{report:#}");
+    }
+    assert_eq!(version(&ids[2]), before[2]);
+    let report = audit(&app);
+    assert!(report.ok, "{report:#?}");
 }

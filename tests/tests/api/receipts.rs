@@ -782,3 +782,64 @@ fn an_imported_pkcs12_seal_signs_receipts_that_verify_against_its_own_root() {
             .contains("Diwan Root CA")
     );
 }
+
+#[test]
+fn a_renewed_seal_seals_new_receipts_and_what_the_old_one_sealed_still_verifies() {
+    let sandbox = Sandbox::new();
+    let diwan = |args: &[&str]| {
+        let out = diwan_command(BIN, &sandbox).args(args).output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = diwan(&["org", "import", "../config/demo-org.toml"]);
+    assert!(ok, "{out}");
+    let leaf = |jws: &str| {
+        let header: Value =
+            serde_json::from_slice(&base64_url_decode(jws.split('.').next().unwrap())).unwrap();
+        header["x5c"][0].as_str().unwrap().to_owned()
+    };
+    let receipt = |base: &str| {
+        let token = diwan_tests::post_json(
+            &format!("{base}/api/v1/auth/login"),
+            None,
+            &json!({"email": "registrar@demo.diwan", "password": diwan_server::demo::DEMO_PASSWORD}),
+        )
+        .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = register(base, &token, &letter("CENTRAL", "تجديد الختم"), &pdf(2048));
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["receipt"]["jws"].as_str().unwrap().to_owned()
+    };
+    let (server, base) = start_server(BIN, &sandbox, &[]);
+    let before = receipt(&base);
+    drop(server);
+
+    let (ok, out) = diwan(&["pki", "renew-seal", "--registry", "NOPE"]);
+    assert!(!ok, "an unknown registry is renewed: {out}");
+    let (ok, out) = diwan(&["pki", "renew-seal", "--registry", "CENTRAL"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("renewed"), "{out}");
+
+    let (_server, base) = start_server(BIN, &sandbox, &[]);
+    let after = receipt(&base);
+    assert_ne!(
+        leaf(&before),
+        leaf(&after),
+        "the new receipt has the old seal"
+    );
+    for jws in [&before, &after] {
+        let report = verify_remote(&base, jws.as_bytes());
+        assert_eq!(report["valid"], true, "{report:#}");
+    }
+    // The log stays whole across the change of seal.
+    let (ok, out) = diwan(&["audit", "verify"]);
+    assert!(ok, "{out}");
+}

@@ -702,3 +702,94 @@ fn the_time_stamping_unit_can_be_kept_for_agents() {
     let verified = diwan_pki::tsp::verify_token(&token, &[]).unwrap();
     assert_eq!(verified.hashed_message, vec![7u8; 32]);
 }
+
+#[test]
+fn signatures_can_be_time_stamped_by_an_external_authority_that_must_be_trusted_and_answer() {
+    // Another installation plays the external authority: its own CA, its own unit.
+    let authority = TestApp::spawn_with(&[("DIWAN__PKI__ORGANIZATION", "Horodatage Externe")]);
+    let tsa_url = authority.url("/api/v1/tsa");
+    let sandbox = diwan_tests::Sandbox::new();
+    let dir = sandbox.data_dir.join("external-tsa");
+    std::fs::create_dir_all(&dir).unwrap();
+    let authority_root = dir.join("authority-root.pem");
+    std::fs::write(&authority_root, root_pem(&authority.base)).unwrap();
+    let roots = format!("[\"{}\"]", authority_root.display());
+    let app = TestApp::spawn_on(
+        sandbox,
+        &[
+            ("DIWAN__PKI__TSA_URL", &tsa_url),
+            ("DIWAN__PKI__TRUSTED_ROOTS", &roots),
+        ],
+    );
+    let token = enrolled(
+        &app,
+        "signer@demo.diwan",
+        "Youssef El Amrani",
+        "يوسف العمراني",
+        "Directeur",
+    );
+    let pdf = signed(&app, &token, &docs::text_pdf(2, "Horodatage"));
+    let report = validate(&app, &pdf);
+    assert_eq!(report["valid"], true, "{report:#}");
+    let stamp = &report["signatures"][0]["timestamp"];
+    assert_eq!(stamp["trusted"], true, "{report:#}");
+    assert!(
+        stamp["authority"]
+            .as_str()
+            .unwrap()
+            .contains("Horodatage Externe"),
+        "{report:#}"
+    );
+    // pyHanko, trusting both roots, agrees (B-T: the time-stamp's chain is checked too).
+    let own_root = dir.join("root.pem");
+    std::fs::write(&own_root, root_pem(&app.base)).unwrap();
+    let file = dir.join("signed.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let (ok, out) = run_tool(
+        "pyhanko",
+        &[
+            "sign",
+            "validate",
+            "--pretty-print",
+            "--trust",
+            own_root.to_str().unwrap(),
+            "--trust",
+            authority_root.to_str().unwrap(),
+            "--trust-replace",
+            "--no-revocation-check",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "pyHanko:\n{out}");
+    assert!(
+        out.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>") || out.to_lowercase().contains("timestamp"),
+        "{out}"
+    );
+
+    // An authority this installation does not trust: nothing is signed.
+    let untrusting = TestApp::spawn_with(&[("DIWAN__PKI__TSA_URL", &tsa_url)]);
+    let other = enrolled(
+        &untrusting,
+        "signer@demo.diwan",
+        "Youssef El Amrani",
+        "يوسف العمراني",
+        "Directeur",
+    );
+    let r = sign(&untrusting, &other, PIN, &[&docs::text_pdf(1, "x")]);
+    r.assert_problem(503, "tsa_unavailable");
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("not trusted"),
+        "{}",
+        r.text()
+    );
+
+    // The authority is down: a clear 503, nothing signed; it may be tried again.
+    drop(authority);
+    let r = sign(&app, &token, PIN, &[&docs::text_pdf(1, "y")]);
+    r.assert_problem(503, "tsa_unavailable");
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains(&tsa_url),
+        "{}",
+        r.text()
+    );
+}

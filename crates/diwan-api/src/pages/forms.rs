@@ -11,13 +11,16 @@ use futures_util::StreamExt as _;
 
 /// Largest text field.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
-/// Most text fields in one form.
-const MAX_FIELDS: usize = 64;
+/// Most text fields in one form (a batch signature's checkboxes count one each); more is
+/// refused, never cut short.
+const MAX_FIELDS: usize = 160;
 
-/// A posted form: its text fields (the first value of each name) and its files.
+/// A posted form: its text fields (the first value of each name, and every value in order)
+/// and its files.
 #[derive(Debug, Default)]
 pub struct Posted {
     pub fields: HashMap<String, String>,
+    pub values: Vec<(String, String)>,
     pub files: Vec<Upload>,
 }
 
@@ -33,6 +36,16 @@ impl Posted {
     /// A field, trimmed, or an empty string.
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default()
+    }
+
+    /// Every non-blank value of a repeated field (checkboxes), trimmed, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.values
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
     }
 }
 
@@ -175,9 +188,16 @@ pub fn urlencoded(body: &[u8]) -> Result<Posted, AppError> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         pairs.push((decode(k)?, decode(v)?));
     }
+    if pairs.len() > MAX_FIELDS {
+        return Err(too_large(
+            "too_many_fields",
+            format!("a form has at most {MAX_FIELDS} fields"),
+        ));
+    }
     let mut posted = Posted::default();
-    for (k, v) in pairs.into_iter().take(MAX_FIELDS) {
-        posted.fields.entry(k).or_insert(v);
+    for (k, v) in pairs {
+        posted.fields.entry(k.clone()).or_insert_with(|| v.clone());
+        posted.values.push((k, v));
     }
     Ok(posted)
 }

@@ -20,7 +20,7 @@ use std::future::{Ready, ready};
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use base64::Engine as _;
-use diwan_app::{AppError, Rejection, Services};
+use diwan_app::{AppError, Services};
 
 pub use i18n::Lang;
 
@@ -59,6 +59,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/office/parapheur", web::get().to(parapheur::home))
         .route("/office/parapheur", web::post().to(parapheur::submit))
+        .route(
+            "/office/parapheur/sign",
+            web::post().to(parapheur::sign_batch),
+        )
         .route("/office/parapheur/{id}", web::get().to(parapheur::document))
         .route(
             "/office/parapheur/{id}/document.pdf",
@@ -364,16 +368,7 @@ pub fn encode(value: &str) -> String {
 /// The HTTP status of an application error, for a page.
 pub fn status_of(e: &AppError) -> StatusCode {
     match e {
-        AppError::Rejected { kind, .. } => match kind {
-            Rejection::BadRequest => StatusCode::BAD_REQUEST,
-            Rejection::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Rejection::Forbidden => StatusCode::FORBIDDEN,
-            Rejection::NotFound => StatusCode::NOT_FOUND,
-            Rejection::Conflict => StatusCode::CONFLICT,
-            Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            Rejection::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        },
+        AppError::Rejected { kind, .. } => crate::error::status_of(*kind),
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

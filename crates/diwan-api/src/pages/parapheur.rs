@@ -98,33 +98,119 @@ pub async fn home(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     )
 }
 
+/// What waits for me; when signatures are among it, one form signs those I tick with one
+/// PIN entry (batch signing).
 fn queue_table(ctx: &Ctx, queue: &[QueueItem]) -> Markup {
-    html! {
-        @if queue.is_empty() {
-            p id="parapheur-queue-empty" { (ctx.t("parapheur-queue-empty")) }
-        } @else {
-            div class="table-wrap" {
-                table id="parapheur-queue" {
-                    caption class="visually-hidden" { (ctx.t("parapheur-queue")) }
-                    thead { tr {
-                        th scope="col" { (ctx.t("parapheur-title")) }
-                        th scope="col" { (ctx.t("parapheur-step")) }
-                        th scope="col" { (ctx.t("parapheur-since")) }
-                    } }
-                    tbody {
-                        @for item in queue {
-                            @let (since, _) = when(ctx, &item.document.updated_at);
-                            tr {
-                                td { a href=(format!("/office/parapheur/{}", encode(&item.document.id))) { (bdi(&item.document.title)) } }
-                                td { (ctx.t(&format!("step-kind-{}", item.step.kind.as_str()))) }
-                                td dir="ltr" { (since) }
+    let signatures = queue
+        .iter()
+        .filter(|i| i.step.kind == StepKind::Signature)
+        .count();
+    let table = html! {
+        div class="table-wrap" {
+            table id="parapheur-queue" {
+                caption class="visually-hidden" { (ctx.t("parapheur-queue")) }
+                thead { tr {
+                    @if signatures > 0 { th scope="col" { (ctx.t("parapheur-batch-select")) } }
+                    th scope="col" { (ctx.t("parapheur-title")) }
+                    th scope="col" { (ctx.t("parapheur-step")) }
+                    th scope="col" { (ctx.t("parapheur-since")) }
+                } }
+                tbody {
+                    @for item in queue {
+                        @let (since, _) = when(ctx, &item.document.updated_at);
+                        @let link = format!("queue-{}", item.document.id);
+                        tr {
+                            @if signatures > 0 {
+                                td {
+                                    @if item.step.kind == StepKind::Signature {
+                                        input type="checkbox" name="document" value=(item.document.id)
+                                            aria-labelledby=(link);
+                                    }
+                                }
                             }
+                            td { a id=(link) href=(format!("/office/parapheur/{}", encode(&item.document.id))) { (bdi(&item.document.title)) } }
+                            td { (ctx.t(&format!("step-kind-{}", item.step.kind.as_str()))) }
+                            td dir="ltr" { (since) }
                         }
                     }
                 }
             }
         }
+    };
+    html! {
+        @if queue.is_empty() {
+            p id="parapheur-queue-empty" { (ctx.t("parapheur-queue-empty")) }
+        } @else if signatures == 0 {
+            (table)
+        } @else {
+            form id="parapheur-batch" method="post" action="/office/parapheur/sign" {
+                (csrf(ctx))
+                (table)
+                (input(ctx, Input { kind: "password", required: true, autocomplete: Some("off"), dir: Some("ltr"),
+                    inputmode: Some("numeric"), maxlength: Some(64), hint: Some(&ctx.t("parapheur-batch-hint")),
+                    ..Input::new("pin", &ctx.t("parapheur-pin"), "") }, &Errors::default()))
+                button type="submit" class="primary" { (ctx.t("parapheur-batch-sign")) }
+            }
+        }
     }
+}
+
+/// Signs the ticked documents of the queue with one PIN entry, then says what became of each.
+pub async fn sign_batch(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let actor = match agent(&ctx, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let posted = match super::read_form(&ctx, Area::Office, &req, &body, None) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    let ids = posted.all("document");
+    let pin = SecretString::from(posted.text("pin"));
+    let s = ctx.services();
+    let a2 = actor.clone();
+    let done = run(move || {
+        // The titles, as the queue showed them, before the signatures move the documents on.
+        let queue = diwan_app::parapheur::circuit::queue(&s, &a2)?;
+        let results = diwan_app::parapheur::circuit::sign_batch(&s, &a2, &ids, &pin)?;
+        Ok((queue, results))
+    })
+    .await;
+    let (queue, results) = match done {
+        Ok(v) => v,
+        Err(e) => return error_page(&ctx, Some(&actor), &e),
+    };
+    let signed = results.iter().filter(|r| r.signed).count();
+    let body = html! {
+        p id="parapheur-batch-count" role="status" {
+            (ctx.t("parapheur-batch-signed-count")) " " bdi { (signed) " / " (results.len()) }
+        }
+        ul id="parapheur-batch-results" {
+            @for r in &results {
+                @let title = queue.iter().find(|i| i.document.id == r.id).map(|i| i.document.title.clone()).unwrap_or_else(|| r.id.clone());
+                li {
+                    a href=(format!("/office/parapheur/{}", encode(&r.id))) { (bdi(&title)) }
+                    " — "
+                    @if r.signed {
+                        span class="ok" { (ctx.t("parapheur-batch-ok")) }
+                    } @else {
+                        span class="error" { (ctx.t("parapheur-batch-failed")) " " bdi { (r.detail.clone().unwrap_or_default()) } }
+                    }
+                }
+            }
+        }
+        p { a href="/office/parapheur" { (ctx.t("parapheur-back")) } }
+    };
+    ctx.html(
+        StatusCode::OK,
+        page(
+            &ctx,
+            Area::Office,
+            &ctx.t("parapheur-batch-heading"),
+            Some(&actor.email),
+            body,
+        ),
+    )
 }
 
 /// Reads an uploaded PDF whole (bounded by the parapheur's limit).

@@ -137,6 +137,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(parapheur::act),
         )
         .route("/parapheur/queue", web::get().to(parapheur::queue))
+        .route("/parapheur/sign", web::post().to(parapheur::sign_batch))
         .route("/parapheur/templates", web::get().to(parapheur::templates))
         .route(
             "/parapheur/templates/{administration}/{document_type}",

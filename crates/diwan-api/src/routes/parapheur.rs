@@ -164,6 +164,37 @@ pub async fn act(
     Ok(HttpResponse::Ok().json(view))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// The documents (ids) whose pending signature step is the caller's.
+    documents: Vec<String>,
+    pin: SecretString,
+}
+
+/// Batch signing: the caller's pending signature steps of 1 to 100 documents, one PIN entry.
+/// A wrong PIN signs nothing; a document that cannot be signed (someone acted meanwhile, not
+/// the caller's step) is reported with its code and the others are signed.
+#[utoipa::path(post, path = "/api/v1/parapheur/sign", tag = "parapheur", security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "`{documents: [id], pin}`"),
+    responses((status = 200, description = "`{results: [{id, signed, status?, code?, detail?}]}`, in the order asked"),
+              (status = 403, description = "`wrong_pin`, `certificate_revoked`", body = crate::error::Problem),
+              (status = 422, description = "`invalid_batch`, `not_enrolled`", body = crate::error::Problem),
+              (status = 503, description = "`tsa_unavailable`: the external time-stamping authority failed", body = crate::error::Problem)))]
+pub async fn sign_batch(
+    s: web::Data<Services>,
+    who: Authenticated,
+    body: web::Json<BatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let s = s.into_inner();
+    let b = body.into_inner();
+    let results = blocking(move || {
+        diwan_app::parapheur::circuit::sign_batch(&s, &who.0, &b.documents, &b.pin)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "results": results })))
+}
+
 /// What waits for the caller: pending steps for them or for a role they hold, oldest first.
 #[utoipa::path(get, path = "/api/v1/parapheur/queue", tag = "parapheur", security(("bearer" = [])),
     responses((status = 200, description = "`{items: [{document, step}]}`")))]

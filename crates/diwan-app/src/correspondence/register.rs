@@ -213,6 +213,7 @@ pub(crate) fn register_by(
         new.tracking_code.clone(),
         new.request.direction,
     );
+    let channel = new.request.channel;
     // Routing rules apply to incoming letters; what they need is kept before the job is handed
     // to the store (nothing is read back after).
     let routable = if direction == diwan_domain::Direction::Incoming {
@@ -239,6 +240,7 @@ pub(crate) fn register_by(
     let notary = crate::receipts::notary_with(s, org)?;
     promote(&mut new)?;
     let (registered, issued) = s.store.register(new, notary)?;
+    crate::metrics::registered(s, direction, channel);
     if let Some(rt) = s.runtime.get() {
         if let Some(q) = &rt.pdf_queue {
             q.push(&id, crate::model::ReceiptKind::Receipt);

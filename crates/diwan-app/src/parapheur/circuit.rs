@@ -291,7 +291,8 @@ pub fn submit(s: &Services, actor: &Actor, sub: Submission) -> Result<DocumentVi
         kind: "submitted".into(),
         detail: json!({"sha256": sha256.as_str(), "stages": stages, "delegated": delegations}),
     };
-    s.store.insert_parapheur(&document, &steps, &event)?;
+    s.store
+        .insert_parapheur(&document, &steps, &event, crate::receipts::notary(s)?)?;
     tracing::info!(document = %id, "submitted to the parapheur");
     // A one-stage circuit is at its last stage at once: its number now.
     if circuit::last_stage(&domain_steps(&steps)) == Some(0)
@@ -313,7 +314,8 @@ pub fn submit(s: &Services, actor: &Actor, sub: Submission) -> Result<DocumentVi
             },
             reserve: Some(reservation),
         };
-        s.store.update_parapheur(&update)?;
+        s.store
+            .update_parapheur(&update, crate::receipts::notary(s)?)?;
     }
     get(s, actor, &id)
 }
@@ -577,6 +579,77 @@ pub fn act(
     id: &str,
     request: ActRequest,
 ) -> Result<DocumentView, AppError> {
+    act_with(s, actor, id, request, None)
+}
+
+/// What became of one document of a batch signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchOutcome {
+    pub id: String,
+    pub signed: bool,
+    /// The document's status after the signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CircuitStatus>,
+    /// Why it was not signed (the code and text a single signature would have answered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Signs the actor's pending signature steps of several documents with one PIN entry: the
+/// key is opened once (a wrong PIN signs nothing), then each document is signed as by
+/// [`act`]; one that cannot be (someone acted meanwhile, not the actor's step) is reported
+/// and the others go on.
+pub fn sign_batch(
+    s: &Services,
+    actor: &Actor,
+    ids: &[String],
+    pin: &SecretString,
+) -> Result<Vec<BatchOutcome>, AppError> {
+    let mut seen = std::collections::HashSet::new();
+    if ids.is_empty() || ids.len() > super::sign::MAX_BATCH || !ids.iter().all(|i| seen.insert(i)) {
+        return Err(AppError::unprocessable(
+            "invalid_batch",
+            format!("choose 1 to {} different documents", super::sign::MAX_BATCH),
+        ));
+    }
+    let signer = super::sign::unlock_usable(s, actor, pin)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let request = ActRequest {
+            action: Action::Sign,
+            pin: None,
+            comment: None,
+        };
+        out.push(match act_with(s, actor, id, request, Some(&signer)) {
+            Ok(view) => BatchOutcome {
+                id: id.clone(),
+                signed: true,
+                status: Some(view.document.status),
+                code: None,
+                detail: None,
+            },
+            Err(AppError::Rejected { code, detail, .. }) => BatchOutcome {
+                id: id.clone(),
+                signed: false,
+                status: None,
+                code: Some(code.to_owned()),
+                detail: Some(detail),
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(out)
+}
+
+fn act_with(
+    s: &Services,
+    actor: &Actor,
+    id: &str,
+    request: ActRequest,
+    unlocked: Option<&super::keys::UnlockedSigner>,
+) -> Result<DocumentView, AppError> {
     let (document, steps, _) = load(s, actor, id)?;
     if document.status != CircuitStatus::InCircuit {
         return Err(AppError::rejected(
@@ -633,25 +706,28 @@ pub fn act(
     let mut sha256 = document.current_sha256.clone();
     let mut made = None;
     if request.action == Action::Sign {
-        let pin = request
-            .pin
-            .as_ref()
-            .ok_or_else(|| AppError::unprocessable("pin_required", "a signature needs your PIN"))?;
+        let opened;
+        let signer = match unlocked {
+            Some(signer) => signer,
+            None => {
+                let pin = request.pin.as_ref().ok_or_else(|| {
+                    AppError::unprocessable("pin_required", "a signature needs your PIN")
+                })?;
+                opened = super::sign::unlock_usable(s, actor, pin)?;
+                &opened
+            }
+        };
         let current = s
             .blobs
             .read(&document.current_sha256)?
             .ok_or_else(|| AppError::internal("a parapheur document is missing"))?;
-        let signed = super::sign::sign_documents(
+        let signed = super::sign::sign_unlocked(
             s,
-            actor,
-            pin,
-            std::slice::from_ref(&current),
+            signer,
+            &current,
             Some(&document.title),
             document.registration_number.as_deref(),
-        )?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::internal("nothing was signed"))?;
+        )?;
         sha256 = s.blobs.put(&signed)?;
         made = Some(sha256.clone());
     }
@@ -723,7 +799,10 @@ pub fn act(
         },
         reserve,
     };
-    if !s.store.update_parapheur(&update)? {
+    if !s
+        .store
+        .update_parapheur(&update, crate::receipts::notary(s)?)?
+    {
         if let Some(digest) = made {
             s.blobs.forget_made(&digest)?;
         }

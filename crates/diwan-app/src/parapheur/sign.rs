@@ -165,30 +165,39 @@ pub fn sign_with_pin(
     documents: &[Vec<u8>],
     reason: Option<&str>,
 ) -> Result<Vec<Vec<u8>>, AppError> {
-    sign_documents(s, actor, pin, documents, reason, None)
-}
-
-/// [`sign_with_pin`], the block saying the registration number the documents carry.
-pub(crate) fn sign_documents(
-    s: &Services,
-    actor: &Actor,
-    pin: &SecretString,
-    documents: &[Vec<u8>],
-    reason: Option<&str>,
-    number: Option<&str>,
-) -> Result<Vec<Vec<u8>>, AppError> {
     if documents.is_empty() || documents.len() > MAX_BATCH {
         return Err(AppError::unprocessable(
             "invalid_batch",
             format!("sign 1 to {MAX_BATCH} documents at once"),
         ));
     }
-    let signer = keys::unlock(s, &actor.agent_id, pin)?;
-    check_usable(s, &signer.certificate, &signer.chain, None, s.clock.now())?;
+    let signer = unlock_usable(s, actor, pin)?;
     documents
         .iter()
-        .map(|pdf| sign_one(s, &signer, pdf, reason, number))
+        .map(|pdf| sign_one(s, &signer, pdf, reason, None))
         .collect()
+}
+
+/// The caller's key opened with their PIN, if their certificate may sign now.
+pub(crate) fn unlock_usable(
+    s: &Services,
+    actor: &Actor,
+    pin: &SecretString,
+) -> Result<UnlockedSigner, AppError> {
+    let signer = keys::unlock(s, &actor.agent_id, pin)?;
+    check_usable(s, &signer.certificate, &signer.chain, None, s.clock.now())?;
+    Ok(signer)
+}
+
+/// Signs one document with a key already opened (see [`unlock_usable`]).
+pub(crate) fn sign_unlocked(
+    s: &Services,
+    signer: &UnlockedSigner,
+    pdf: &[u8],
+    reason: Option<&str>,
+    number: Option<&str>,
+) -> Result<Vec<u8>, AppError> {
+    sign_one(s, signer, pdf, reason, number)
 }
 
 /// What a remote signer signs: the DER signed attributes (their SHA-256 is `digest`).

@@ -134,7 +134,7 @@ impl Notary for ReceiptNotary {
                         email,
                     )
                 }
-                NotarySubject::Movement => return Ok(None),
+                NotarySubject::Movement | NotarySubject::Parapheur => return Ok(None),
             };
             let seal = self.pki.seal(registry_id).ok_or_else(|| {
                 StoreError::Unavailable(format!(
@@ -149,7 +149,7 @@ impl Notary for ReceiptNotary {
                 .signer
                 .sign(&diwan_pki::canonical_json(&payload))
                 .map_err(|e| failed("signing a receipt", e))?;
-            let correspondence_id = item.entry.correspondence_id.clone();
+            let correspondence_id = item.entry.subject_id.clone();
             let mail = email
                 .filter(|e| !e.trim().is_empty())
                 .map(|e| (correspondence_id.clone(), kind.into(), e));
