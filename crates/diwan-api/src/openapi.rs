@@ -4,7 +4,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::{
-    agents, auth, correspondences, health, org, parapheur, receipts, signatures, workflow,
+    agents, auth, correspondences, health, indicators, org, parapheur, receipts, signatures,
+    workflow,
 };
 
 #[derive(OpenApi)]
@@ -25,7 +26,7 @@ use crate::routes::{
         signatures::me, signatures::enrol, signatures::import, signatures::revoke, signatures::sign,
         signatures::remote_prepare, signatures::remote_complete, signatures::validate, signatures::tsa,
         parapheur::submit, parapheur::submitted, parapheur::get, parapheur::pdf, parapheur::act,
-        parapheur::queue, parapheur::sign_batch, parapheur::templates, parapheur::put_template,
+        indicators::get, parapheur::queue, parapheur::sign_batch, parapheur::templates, parapheur::put_template,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -11,6 +11,7 @@ pub mod dossiers;
 pub mod error;
 pub mod exchange;
 pub mod ids;
+pub mod indicators;
 pub mod log;
 pub mod merkle;
 pub mod metrics;

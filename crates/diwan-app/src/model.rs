@@ -406,6 +406,9 @@ pub struct NewCorrespondence {
     /// A number taken earlier from the register's counter (the parapheur's): used instead of
     /// the next one (`year` is then that number's year).
     pub reserved_seq: Option<i64>,
+    /// The first instant after the day of the legal deadline (in the installation's zone),
+    /// when the category's rule gives one: what "answered on time" is measured against.
+    pub legal_due_at: Option<DateTime<Utc>>,
 }
 
 /// The exchange row written with a registration.
@@ -927,4 +930,28 @@ pub struct SearchResults {
     pub total: usize,
     /// More than `total` match.
     pub total_capped: bool,
+}
+
+/// What the indicators' rows of one unit give for a period (see `Store::indicator_counts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactCounts {
+    /// Incoming mail registered in the period, by (channel, category).
+    pub received: Vec<(String, Option<String>, u64)>,
+    /// Outgoing mail registered in the period.
+    pub sent: u64,
+    /// Incoming mail registered before the period's end, and those of it closed before then:
+    /// their difference is the backlog at the end.
+    pub opened_before_end: u64,
+    pub closed_before_end: u64,
+    /// Incoming mail still open at the period's end whose legal deadline had passed.
+    pub overdue_at_end: u64,
+}
+
+/// An incoming letter answered in a period, for processing times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredFact {
+    pub unit_id: String,
+    pub registered_at: DateTime<Utc>,
+    pub answered_at: DateTime<Utc>,
+    pub legal_due_at: Option<DateTime<Utc>>,
 }

@@ -361,6 +361,23 @@ pub trait Store: Send + Sync {
     fn outbox_backlog(&self) -> StoreResult<crate::metrics::OutboxBacklog>;
     /// The connection pool's size and use.
     fn pool_state(&self) -> crate::metrics::PoolState;
+
+    // --- indicators ---
+    /// Per unit of `unit_ids` (units without any row are absent), what its indicators' rows
+    /// give for the period `[from, to)`.
+    fn indicator_counts(
+        &self,
+        unit_ids: &[String],
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashMap<String, crate::model::FactCounts>>;
+    /// The incoming letters of `unit_ids` first answered in `[from, to)`.
+    fn answered_between(
+        &self,
+        unit_ids: &[String],
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::model::AnsweredFact>>;
 }
 
 /// Logs entries and issues receipts inside the store's transactions.

@@ -113,6 +113,13 @@ pub trait Queries {
         job: &mut NewCorrespondence,
         pack: &mut PackWriter,
     ) -> Result<(Registered, RegistrationRows), TxError>;
+    /// Inside a move's transaction: the indicators' row of the correspondence.
+    fn update_facts(
+        &mut self,
+        m: &MoveRecord,
+        row: &CorrespondenceRow,
+        made: &[AssignmentRow],
+    ) -> Result<(), TxError>;
     /// Inside a write transaction: appends the entries to the log (taking the log's row lock,
     /// which orders the batches of every process), and stores what the notary issues.
     fn notarize(
@@ -234,7 +241,30 @@ pub trait Queries {
     fn without_dossier(&mut self, limit: usize) -> R<Vec<String>>;
     /// E-mails waiting in the outbox, and the oldest one's `created_at`.
     fn outbox_backlog(&mut self) -> R<(i64, Option<String>)>;
+    fn indicator_counts(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<FactTallies>;
+    fn answered_between(
+        &mut self,
+        unit_ids: &[String],
+        from: &str,
+        to: &str,
+    ) -> R<Vec<AnsweredRow>>;
 }
+
+/// What the indicators' queries count, per unit (see `Store::indicator_counts`).
+#[derive(Debug, Default)]
+pub struct FactTallies {
+    /// (unit, channel, category, count) of incoming mail registered in the period.
+    pub received: Vec<(String, String, Option<String>, i64)>,
+    /// (unit, count) for each of: outgoing registered in the period, incoming registered
+    /// before the end, incoming closed before the end, incoming overdue at the end.
+    pub sent: Vec<(String, i64)>,
+    pub opened: Vec<(String, i64)>,
+    pub closed: Vec<(String, i64)>,
+    pub overdue: Vec<(String, i64)>,
+}
+
+/// (unit, registered at, answered at, legal due at).
+pub type AnsweredRow = (String, String, String, Option<String>);
 
 diesel::define_sql_function! {
     /// The first characters of a text (1-based start, length in characters) on both backends.
@@ -637,6 +667,8 @@ macro_rules! impl_queries {
                     diesel::update(assignments::table.filter(assignments::correspondence_id.eq(id)).filter(assignments::ended_at.is_null()))
                         .set((assignments::ended_at.eq(&at), assignments::ended_event_id.eq(&event.id)))
                         .execute(c)?;
+                    // An annulled registration is counted nowhere.
+                    diesel::delete(correspondence_facts::table.find(id)).execute(c)?;
                     let row: CorrespondenceRow = correspondences::table.find(id).select(CorrespondenceRow::as_select()).first(c)?;
                     let correspondence = Queries::correspondence(c, id)
                         .map_err(TxError::Store)?
@@ -694,6 +726,7 @@ macro_rules! impl_queries {
                         diesel::insert_into(assignments::table).values(&rows).execute(c)?;
                     }
                     let row: CorrespondenceRow = correspondences::table.find(&m.correspondence_id).select(CorrespondenceRow::as_select()).first(c)?;
+                    Queries::update_facts(c, m, &row, &rows)?;
                     let batch = [Notarize {
                         entry: crate::ledger::movement_entry(&row, &rows.iter().collect::<Vec<_>>(), &event),
                         subject: NotarySubject::Movement,
@@ -934,6 +967,10 @@ macro_rules! impl_queries {
                 for row in rows.iter().filter_map(|r| r.exchange.as_ref()) {
                     diesel::insert_into(exchanges::table).values(row).execute(self)?;
                 }
+                let facts: Vec<_> = rows.iter().map(|r| &r.fact).collect();
+                for chunk in facts.chunks(64) {
+                    diesel::insert_into(correspondence_facts::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
+                }
                 let entries: Vec<(String, String)> = rows.iter().map(crate::store::index_entry).collect();
                 SearchSql::write_entries(self, &entries)?;
                 for chunk in index.chunks(128) {
@@ -977,6 +1014,7 @@ macro_rules! impl_queries {
                 if let Some(row) = &rows.exchange {
                     diesel::insert_into(exchanges::table).values(row).execute(self)?;
                 }
+                diesel::insert_into(correspondence_facts::table).values(&rows.fact).execute(self)?;
                 SearchSql::write_entries(self, &[crate::store::index_entry(&rows)])?;
                 for f in &job.files {
                     let Some(bytes) = f.blob.bytes() else { continue };
@@ -1003,6 +1041,31 @@ macro_rules! impl_queries {
                     }
                 }
                 Ok((Registered { seq, year, registration_number: number }, rows))
+            }
+
+            // After a move: the unit in charge (the new lead's, or the registry's when it went
+            // back there), the first reply, the end of its openness.
+            fn update_facts(&mut self, m: &MoveRecord, row: &CorrespondenceRow, made: &[AssignmentRow]) -> Result<(), TxError> {
+                use correspondence_facts as f;
+                use diwan_domain::Status;
+                let at = to_text(&m.at);
+                let unit = match made.iter().find(|a| a.purpose == "action") {
+                    Some(lead) => Some(lead.unit_id.clone()),
+                    None if m.to == Status::Returned => {
+                        Some(registries::table.find(&row.registry_id).select(registries::unit_id).first::<String>(self)?)
+                    }
+                    None => None,
+                };
+                if let Some(unit) = unit {
+                    diesel::update(f::table.find(&row.id)).set(f::unit_id.eq(unit)).execute(self)?;
+                }
+                if m.to == Status::Answered {
+                    diesel::update(f::table.find(&row.id).filter(f::answered_at.is_null())).set(f::answered_at.eq(&at)).execute(self)?;
+                }
+                if matches!(m.to, Status::Answered | Status::Closed) {
+                    diesel::update(f::table.find(&row.id).filter(f::closed_at.is_null())).set(f::closed_at.eq(&at)).execute(self)?;
+                }
+                Ok(())
             }
 
             fn notarize(&mut self, notary: &dyn Notary, batch: &[Notarize<'_>]) -> Result<Notarized, TxError> {
@@ -2009,6 +2072,56 @@ macro_rules! impl_queries {
                     .filter(m::status.eq("pending"))
                     .select((count_star(), min(m::created_at)))
                     .first(self))
+            }
+
+            fn indicator_counts(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<FactTallies> {
+                use correspondence_facts as f;
+                use diesel::dsl::count_star;
+                let incoming = f::direction.eq("incoming");
+                let mine = || f::table.filter(f::unit_id.eq_any(unit_ids));
+                let received = db(mine()
+                    .filter(incoming)
+                    .filter(f::registered_at.ge(from).and(f::registered_at.lt(to)))
+                    .group_by((f::unit_id, f::channel, f::category))
+                    .select((f::unit_id, f::channel, f::category, count_star()))
+                    .load(self))?;
+                let sent = db(mine()
+                    .filter(f::direction.eq("outgoing"))
+                    .filter(f::registered_at.ge(from).and(f::registered_at.lt(to)))
+                    .group_by(f::unit_id)
+                    .select((f::unit_id, count_star()))
+                    .load(self))?;
+                let opened = db(mine()
+                    .filter(incoming)
+                    .filter(f::registered_at.lt(to))
+                    .group_by(f::unit_id)
+                    .select((f::unit_id, count_star()))
+                    .load(self))?;
+                let closed = db(mine()
+                    .filter(incoming)
+                    .filter(f::closed_at.lt(to))
+                    .group_by(f::unit_id)
+                    .select((f::unit_id, count_star()))
+                    .load(self))?;
+                let overdue = db(mine()
+                    .filter(incoming)
+                    .filter(f::legal_due_at.lt(to))
+                    .filter(f::registered_at.lt(to))
+                    .filter(f::closed_at.is_null().or(f::closed_at.ge(to)))
+                    .group_by(f::unit_id)
+                    .select((f::unit_id, count_star()))
+                    .load(self))?;
+                Ok(FactTallies { received, sent, opened, closed, overdue })
+            }
+
+            fn answered_between(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<Vec<AnsweredRow>> {
+                use correspondence_facts as f;
+                db(f::table
+                    .filter(f::unit_id.eq_any(unit_ids))
+                    .filter(f::direction.eq("incoming"))
+                    .filter(f::answered_at.ge(from).and(f::answered_at.lt(to)))
+                    .select((f::unit_id, f::registered_at, f::answered_at.assume_not_null(), f::legal_due_at))
+                    .load(self))
             }
         }
     };

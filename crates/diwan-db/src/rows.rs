@@ -979,3 +979,18 @@ pub struct ParapheurChange {
     /// Take the next outgoing number of this registry's register of that year.
     pub reserve: Option<(diwan_app::model::Registry, i32)>,
 }
+
+/// What the indicators count of one correspondence (see the migration `indicators`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = correspondence_facts)]
+pub struct FactRow {
+    pub correspondence_id: String,
+    pub unit_id: String,
+    pub direction: String,
+    pub channel: String,
+    pub category: Option<String>,
+    pub registered_at: String,
+    pub legal_due_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub closed_at: Option<String>,
+}

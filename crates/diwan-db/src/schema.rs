@@ -429,3 +429,17 @@ diesel::table! {
         detail -> Text,
     }
 }
+
+diesel::table! {
+    correspondence_facts (correspondence_id) {
+        correspondence_id -> Text,
+        unit_id -> Text,
+        direction -> Text,
+        channel -> Text,
+        category -> Nullable<Text>,
+        registered_at -> Text,
+        legal_due_at -> Nullable<Text>,
+        answered_at -> Nullable<Text>,
+        closed_at -> Nullable<Text>,
+    }
+}

@@ -23,7 +23,7 @@ use crate::blobs::FsBlobStore;
 use crate::conn::{Database, with_conn};
 use crate::queries::Queries;
 use crate::rows::*;
-use crate::time::to_text;
+use crate::time::{from_text, to_text};
 use crate::writer::Writer;
 
 /// The store. Cheap to clone; clones share the pool and the writer.
@@ -580,6 +580,60 @@ impl Store for DbStore {
     fn pool_state(&self) -> diwan_app::metrics::PoolState {
         self.db.pool_state()
     }
+    fn indicator_counts(
+        &self,
+        unit_ids: &[String],
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashMap<String, diwan_app::model::FactCounts>> {
+        let (from, to) = (to_text(from), to_text(to));
+        let t = read!(self, |c| Queries::indicator_counts(c, unit_ids, &from, &to))?;
+        let mut out: std::collections::HashMap<String, diwan_app::model::FactCounts> =
+            std::collections::HashMap::new();
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        for (unit, channel, category, count) in t.received {
+            out.entry(unit)
+                .or_default()
+                .received
+                .push((channel, category, n(count)));
+        }
+        for (unit, count) in t.sent {
+            out.entry(unit).or_default().sent = n(count);
+        }
+        for (unit, count) in t.opened {
+            out.entry(unit).or_default().opened_before_end = n(count);
+        }
+        for (unit, count) in t.closed {
+            out.entry(unit).or_default().closed_before_end = n(count);
+        }
+        for (unit, count) in t.overdue {
+            out.entry(unit).or_default().overdue_at_end = n(count);
+        }
+        Ok(out)
+    }
+
+    fn answered_between(
+        &self,
+        unit_ids: &[String],
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+    ) -> StoreResult<Vec<diwan_app::model::AnsweredFact>> {
+        let (from, to) = (to_text(from), to_text(to));
+        let rows = read!(self, |c| Queries::answered_between(c, unit_ids, &from, &to))?;
+        let time = |s: &str| {
+            from_text(s).map_err(|e| StoreError::Other(format!("unreadable indicator time: {e}")))
+        };
+        rows.into_iter()
+            .map(|(unit_id, registered, answered, due)| {
+                Ok(diwan_app::model::AnsweredFact {
+                    unit_id,
+                    registered_at: time(&registered)?,
+                    answered_at: time(&answered)?,
+                    legal_due_at: due.as_deref().map(time).transpose()?,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The rows one registration writes.
@@ -589,6 +643,7 @@ pub struct RegistrationRows {
     pub concerns: Vec<ConcernRow>,
     pub event: EventRow,
     pub exchange: Option<ExchangeRow>,
+    pub fact: crate::rows::FactRow,
 }
 
 pub(crate) fn rows_for(
@@ -677,12 +732,24 @@ pub(crate) fn rows_for(
         .exchange
         .as_ref()
         .map(|link| ExchangeRow::for_registration(&job.id, link, &to_text(&job.registered_at)));
+    let fact = crate::rows::FactRow {
+        correspondence_id: job.id.clone(),
+        unit_id: job.registry.unit_id.clone(),
+        direction: correspondence.direction.clone(),
+        channel: correspondence.channel.clone(),
+        category: correspondence.category.clone(),
+        registered_at: correspondence.registered_at.clone(),
+        legal_due_at: job.legal_due_at.as_ref().map(to_text),
+        answered_at: None,
+        closed_at: None,
+    };
     Ok(RegistrationRows {
         correspondence,
         files,
         concerns,
         event,
         exchange,
+        fact,
     })
 }
 

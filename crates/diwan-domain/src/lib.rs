@@ -6,6 +6,7 @@ pub mod codes;
 pub mod correspondence;
 pub mod error;
 pub mod hijri;
+pub mod indicators;
 pub mod merkle;
 pub mod numbering;
 pub mod org;

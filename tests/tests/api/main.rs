@@ -12,6 +12,7 @@ mod document_text;
 mod dossier;
 mod exchange;
 mod failures;
+mod indicators;
 mod journeys;
 mod metrics;
 mod organisation;

@@ -4,6 +4,7 @@ pub mod agents;
 pub mod auth;
 pub mod correspondences;
 pub mod health;
+pub mod indicators;
 pub mod org;
 pub mod parapheur;
 pub mod receipts;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/auth/tokens", web::post().to(auth::create_token))
         .route("/auth/tokens/{id}", web::delete().to(auth::revoke_token))
         .route("/registries", web::get().to(org::registries))
+        .route("/indicators", web::get().to(indicators::get))
         .route("/org", web::get().to(org::overview))
         .route("/admin/org", web::put().to(org::import))
         .route("/admin/agents", web::get().to(agents::list))

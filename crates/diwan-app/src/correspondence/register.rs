@@ -202,7 +202,9 @@ pub(crate) fn register_by(
         in_reply_to: answers.clone(),
         exchange,
         reserved_seq: None,
+        legal_due_at: None,
     };
+    new.legal_due_at = legal_due_at(&s.settings, &new);
     if let Registrant::Parapheur((year, seq)) = registrant {
         new.year = year;
         new.reserved_seq = Some(seq);
@@ -408,4 +410,32 @@ fn search_text(r: &RegistrationRequest) -> String {
     ];
     parts.extend(r.sender_reference.as_deref());
     diwan_domain::text::normalise_for_search(&parts.join(" "))
+}
+
+/// The first instant after the legal deadline's day, in the installation's zone (the receipt
+/// prints that day).
+fn legal_due_at(settings: &crate::Settings, new: &NewCorrespondence) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone as _;
+    if new.request.direction != diwan_domain::Direction::Incoming {
+        return None;
+    }
+    let rule = settings.deadlines.rule(new.request.category.as_deref());
+    let start = new
+        .received_at
+        .with_timezone(&settings.time_zone)
+        .date_naive();
+    let day = rule.deadline(&settings.calendar, start)?;
+    let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    // A day that starts in a gap (a clock change at midnight) starts at the gap's end.
+    settings
+        .time_zone
+        .from_local_datetime(&next)
+        .earliest()
+        .or_else(|| {
+            settings
+                .time_zone
+                .from_local_datetime(&(next + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
 }
