@@ -256,7 +256,8 @@ pub struct FactTallies {
     /// (unit, channel, category, count) of incoming mail registered in the period.
     pub received: Vec<(String, String, Option<String>, i64)>,
     /// (unit, count) for each of: outgoing registered in the period, incoming registered
-    /// before the end, incoming closed before the end, incoming overdue at the end.
+    /// before the end, incoming closed before the end, incoming overdue at the end (a unit may
+    /// appear twice in `overdue`: still open, and closed since; add them).
     pub sent: Vec<(String, i64)>,
     pub opened: Vec<(String, i64)>,
     pub closed: Vec<(String, i64)>,
@@ -2103,14 +2104,22 @@ macro_rules! impl_queries {
                     .group_by(f::unit_id)
                     .select((f::unit_id, count_star()))
                     .load(self))?;
-                let overdue = db(mine()
+                // Open at the end and past the deadline (which always falls after the
+                // registration): still open, or closed since; two ranges of one index.
+                let mut overdue: Vec<(String, i64)> = db(mine()
                     .filter(incoming)
+                    .filter(f::closed_at.is_null())
                     .filter(f::legal_due_at.lt(to))
-                    .filter(f::registered_at.lt(to))
-                    .filter(f::closed_at.is_null().or(f::closed_at.ge(to)))
                     .group_by(f::unit_id)
                     .select((f::unit_id, count_star()))
                     .load(self))?;
+                overdue.extend(db(mine()
+                    .filter(incoming)
+                    .filter(f::closed_at.ge(to))
+                    .filter(f::legal_due_at.lt(to))
+                    .group_by(f::unit_id)
+                    .select((f::unit_id, count_star()))
+                    .load::<(String, i64)>(self))?);
                 Ok(FactTallies { received, sent, opened, closed, overdue })
             }
 

@@ -607,7 +607,7 @@ impl Store for DbStore {
             out.entry(unit).or_default().closed_before_end = n(count);
         }
         for (unit, count) in t.overdue {
-            out.entry(unit).or_default().overdue_at_end = n(count);
+            out.entry(unit).or_default().overdue_at_end += n(count);
         }
         Ok(out)
     }
