@@ -475,3 +475,61 @@ validate-after-only_signatures = توقيعات لاحقة فقط
 validate-after-other = تغييرات أخرى
 validate-another = التحقق من وثيقة أخرى
 nav-validate = التحقق من توقيع
+
+# Managers' dashboard (/office/indicators)
+nav-indicators = لوحة القيادة
+indicators-heading = لوحة قيادة المؤشرات
+indicators-filters = النطاق والفترة
+indicators-scope = النطاق
+indicators-subunits = مع الوحدات التابعة
+indicators-period = الفترة
+indicators-period-day = يوم
+indicators-period-week = أسبوع
+indicators-period-month = شهر
+indicators-period-year = سنة
+indicators-date = يوم من أيام الفترة
+indicators-territory = المجال الترابي
+indicators-territory-hint = رمز مجال ترابي، مثل MA-04؛ وتُحتسب معه المجالات المندرجة فيه.
+indicators-show = عرض المؤشرات
+indicators-no-scope = ليس لحسابكم نطاق افتراضي: اختاروا وحدة أو إدارة.
+indicators-with-subunits = مع الوحدات التابعة
+indicators-period-range = { $kind } من { $first } إلى { $last }
+indicators-headline = الأرقام الرئيسية
+indicators-received = الوارد
+indicators-sent = الصادر
+indicators-backlog = العالق
+indicators-overdue = المتجاوز للأجل
+indicators-answered = المُجاب عنه
+indicators-median = المدة الوسيطة للمعالجة
+indicators-p90 = مدة المعالجة: المئين التسعون
+indicators-on-time = نسبة الأجوبة داخل الأجل القانوني
+indicators-days = { $n ->
+    [one] يوم واحد
+    [two] يومان
+    [few] { $n } أيام
+    [many] { $n } يومًا
+   *[other] { $n } يوم
+}
+indicators-hours = { $n ->
+    [one] ساعة واحدة
+    [two] ساعتان
+    [few] { $n } ساعات
+   *[other] { $n } ساعة
+}
+indicators-days-hours = { $days } و{ $hours }
+indicators-under-hour = أقل من ساعة
+indicators-percent = { $n }٪
+indicators-by-line = الوارد والعالق والمتجاوز للأجل حسب الوحدة
+indicators-by-line-desc = أشرطة أفقية لكل وحدة: الوارد، والعالق، والمتجاوز للأجل. الأرقام نفسها في الجدول المجاور.
+indicators-by-channel = الوارد حسب قناة الإيداع
+indicators-by-channel-desc = شريط أفقي لكل قناة بعدد المراسلات الواردة منها. الأرقام نفسها في الجدول المجاور.
+indicators-unit = الوحدة
+indicators-channel = القناة
+indicators-own = الوحدة وحدها
+indicators-drilldown = التفصيل حسب الوحدات
+indicators-total = المجموع
+indicators-csv = تنزيل جدول التفصيل (CSV)
+indicators-csv-channels = تنزيل جدول القنوات (CSV)
+indicators-no-lines = لا توجد وحدات تابعة في هذا النطاق.
+indicators-no-channel = لم تَرِد أي مراسلة خلال هذه الفترة.
+error-invalid-query = طلب المؤشرات غير صالح: تحققوا من النطاق والفترة والتاريخ والمجال الترابي.

@@ -471,3 +471,56 @@ validate-after-only_signatures = only later signatures
 validate-after-other = other changes
 validate-another = Validate another document
 nav-validate = Validate a signature
+
+# Managers' dashboard (/office/indicators)
+nav-indicators = Dashboard
+indicators-heading = Indicators dashboard
+indicators-filters = Scope and period
+indicators-scope = Scope
+indicators-subunits = With the units below it
+indicators-period = Period
+indicators-period-day = Day
+indicators-period-week = Week
+indicators-period-month = Month
+indicators-period-year = Year
+indicators-date = A day in the period
+indicators-territory = Territory
+indicators-territory-hint = A territory code, for example MA-04; the territories within it are included.
+indicators-show = Show the indicators
+indicators-no-scope = Your account has no default scope: choose a unit or an administration.
+indicators-with-subunits = with the units below it
+indicators-period-range = { $kind }, { $first } to { $last }
+indicators-headline = Key figures
+indicators-received = Received
+indicators-sent = Sent
+indicators-backlog = Pending
+indicators-overdue = Overdue
+indicators-answered = Answered
+indicators-median = Median processing time
+indicators-p90 = Processing time, 90th percentile
+indicators-on-time = Answered within the legal time limit
+indicators-days = { $n ->
+    [one] { $n } day
+   *[other] { $n } days
+}
+indicators-hours = { $n ->
+    [one] { $n } hour
+   *[other] { $n } hours
+}
+indicators-days-hours = { $days } and { $hours }
+indicators-under-hour = under an hour
+indicators-percent = { $n }%
+indicators-by-line = Received, pending and overdue by unit
+indicators-by-line-desc = Horizontal bars for each unit: received, pending, overdue. The same figures are in the table beside the chart.
+indicators-by-channel = Received by channel
+indicators-by-channel-desc = One horizontal bar per channel, the number of letters received through it. The same figures are in the table beside the chart.
+indicators-unit = Unit
+indicators-channel = Channel
+indicators-own = the unit alone
+indicators-drilldown = Breakdown by unit
+indicators-total = Total
+indicators-csv = Download the breakdown table (CSV)
+indicators-csv-channels = Download the channels table (CSV)
+indicators-no-lines = No units below this scope.
+indicators-no-channel = No letters received in this period.
+error-invalid-query = Invalid indicators request: check the scope, the period, the date and the territory.

@@ -471,3 +471,56 @@ validate-after-only_signatures = seulement d'autres signatures
 validate-after-other = d'autres modifications
 validate-another = Valider un autre document
 nav-validate = Valider une signature
+
+# Managers' dashboard (/office/indicators)
+nav-indicators = Tableau de bord
+indicators-heading = Tableau de bord des indicateurs
+indicators-filters = Périmètre et période
+indicators-scope = Périmètre
+indicators-subunits = Avec les unités rattachées
+indicators-period = Période
+indicators-period-day = Jour
+indicators-period-week = Semaine
+indicators-period-month = Mois
+indicators-period-year = Année
+indicators-date = Un jour de la période
+indicators-territory = Territoire
+indicators-territory-hint = Un code de territoire, par exemple MA-04 ; ses subdivisions sont comprises.
+indicators-show = Afficher les indicateurs
+indicators-no-scope = Votre compte n'a pas de périmètre par défaut : choisissez une unité ou une administration.
+indicators-with-subunits = avec les unités rattachées
+indicators-period-range = { $kind } du { $first } au { $last }
+indicators-headline = Chiffres clés
+indicators-received = Reçus
+indicators-sent = Envoyés
+indicators-backlog = En instance
+indicators-overdue = En retard
+indicators-answered = Répondus
+indicators-median = Délai de traitement médian
+indicators-p90 = Délai de traitement, 90e centile
+indicators-on-time = Réponses dans le délai légal
+indicators-days = { $n ->
+    [one] { $n } jour
+   *[other] { $n } jours
+}
+indicators-hours = { $n ->
+    [one] { $n } heure
+   *[other] { $n } heures
+}
+indicators-days-hours = { $days } et { $hours }
+indicators-under-hour = moins d'une heure
+indicators-percent = { $n } %
+indicators-by-line = Reçus, en instance et en retard par unité
+indicators-by-line-desc = Des barres horizontales pour chaque unité : reçus, en instance, en retard. Les mêmes chiffres sont dans le tableau voisin.
+indicators-by-channel = Reçus par canal de dépôt
+indicators-by-channel-desc = Une barre horizontale par canal, le nombre de courriers reçus par ce canal. Les mêmes chiffres sont dans le tableau voisin.
+indicators-unit = Unité
+indicators-channel = Canal
+indicators-own = l'unité seule
+indicators-drilldown = Détail par unité
+indicators-total = Total
+indicators-csv = Télécharger le tableau détaillé (CSV)
+indicators-csv-channels = Télécharger le tableau des canaux (CSV)
+indicators-no-lines = Aucune unité rattachée dans ce périmètre.
+indicators-no-channel = Aucun courrier reçu pendant cette période.
+error-invalid-query = Demande d'indicateurs invalide : vérifiez le périmètre, la période, la date et le territoire.

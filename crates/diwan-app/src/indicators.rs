@@ -117,13 +117,17 @@ fn start_of(tz: chrono_tz::Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The units `actor` may see the indicators of.
-fn visible(actor: &Actor, org: &OrgSnapshot) -> HashSet<String> {
-    if actor
+/// Whether `actor` may see the indicators of everything (an auditor of the installation).
+pub fn sees_everything(actor: &Actor) -> bool {
+    actor
         .grants
         .iter()
         .any(|g| g.unit_id.is_none() && g.role == Role::Auditor)
-    {
+}
+
+/// The units `actor` may see the indicators of.
+pub fn visible(actor: &Actor, org: &OrgSnapshot) -> HashSet<String> {
+    if sees_everything(actor) {
         return org.units.iter().map(|u| u.id.clone()).collect();
     }
     let mut out = HashSet::new();
@@ -427,6 +431,21 @@ pub fn to_csv(r: &IndicatorReport) -> String {
     out
 }
 
+/// The received letters by channel as CSV (UTF-8 with a byte-order mark, as [`to_csv`]).
+pub fn channels_csv(r: &IndicatorReport) -> String {
+    let mut out = String::from("\u{feff}period_first,period_last,scope_code,channel,received\r\n");
+    for (channel, n) in &r.totals.by_channel {
+        out.push_str(&format!(
+            "{},{},{},{},{n}\r\n",
+            r.period.first,
+            r.period.last,
+            cell(&r.scope.code),
+            cell(channel)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +457,8 @@ mod tests {
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(cell("-1"), "'-1");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("@x,\"y\""), "\"'@x,\"\"y\"\"\"");
         assert_eq!(cell("مصلحة"), "مصلحة");
     }
 }

@@ -776,3 +776,215 @@ fn a_document_is_submitted_approved_and_signed_in_the_parapheur_pages() {
     b.assert_no_serious_axe("signature validation report (ar)");
     b.save_screenshot("ar-signature-validation");
 }
+
+/// A screenshot of the whole page, beyond the viewport (for the documentation's images).
+fn save_full_page(b: &Browser, name: &str) -> PathBuf {
+    let metrics = b.cdp("Page.getLayoutMetrics", &serde_json::json!({}));
+    let size = &metrics["cssContentSize"];
+    let shot = b.cdp(
+        "Page.captureScreenshot",
+        &serde_json::json!({"format": "png", "captureBeyondViewport": true,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}}),
+    );
+    let png = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        shot["data"].as_str().unwrap(),
+    )
+    .unwrap();
+    let path = diwan_tests::browser::artifacts_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    println!("screenshot: {}", path.display());
+    path
+}
+
+/// The headline figures of the dashboard open in the browser, as the page's data attributes.
+fn headline_of(b: &Browser) -> serde_json::Value {
+    let figure = |key: &str| {
+        b.find(&format!("#headline [data-figure={key}]"))
+            .attr("data-value")
+            .unwrap_or_default()
+    };
+    let count = |key: &str| serde_json::json!(figure(key).parse::<u64>().unwrap());
+    let seconds = |key: &str| serde_json::json!(figure(key).parse::<i64>().ok());
+    serde_json::json!({
+        "received": count("received"), "sent": count("sent"), "backlog": count("backlog"),
+        "overdue": count("overdue"), "answered": count("answered"),
+        "median_seconds": seconds("median"), "p90_seconds": seconds("p90"),
+        "on_time_share": figure("on-time").parse::<f64>().ok(),
+    })
+}
+
+fn api_headline(totals: &serde_json::Value) -> serde_json::Value {
+    let keys = [
+        "received",
+        "sent",
+        "backlog",
+        "overdue",
+        "answered",
+        "median_seconds",
+        "p90_seconds",
+        "on_time_share",
+    ];
+    serde_json::Value::Object(
+        keys.iter()
+            .map(|k| ((*k).to_owned(), totals[*k].clone()))
+            .collect(),
+    )
+}
+
+#[test]
+fn a_head_reads_the_indicators_dashboard_in_arabic_and_french_and_an_auditor_drills_down() {
+    let site = site();
+    let api = |email: &str| {
+        let r = diwan_tests::post_json(
+            &format!("{}/api/v1/auth/login", site.base),
+            None,
+            &serde_json::json!({"email": email, "password": "demo-password"}),
+        );
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    let registrar = api("registrar@demo.diwan");
+    // Letters to the regional directorate, by three channels; some handed to its delegations.
+    let mut ids = Vec::new();
+    for (n, channel) in ["portal", "counter", "portal", "email", "portal"]
+        .iter()
+        .enumerate()
+    {
+        let mut letter = diwan_tests::letter("DR-RSK", &format!("طلب رقم {n} <b>"));
+        letter["channel"] = serde_json::json!(channel);
+        let r = diwan_tests::register(&site.base, &registrar, &letter, &diwan_tests::pdf(800));
+        assert_eq!(r.status, 201, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    for (id, unit) in [
+        (&ids[0], "DP-KENITRA"),
+        (&ids[1], "DP-KHEMISSET"),
+        (&ids[2], "DP-KENITRA"),
+    ] {
+        let r = diwan_tests::post_json(
+            &format!("{}/api/v1/correspondences/{id}/assign", site.base),
+            Some(&registrar),
+            &serde_json::json!({"unit": unit}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let reply = serde_json::json!({
+        "registry": "DP-KENITRA", "direction": "outgoing", "channel": "portal",
+        "subject": "جواب", "in_reply_to": ids[0],
+        "sender": {"kind": "administration", "name": "Délégation", "unit": "DP-KENITRA"},
+        "recipient": {"kind": "person", "name": "فاطمة"}
+    });
+    let r = diwan_tests::register(&site.base, &registrar, &reply, &diwan_tests::pdf(500));
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // What the API says of the head's directorate with its delegations, this month.
+    let report = diwan_tests::get(
+        &format!("{}/api/v1/indicators?unit=DR-RSK&subunits=true", site.base),
+        Some(&api("head@demo.diwan")),
+    )
+    .json();
+    let totals = &report["totals"];
+    assert_eq!(totals["received"], 5, "{report:#}");
+    assert_eq!(totals["answered"], 1, "{report:#}");
+    let lines = report["lines"].as_array().unwrap().len();
+    let channels = totals["by_channel"].as_object().unwrap().len();
+    assert_eq!((lines, channels), (3, 3), "{report:#}");
+
+    // The head's dashboard opens on the directorate with its delegations, in Arabic.
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("ar"),
+        ..BrowserOptions::default()
+    });
+    office_login(&b, &site.base, "head@demo.diwan");
+    for lang in ["ar", "fr"] {
+        b.goto(&format!("{}/office/indicators?lang={lang}", site.base));
+        assert_eq!(dir_of(&b), if lang == "ar" { "rtl" } else { "ltr" });
+        assert_eq!(headline_of(&b), api_headline(totals), "{lang}");
+        assert!(b.find("#indicators-scope").text().contains("DR-RSK"));
+        for chart in ["#chart-lines", "#chart-channels"] {
+            let svg = b.find(chart);
+            assert_eq!(svg.attr("role").as_deref(), Some("img"));
+            assert!(svg.find("title").html().len() > 10);
+        }
+        assert_eq!(b.find_all("#chart-lines rect").len(), 3 * lines);
+        assert_eq!(b.find_all("#lines-data tbody tr").len(), lines);
+        assert_eq!(b.find_all("#channels-data tbody tr").len(), channels);
+        assert_eq!(b.find_all("#drilldown tbody tr").len(), lines);
+        assert!(
+            !b.find("#drilldown tbody tr[data-own=true] th")
+                .text()
+                .is_empty()
+        );
+        // Arabic charts are laid out from the right: labels right of their bars.
+        let label = b.find("#chart-lines text.chart-label").rect();
+        let bar = b.find("#chart-lines rect").rect();
+        if lang == "ar" {
+            assert!(label.x > bar.x, "rtl: label {label:?} bar {bar:?}");
+        } else {
+            assert!(label.x < bar.x, "ltr: label {label:?} bar {bar:?}");
+        }
+        b.assert_no_serious_axe(&format!("indicators dashboard ({lang})"));
+        b.save_screenshot(&format!("{lang}-dashboard"));
+        save_full_page(&b, &format!("{lang}-dashboard-full"));
+    }
+    let csv_link = b.find("#csv-lines").attr("href").unwrap();
+    let channel_link = b.find("#csv-channels").attr("href").unwrap();
+
+    // The CSV exports, with the head's session.
+    let mut c = super::pages::PageClient::new(&site.base, "fr");
+    let csrf = c.csrf("/office/login");
+    let r = c.post_form(
+        "/office/login",
+        &[
+            ("csrf", &csrf),
+            ("email", "head@demo.diwan"),
+            ("password", "demo-password"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let csv = c.get(&csv_link);
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(
+        csv.headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("text/csv"))
+    );
+    assert!(
+        csv.headers
+            .iter()
+            .any(|(k, v)| k == "content-disposition" && v.starts_with("attachment"))
+    );
+    assert_eq!(csv.body.lines().count(), 2 + lines, "{}", csv.body);
+    let csv = c.get(&channel_link);
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(csv.body.contains(",counter,1\r\n"), "{}", csv.body);
+    assert_eq!(csv.body.lines().count(), 1 + channels, "{}", csv.body);
+
+    // The installation's auditor starts from the ministry and drills down to the directorate.
+    office_login(&b, &site.base, "auditor@demo.diwan");
+    b.goto(&format!("{}/office/indicators?lang=fr", site.base));
+    assert!(b.find("#indicators-scope").text().contains("MIN-DEMO"));
+    b.find("#drilldown a.drill").click();
+    b.wait_until("the central administration", Duration::from_secs(10), |b| {
+        b.current_url().contains("unit=ADM-CENTRALE")
+    });
+    b.find("#drilldown tr[data-unit=DR-RSK] a.drill").click();
+    b.wait_until("the regional directorate", Duration::from_secs(10), |b| {
+        b.current_url().contains("unit=DR-RSK")
+    });
+    assert_eq!(headline_of(&b), api_headline(totals));
+    assert!(b.find("#subunits").is_selected());
+    b.assert_no_serious_axe("indicators dashboard, drilled down (fr)");
+
+    // A unit the head may not see is refused on the page.
+    office_login(&b, &site.base, "head@demo.diwan");
+    b.goto(&format!(
+        "{}/office/indicators?unit=DR-CS&lang=fr",
+        site.base
+    ));
+    assert!(
+        b.find("main")
+            .text()
+            .contains("Vos rôles ne permettent pas")
+    );
+}

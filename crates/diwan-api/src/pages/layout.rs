@@ -51,6 +51,7 @@ pub fn page(ctx: &Ctx, area: Area, title: &str, agent: Option<&str>, body: Marku
                                     li { a href="/office/counter" aria-current=[current(ctx, "/office/counter")] { (ctx.t("nav-counter")) } }
                                     li { a href="/office/inbox" aria-current=[current(ctx, "/office/inbox")] { (ctx.t("nav-inbox")) } }
                                     li { a href="/office/parapheur" aria-current=[current(ctx, "/office/parapheur")] { (ctx.t("nav-parapheur")) } }
+                                    li { a href="/office/indicators" aria-current=[current(ctx, "/office/indicators")] { (ctx.t("nav-indicators")) } }
                                     li { a href="/office/admin" aria-current=[current(ctx, "/office/admin")] { (ctx.t("nav-admin")) } }
                                 }
                                 Area::OfficeLogin => {

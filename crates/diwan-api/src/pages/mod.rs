@@ -11,6 +11,7 @@
 mod citizen;
 mod forms;
 pub mod i18n;
+mod indicators;
 mod layout;
 mod office;
 mod parapheur;
@@ -53,6 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/office/inbox", web::get().to(office::inbox))
         .route("/office/counter", web::get().to(office::counter_form))
         .route("/office/counter", web::post().to(office::counter))
+        .route("/office/indicators", web::get().to(indicators::dashboard))
+        .route("/office/indicators.csv", web::get().to(indicators::csv))
         .route(
             "/office/correspondences/{id}",
             web::get().to(office::correspondence),
