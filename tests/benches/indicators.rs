@@ -98,7 +98,7 @@ fn generate_sql(
             'bench' || {padded}, '', CASE WHEN g.n % 10 < 7 THEN 'closed' ELSE 'assigned' END
         FROM {numbers}, (SELECT * FROM correspondences WHERE id = {t}) t;
         INSERT INTO correspondence_facts (correspondence_id, unit_id, direction, channel, category,
-            registered_at, legal_due_at, answered_at, closed_at)
+            registered_at, legal_due_at, answered_at, closed_at, processing_seconds, on_time, resolved_at)
         SELECT 'bench-' || {padded}, {unit},
             CASE WHEN g.n % 10 = 9 THEN 'outgoing' ELSE 'incoming' END,
             CASE g.n % 3 WHEN 0 THEN 'portal' WHEN 1 THEN 'counter' ELSE 'email' END,
@@ -106,7 +106,12 @@ fn generate_sql(
             {registered},
             CASE WHEN g.n % 10 = 9 THEN NULL ELSE {due} END,
             CASE WHEN g.n % 10 < 5 THEN {handled} ELSE NULL END,
-            CASE WHEN g.n % 10 < 7 THEN {handled} ELSE NULL END
+            CASE WHEN g.n % 10 < 7 THEN {handled} ELSE NULL END,
+            CASE WHEN g.n % 10 >= 5 THEN NULL
+                 WHEN 3600 + (g.n % 5184000) < 86400 THEN (3600 + (g.n % 5184000)) / 60 * 60
+                 ELSE (3600 + (g.n % 5184000)) / 3600 * 3600 END,
+            CASE WHEN g.n % 10 < 5 THEN (CASE WHEN {handled} < {due} THEN 1 ELSE 0 END) ELSE NULL END,
+            CASE WHEN g.n % 10 < 7 THEN (CASE WHEN {handled} > {due} THEN {handled} ELSE {due} END) ELSE NULL END
         FROM {numbers};
         COMMIT;",
         t = lit(template),
@@ -160,13 +165,20 @@ fn run(name: &str, backend: &Backend, rows: usize, repeat: usize) {
             .unwrap();
         from = to;
     }
+    // The day totals of rows written outside Diwan's transactions.
+    db.rebuild_indicator_days().unwrap();
     // PostgreSQL answers counts from the index alone once the table is vacuumed (as
     // autovacuum does in production).
-    db.execute_batch(match backend {
-        Backend::Sqlite => "ANALYZE",
-        Backend::Postgres { .. } => "VACUUM ANALYZE correspondence_facts",
-    })
-    .unwrap();
+    let tables: &[&str] = match backend {
+        Backend::Sqlite => &["ANALYZE"],
+        Backend::Postgres { .. } => &[
+            "VACUUM ANALYZE correspondence_facts",
+            "VACUUM ANALYZE indicator_days",
+        ],
+    };
+    for sql in tables {
+        db.execute_batch(sql).unwrap();
+    }
     println!(
         "{name}: {rows} correspondences and their indicators' rows generated in {:.1} s",
         started.elapsed().as_secs_f64()

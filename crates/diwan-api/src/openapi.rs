@@ -4,8 +4,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::{
-    agents, auth, correspondences, health, indicators, org, parapheur, receipts, signatures,
-    workflow,
+    agents, auth, correspondences, health, indicators, open_data, org, parapheur, receipts,
+    signatures, workflow,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use crate::routes::{
         signatures::remote_prepare, signatures::remote_complete, signatures::validate, signatures::tsa,
         parapheur::submit, parapheur::submitted, parapheur::get, parapheur::pdf, parapheur::act,
         indicators::get, parapheur::queue, parapheur::sign_batch, parapheur::templates, parapheur::put_template,
+        open_data::get,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -14,14 +14,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use diwan_domain::Role;
-use diwan_domain::indicators::{Period, PeriodKind, percentile};
+use diwan_domain::indicators::{Period, PeriodKind, percentile_of_counts};
 use serde::Serialize;
 
 use crate::Services;
 use crate::access::Actor;
 use crate::cache::OrgSnapshot;
 use crate::error::{AppError, Rejection};
-use crate::model::{AnsweredFact, FactCounts, Unit};
+use crate::model::{FactCounts, Unit};
 
 /// What is asked: exactly one of `administration` and `unit` (codes).
 #[derive(Debug, Clone, Default)]
@@ -50,7 +50,8 @@ pub struct Figures {
     pub overdue: u64,
     /// Incoming mail first answered in the period.
     pub answered: u64,
-    /// Registration → answer, nearest-rank median and 90th percentile, in seconds.
+    /// Registration → answer, nearest-rank median and 90th percentile, in seconds, rounded
+    /// down to the minute under a day and to the hour beyond.
     pub median_seconds: Option<i64>,
     pub p90_seconds: Option<i64>,
     /// Of the answered mail whose legal deadline is known, the share answered before it.
@@ -106,7 +107,7 @@ fn invalid(detail: &str) -> AppError {
 }
 
 /// The first instant of a local day (the end of a gap when midnight falls in one).
-fn start_of(tz: chrono_tz::Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
+pub(crate) fn start_of(tz: chrono_tz::Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
     let midnight = day.and_hms_opt(0, 0, 0)?;
     tz.from_local_datetime(&midnight)
         .earliest()
@@ -173,15 +174,12 @@ fn in_territory(u: &Unit, territory: Option<&str>) -> bool {
     }
 }
 
-/// The figures of the units `ids` from the per-unit counts and answered letters.
-fn figures(
-    ids: &[String],
-    counts: &HashMap<String, FactCounts>,
-    answered: &[AnsweredFact],
-) -> Figures {
+/// The figures of the units `ids` from their per-unit counts.
+fn figures(ids: &[String], counts: &HashMap<String, FactCounts>) -> Figures {
     let mut f = Figures::default();
-    let set: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let (mut opened, mut closed) = (0u64, 0u64);
+    let (mut known, mut on_time) = (0u64, 0u64);
+    let mut times: BTreeMap<i64, u64> = BTreeMap::new();
     for id in ids {
         let Some(c) = counts.get(id) else { continue };
         for (channel, category, n) in &c.received {
@@ -195,26 +193,19 @@ fn figures(
         opened += c.opened_before_end;
         closed += c.closed_before_end;
         f.overdue += c.overdue_at_end;
+        for (seconds, n) in &c.answered {
+            *times.entry(*seconds).or_default() += n;
+        }
+        known += c.answered_known;
+        on_time += c.answered_on_time;
     }
     f.backlog = opened.saturating_sub(closed);
-    let mine: Vec<&AnsweredFact> = answered
-        .iter()
-        .filter(|a| set.contains(a.unit_id.as_str()))
-        .collect();
-    f.answered = mine.len() as u64;
-    let mut times: Vec<i64> = mine
-        .iter()
-        .map(|a| (a.answered_at - a.registered_at).num_seconds())
-        .collect();
-    times.sort_unstable();
-    f.median_seconds = percentile(&times, 50);
-    f.p90_seconds = percentile(&times, 90);
-    let known: Vec<bool> = mine
-        .iter()
-        .filter_map(|a| a.legal_due_at.map(|due| a.answered_at < due))
-        .collect();
-    if !known.is_empty() {
-        f.on_time_share = Some(known.iter().filter(|k| **k).count() as f64 / known.len() as f64);
+    let times: Vec<(i64, u64)> = times.into_iter().collect();
+    f.answered = times.iter().map(|(_, n)| n).sum();
+    f.median_seconds = percentile_of_counts(&times, 50);
+    f.p90_seconds = percentile_of_counts(&times, 90);
+    if known > 0 {
+        f.on_time_share = Some(on_time as f64 / known as f64);
     }
     f
 }
@@ -314,12 +305,7 @@ pub fn indicators(
     } else {
         s.store.indicator_counts(&in_scope, &from, &to)?
     };
-    let answered = if in_scope.is_empty() {
-        Vec::new()
-    } else {
-        s.store.answered_between(&in_scope, &from, &to)?
-    };
-    let totals = figures(&in_scope, &counts, &answered);
+    let totals = figures(&in_scope, &counts);
     let mut lines = Vec::new();
     if subunits && let Some(own) = q.unit.as_deref().and_then(|c| org.unit_by_code(c)) {
         let ids: Vec<String> = in_scope
@@ -331,7 +317,7 @@ pub fn indicators(
             unit: name_of_unit(own),
             own: true,
             has_subunits: false,
-            figures: figures(&ids, &counts, &answered),
+            figures: figures(&ids, &counts),
         });
     }
     for child in children {
@@ -348,7 +334,7 @@ pub fn indicators(
             unit: name_of_unit(child),
             own: false,
             has_subunits: below.len() > 1,
-            figures: figures(&ids, &counts, &answered),
+            figures: figures(&ids, &counts),
         });
     }
     Ok(IndicatorReport {
@@ -369,7 +355,7 @@ pub fn indicators(
 
 /// One CSV cell: quoted when needed, and a text a spreadsheet would run as a formula
 /// (`=`, `+`, `-`, `@`, tab, carriage return first) neutralised with a leading quote.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -16,6 +16,7 @@ pub mod log;
 pub mod merkle;
 pub mod metrics;
 pub mod model;
+pub mod open_data;
 pub mod org;
 pub mod parapheur;
 pub mod pki;
@@ -130,6 +131,8 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     /// Exchange with other administrations and trusted peer installations.
     pub exchange: exchange::ExchangeSettings,
+    /// The public aggregates.
+    pub open_data: open_data::OpenDataSettings,
 }
 
 /// How assignments are followed up.
@@ -181,6 +184,7 @@ impl Default for Settings {
             documents: DocumentSettings::default(),
             workflow: WorkflowSettings::default(),
             exchange: exchange::ExchangeSettings::default(),
+            open_data: open_data::OpenDataSettings::default(),
         }
     }
 }

@@ -945,13 +945,45 @@ pub struct FactCounts {
     pub closed_before_end: u64,
     /// Incoming mail still open at the period's end whose legal deadline had passed.
     pub overdue_at_end: u64,
+    /// Incoming mail first answered in the period: (processing time as kept — see
+    /// `diwan_domain::indicators::processing_time` — how many), in no order, with repeats;
+    /// how many had a known legal deadline, and how many of those were answered before it.
+    pub answered: Vec<(i64, u64)>,
+    pub answered_known: u64,
+    pub answered_on_time: u64,
 }
 
 /// An incoming letter answered in a period, for processing times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnsweredFact {
     pub unit_id: String,
+    pub channel: String,
+    pub category: Option<String>,
     pub registered_at: DateTime<Utc>,
     pub answered_at: DateTime<Utc>,
     pub legal_due_at: Option<DateTime<Utc>>,
+}
+
+/// Incoming letters registered in a period: (unit, channel, category, count).
+pub type ReceivedCount = (String, String, Option<String>, u64);
+
+/// One cell of a month's open data as stored when the month is published, before the
+/// small-count threshold is applied (see `Store::publish_open_data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDataCell {
+    /// `YYYY-MM`, in the installation's time zone.
+    pub month: String,
+    pub administration_id: String,
+    /// A configured category, or `""` (none, or one not configured).
+    pub category: String,
+    pub channel: String,
+    /// Incoming letters registered in the month.
+    pub received: u64,
+    /// Incoming letters first answered in the month, and the median of their processing
+    /// times (registration → answer, seconds).
+    pub answered: u64,
+    pub median_delay_seconds: Option<i64>,
+    /// Of the answered letters, those with a known legal deadline, and those answered before it.
+    pub deadline_known: u64,
+    pub on_time: u64,
 }

@@ -378,6 +378,34 @@ pub trait Store: Send + Sync {
         from: &DateTime<Utc>,
         to: &DateTime<Utc>,
     ) -> StoreResult<Vec<crate::model::AnsweredFact>>;
+    /// Incoming letters of `unit_ids` registered in `[from, to)`, counted by
+    /// (unit, channel, category).
+    fn received_between(
+        &self,
+        unit_ids: &[String],
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::model::ReceivedCount>>;
+    /// When the first incoming letter still counted was registered.
+    fn first_received(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    // --- open data ---
+    /// The months (`YYYY-MM`) already published, in order.
+    fn open_data_months(&self) -> StoreResult<Vec<String>>;
+    /// Publishes a month's cells, all or nothing; false (nothing written) when the month was
+    /// already published, by this node or another.
+    fn publish_open_data(
+        &self,
+        month: &str,
+        at: &DateTime<Utc>,
+        cells: &[crate::model::OpenDataCell],
+    ) -> StoreResult<bool>;
+    /// The published cells of the months `first..=last` (`YYYY-MM`).
+    fn open_data_cells(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<crate::model::OpenDataCell>>;
 }
 
 /// Logs entries and issues receipts inside the store's transactions.

@@ -2,6 +2,7 @@
 
 pub mod blobs;
 mod conn;
+mod indicator_days;
 mod ledger;
 mod pack;
 mod queries;

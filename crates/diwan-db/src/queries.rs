@@ -120,6 +120,11 @@ pub trait Queries {
         row: &CorrespondenceRow,
         made: &[AssignmentRow],
     ) -> Result<(), TxError>;
+    /// Inside a write transaction: adds the changes to the indicators' day totals.
+    fn add_indicator_days(
+        &mut self,
+        deltas: &std::collections::BTreeMap<crate::indicator_days::DayKey, i32>,
+    ) -> Result<(), TxError>;
     /// Inside a write transaction: appends the entries to the log (taking the log's row lock,
     /// which orders the batches of every process), and stores what the notary issues.
     fn notarize(
@@ -241,31 +246,74 @@ pub trait Queries {
     fn without_dossier(&mut self, limit: usize) -> R<Vec<String>>;
     /// E-mails waiting in the outbox, and the oldest one's `created_at`.
     fn outbox_backlog(&mut self) -> R<(i64, Option<String>)>;
-    fn indicator_counts(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<FactTallies>;
+    fn indicator_tallies(&mut self, unit_ids: &[String], plan: &TallyPlan) -> R<FactTallies>;
     fn answered_between(
         &mut self,
         unit_ids: &[String],
         from: &str,
         to: &str,
     ) -> R<Vec<AnsweredRow>>;
+    fn received_between(
+        &mut self,
+        unit_ids: &[String],
+        from: &str,
+        to: &str,
+    ) -> R<Vec<ReceivedRow>>;
+    fn first_received(&mut self) -> R<Option<String>>;
+    fn open_data_months(&mut self) -> R<Vec<String>>;
+    fn publish_open_data(&mut self, month: &str, at: &str, cells: &[OpenDataCellRow]) -> R<bool>;
+    fn open_data_cells(&mut self, first: &str, last: &str) -> R<Vec<OpenDataCellRow>>;
+}
+
+/// How a period `[from, to)` is counted: its whole UTC days from the day totals, the rest
+/// (at most a day at each edge) from the facts rows.
+#[derive(Debug, Clone)]
+pub struct TallyPlan {
+    pub from: String,
+    pub to: String,
+    /// `[first, end)` whole days (`YYYY-MM-DD`), when there is one.
+    pub days: Option<(String, String)>,
+    /// The instants of the period outside those days.
+    pub edges: Vec<(String, String)>,
+    /// Counts before `to`: the days before `end_day`, then `[end_day's start, to)`.
+    pub end_day: String,
+    pub end_edge: (String, String),
 }
 
 /// What the indicators' queries count, per unit (see `Store::indicator_counts`).
 #[derive(Debug, Default)]
 pub struct FactTallies {
     /// (unit, channel, category, count) of incoming mail registered in the period.
-    pub received: Vec<(String, String, Option<String>, i64)>,
-    /// (unit, count) for each of: outgoing registered in the period, incoming registered
-    /// before the end, incoming closed before the end, incoming overdue at the end (a unit may
-    /// appear twice in `overdue`: still open, and closed since; add them).
+    pub received: Vec<ReceivedRow>,
+    /// (unit, count) of outgoing mail registered in the period.
     pub sent: Vec<(String, i64)>,
-    pub opened: Vec<(String, i64)>,
-    pub closed: Vec<(String, i64)>,
-    pub overdue: Vec<(String, i64)>,
+    /// (unit, measure, count) before the period's end of: `opened`, `closed`, `due`,
+    /// `resolved` (a unit may appear several times for one measure: add them).
+    pub before_end: Vec<(String, String, i64)>,
+    /// Incoming mail first answered in the period: (unit, processing time as kept, answered
+    /// before the deadline (1, 0, none: unknown), count).
+    pub answered: Vec<(String, i64, Option<i32>, i64)>,
 }
 
-/// (unit, registered at, answered at, legal due at).
-pub type AnsweredRow = (String, String, String, Option<String>);
+/// (unit, channel, category, count).
+pub type ReceivedRow = (String, String, Option<String>, i64);
+
+/// (unit, channel, category, registered at, answered at, legal due at).
+pub type AnsweredRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
+
+diesel::define_sql_function! {
+    /// The sum of day totals (an `INTEGER` column: a `BIGINT` on both backends).
+    #[aggregate]
+    #[sql_name = "SUM"]
+    fn total(x: diesel::sql_types::Integer) -> diesel::sql_types::BigInt;
+}
 
 diesel::define_sql_function! {
     /// The first characters of a text (1-based start, length in characters) on both backends.
@@ -669,7 +717,13 @@ macro_rules! impl_queries {
                         .set((assignments::ended_at.eq(&at), assignments::ended_event_id.eq(&event.id)))
                         .execute(c)?;
                     // An annulled registration is counted nowhere.
-                    diesel::delete(correspondence_facts::table.find(id)).execute(c)?;
+                    let fact: Option<FactRow> = correspondence_facts::table.find(id).select(FactRow::as_select()).first(c).optional()?;
+                    if let Some(fact) = fact {
+                        diesel::delete(correspondence_facts::table.find(id)).execute(c)?;
+                        let mut deltas = std::collections::BTreeMap::new();
+                        crate::indicator_days::change(&mut deltas, Some(&fact), None);
+                        Queries::add_indicator_days(c, &deltas)?;
+                    }
                     let row: CorrespondenceRow = correspondences::table.find(id).select(CorrespondenceRow::as_select()).first(c)?;
                     let correspondence = Queries::correspondence(c, id)
                         .map_err(TxError::Store)?
@@ -972,6 +1026,11 @@ macro_rules! impl_queries {
                 for chunk in facts.chunks(64) {
                     diesel::insert_into(correspondence_facts::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
                 }
+                let mut deltas = std::collections::BTreeMap::new();
+                for fact in &facts {
+                    crate::indicator_days::change(&mut deltas, None, Some(fact));
+                }
+                Queries::add_indicator_days(self, &deltas)?;
                 let entries: Vec<(String, String)> = rows.iter().map(crate::store::index_entry).collect();
                 SearchSql::write_entries(self, &entries)?;
                 for chunk in index.chunks(128) {
@@ -1016,6 +1075,9 @@ macro_rules! impl_queries {
                     diesel::insert_into(exchanges::table).values(row).execute(self)?;
                 }
                 diesel::insert_into(correspondence_facts::table).values(&rows.fact).execute(self)?;
+                let mut deltas = std::collections::BTreeMap::new();
+                crate::indicator_days::change(&mut deltas, None, Some(&rows.fact));
+                Queries::add_indicator_days(self, &deltas)?;
                 SearchSql::write_entries(self, &[crate::store::index_entry(&rows)])?;
                 for f in &job.files {
                     let Some(bytes) = f.blob.bytes() else { continue };
@@ -1049,22 +1111,64 @@ macro_rules! impl_queries {
             fn update_facts(&mut self, m: &MoveRecord, row: &CorrespondenceRow, made: &[AssignmentRow]) -> Result<(), TxError> {
                 use correspondence_facts as f;
                 use diwan_domain::Status;
-                let at = to_text(&m.at);
-                let unit = match made.iter().find(|a| a.purpose == "action") {
-                    Some(lead) => Some(lead.unit_id.clone()),
-                    None if m.to == Status::Returned => {
-                        Some(registries::table.find(&row.registry_id).select(registries::unit_id).first::<String>(self)?)
-                    }
-                    None => None,
+                let Some(old) = f::table.find(&row.id).select(FactRow::as_select()).first(self).optional()? else {
+                    return Ok(());
                 };
-                if let Some(unit) = unit {
-                    diesel::update(f::table.find(&row.id)).set(f::unit_id.eq(unit)).execute(self)?;
+                let at = to_text(&m.at);
+                let mut new = old.clone();
+                match made.iter().find(|a| a.purpose == "action") {
+                    Some(lead) => new.unit_id = lead.unit_id.clone(),
+                    None if m.to == Status::Returned => {
+                        new.unit_id = registries::table.find(&row.registry_id).select(registries::unit_id).first::<String>(self)?;
+                    }
+                    None => {}
                 }
-                if m.to == Status::Answered {
-                    diesel::update(f::table.find(&row.id).filter(f::answered_at.is_null())).set(f::answered_at.eq(&at)).execute(self)?;
+                if m.to == Status::Answered && new.answered_at.is_none() {
+                    let registered = from_text(&old.registered_at).map_err(|e| TxError::Store(StoreError::Other(e)))?;
+                    new.answered_at = Some(at.clone());
+                    new.processing_seconds = Some(diwan_domain::indicators::processing_time((m.at - registered).num_seconds()));
+                    new.on_time = new.legal_due_at.as_ref().map(|due| i32::from(at < *due));
                 }
-                if matches!(m.to, Status::Answered | Status::Closed) {
-                    diesel::update(f::table.find(&row.id).filter(f::closed_at.is_null())).set(f::closed_at.eq(&at)).execute(self)?;
+                if matches!(m.to, Status::Answered | Status::Closed) && new.closed_at.is_none() {
+                    new.closed_at = Some(at);
+                }
+                new.resolved_at = match (&new.closed_at, &new.legal_due_at) {
+                    (Some(c), Some(d)) => Some(c.max(d).clone()),
+                    _ => None,
+                };
+                let mut deltas = std::collections::BTreeMap::new();
+                crate::indicator_days::change(&mut deltas, Some(&old), Some(&new));
+                diesel::update(f::table.find(&row.id))
+                    .set((
+                        f::unit_id.eq(&new.unit_id),
+                        f::answered_at.eq(&new.answered_at),
+                        f::closed_at.eq(&new.closed_at),
+                        f::processing_seconds.eq(new.processing_seconds),
+                        f::on_time.eq(new.on_time),
+                        f::resolved_at.eq(&new.resolved_at),
+                    ))
+                    .execute(self)?;
+                Queries::add_indicator_days(self, &deltas)
+            }
+
+            fn add_indicator_days(&mut self, deltas: &std::collections::BTreeMap<crate::indicator_days::DayKey, i32>) -> Result<(), TxError> {
+                use indicator_days as d;
+                // In the key's order in every transaction: two writers never wait on each other
+                // in a cycle.
+                for ((unit, measure, day, channel, category), n) in deltas {
+                    diesel::insert_into(d::table)
+                        .values((
+                            d::unit_id.eq(unit),
+                            d::measure.eq(*measure),
+                            d::day.eq(day),
+                            d::channel.eq(channel),
+                            d::category.eq(category),
+                            d::n.eq(*n),
+                        ))
+                        .on_conflict((d::unit_id, d::measure, d::day, d::channel, d::category))
+                        .do_update()
+                        .set(d::n.eq(d::n + diesel::upsert::excluded(d::n)))
+                        .execute(self)?;
                 }
                 Ok(())
             }
@@ -2075,52 +2179,69 @@ macro_rules! impl_queries {
                     .first(self))
             }
 
-            fn indicator_counts(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<FactTallies> {
+            fn indicator_tallies(&mut self, unit_ids: &[String], plan: &TallyPlan) -> R<FactTallies> {
                 use correspondence_facts as f;
+                use indicator_days as d;
                 use diesel::dsl::count_star;
-                let incoming = f::direction.eq("incoming");
+                let incoming = || f::direction.eq("incoming");
                 let mine = || f::table.filter(f::unit_id.eq_any(unit_ids));
-                let received = db(mine()
-                    .filter(incoming)
-                    .filter(f::registered_at.ge(from).and(f::registered_at.lt(to)))
-                    .group_by((f::unit_id, f::channel, f::category))
-                    .select((f::unit_id, f::channel, f::category, count_star()))
+                let days = || d::table.filter(d::unit_id.eq_any(unit_ids));
+                let mut t = FactTallies::default();
+                if let Some((first, end)) = &plan.days {
+                    let rows: Vec<(String, String, String, i64)> = db(days()
+                        .filter(d::measure.eq("received"))
+                        .filter(d::day.ge(first).and(d::day.lt(end)))
+                        .group_by((d::unit_id, d::channel, d::category))
+                        .select((d::unit_id, d::channel, d::category, total(d::n)))
+                        .load(self))?;
+                    t.received.extend(rows.into_iter().map(|(u, ch, cat, n)| (u, ch, (!cat.is_empty()).then_some(cat), n)));
+                    t.sent.extend(db(days()
+                        .filter(d::measure.eq("sent"))
+                        .filter(d::day.ge(first).and(d::day.lt(end)))
+                        .group_by(d::unit_id)
+                        .select((d::unit_id, total(d::n)))
+                        .load::<(String, i64)>(self))?);
+                }
+                for (a, b) in &plan.edges {
+                    t.received.extend(db(mine()
+                        .filter(incoming())
+                        .filter(f::registered_at.ge(a).and(f::registered_at.lt(b)))
+                        .group_by((f::unit_id, f::channel, f::category))
+                        .select((f::unit_id, f::channel, f::category, count_star()))
+                        .load::<ReceivedRow>(self))?);
+                    t.sent.extend(db(mine()
+                        .filter(f::direction.eq("outgoing"))
+                        .filter(f::registered_at.ge(a).and(f::registered_at.lt(b)))
+                        .group_by(f::unit_id)
+                        .select((f::unit_id, count_star()))
+                        .load::<(String, i64)>(self))?);
+                }
+                t.before_end = db(days()
+                    .filter(d::measure.eq_any(["opened", "closed", "due", "resolved"]))
+                    .filter(d::day.lt(&plan.end_day))
+                    .group_by((d::unit_id, d::measure))
+                    .select((d::unit_id, d::measure, total(d::n)))
                     .load(self))?;
-                let sent = db(mine()
-                    .filter(f::direction.eq("outgoing"))
-                    .filter(f::registered_at.ge(from).and(f::registered_at.lt(to)))
-                    .group_by(f::unit_id)
-                    .select((f::unit_id, count_star()))
+                let (a, b) = &plan.end_edge;
+                let mut edge = |measure: &str, rows: Vec<(String, i64)>| {
+                    t.before_end.extend(rows.into_iter().map(|(u, n)| (u, measure.to_owned(), n)));
+                };
+                edge("opened", db(mine().filter(incoming()).filter(f::registered_at.ge(a).and(f::registered_at.lt(b)))
+                    .group_by(f::unit_id).select((f::unit_id, count_star())).load(self))?);
+                edge("closed", db(mine().filter(incoming()).filter(f::closed_at.ge(a).and(f::closed_at.lt(b)))
+                    .group_by(f::unit_id).select((f::unit_id, count_star())).load(self))?);
+                edge("due", db(mine().filter(incoming()).filter(f::legal_due_at.ge(a).and(f::legal_due_at.lt(b)))
+                    .group_by(f::unit_id).select((f::unit_id, count_star())).load(self))?);
+                edge("resolved", db(mine().filter(incoming()).filter(f::resolved_at.ge(a).and(f::resolved_at.lt(b)))
+                    .group_by(f::unit_id).select((f::unit_id, count_star())).load(self))?);
+                t.answered = db(mine()
+                    .filter(incoming())
+                    .filter(f::answered_at.ge(&plan.from).and(f::answered_at.lt(&plan.to)))
+                    .filter(f::processing_seconds.is_not_null())
+                    .group_by((f::unit_id, f::processing_seconds, f::on_time))
+                    .select((f::unit_id, f::processing_seconds.assume_not_null(), f::on_time, count_star()))
                     .load(self))?;
-                let opened = db(mine()
-                    .filter(incoming)
-                    .filter(f::registered_at.lt(to))
-                    .group_by(f::unit_id)
-                    .select((f::unit_id, count_star()))
-                    .load(self))?;
-                let closed = db(mine()
-                    .filter(incoming)
-                    .filter(f::closed_at.lt(to))
-                    .group_by(f::unit_id)
-                    .select((f::unit_id, count_star()))
-                    .load(self))?;
-                // Open at the end and past the deadline (which always falls after the
-                // registration): still open, or closed since; two ranges of one index.
-                let mut overdue: Vec<(String, i64)> = db(mine()
-                    .filter(incoming)
-                    .filter(f::closed_at.is_null())
-                    .filter(f::legal_due_at.lt(to))
-                    .group_by(f::unit_id)
-                    .select((f::unit_id, count_star()))
-                    .load(self))?;
-                overdue.extend(db(mine()
-                    .filter(incoming)
-                    .filter(f::closed_at.ge(to))
-                    .filter(f::legal_due_at.lt(to))
-                    .group_by(f::unit_id)
-                    .select((f::unit_id, count_star()))
-                    .load::<(String, i64)>(self))?);
-                Ok(FactTallies { received, sent, opened, closed, overdue })
+                Ok(t)
             }
 
             fn answered_between(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<Vec<AnsweredRow>> {
@@ -2129,7 +2250,60 @@ macro_rules! impl_queries {
                     .filter(f::unit_id.eq_any(unit_ids))
                     .filter(f::direction.eq("incoming"))
                     .filter(f::answered_at.ge(from).and(f::answered_at.lt(to)))
-                    .select((f::unit_id, f::registered_at, f::answered_at.assume_not_null(), f::legal_due_at))
+                    .select((f::unit_id, f::channel, f::category, f::registered_at, f::answered_at.assume_not_null(), f::legal_due_at))
+                    .load(self))
+            }
+
+            fn received_between(&mut self, unit_ids: &[String], from: &str, to: &str) -> R<Vec<ReceivedRow>> {
+                use correspondence_facts as f;
+                use diesel::dsl::count_star;
+                db(f::table
+                    .filter(f::unit_id.eq_any(unit_ids))
+                    .filter(f::direction.eq("incoming"))
+                    .filter(f::registered_at.ge(from).and(f::registered_at.lt(to)))
+                    .group_by((f::unit_id, f::channel, f::category))
+                    .select((f::unit_id, f::channel, f::category, count_star()))
+                    .load(self))
+            }
+
+            fn first_received(&mut self) -> R<Option<String>> {
+                use correspondence_facts as f;
+                db(f::table
+                    .filter(f::direction.eq("incoming"))
+                    .select(diesel::dsl::min(f::registered_at))
+                    .first(self))
+            }
+
+            fn open_data_months(&mut self) -> R<Vec<String>> {
+                db(open_data_months::table
+                    .order(open_data_months::month)
+                    .select(open_data_months::month)
+                    .load(self))
+            }
+
+            fn publish_open_data(&mut self, month: &str, at: &str, cells: &[OpenDataCellRow]) -> R<bool> {
+                db(self.$write_tx(|c| {
+                    // The month's row first: a second publisher waits on it, then finds it.
+                    let fresh = diesel::insert_into(open_data_months::table)
+                        .values((open_data_months::month.eq(month), open_data_months::published_at.eq(at)))
+                        .on_conflict_do_nothing()
+                        .execute(c)?;
+                    if fresh == 0 {
+                        return Ok(false);
+                    }
+                    for chunk in cells.chunks(500) {
+                        diesel::insert_into(open_data_cells::table).values(chunk).execute(c)?;
+                    }
+                    Ok(true)
+                }))
+            }
+
+            fn open_data_cells(&mut self, first: &str, last: &str) -> R<Vec<OpenDataCellRow>> {
+                use open_data_cells as o;
+                db(o::table
+                    .filter(o::month.ge(first).and(o::month.le(last)))
+                    .order((o::month, o::administration_id, o::category, o::channel))
+                    .select(OpenDataCellRow::as_select())
                     .load(self))
             }
         }

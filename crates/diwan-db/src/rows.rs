@@ -993,4 +993,57 @@ pub struct FactRow {
     pub legal_due_at: Option<String>,
     pub answered_at: Option<String>,
     pub closed_at: Option<String>,
+    /// Registration → first answer, as `diwan_domain::indicators::processing_time` keeps it.
+    pub processing_seconds: Option<i64>,
+    /// Whether the first answer came before the legal deadline (1 or 0; none when unknown).
+    pub on_time: Option<i32>,
+    /// The later of `closed_at` and `legal_due_at`, when both are known.
+    pub resolved_at: Option<String>,
+}
+
+/// A stored cell of a month's open data.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::open_data_cells)]
+pub struct OpenDataCellRow {
+    pub month: String,
+    pub administration_id: String,
+    pub category: String,
+    pub channel: String,
+    pub received: i64,
+    pub answered: i64,
+    pub median_delay_seconds: Option<i64>,
+    pub deadline_known: i64,
+    pub on_time: i64,
+}
+
+impl OpenDataCellRow {
+    pub fn from_model(c: &diwan_app::model::OpenDataCell) -> Self {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Self {
+            month: c.month.clone(),
+            administration_id: c.administration_id.clone(),
+            category: c.category.clone(),
+            channel: c.channel.clone(),
+            received: n(c.received),
+            answered: n(c.answered),
+            median_delay_seconds: c.median_delay_seconds,
+            deadline_known: n(c.deadline_known),
+            on_time: n(c.on_time),
+        }
+    }
+
+    pub fn into_model(self) -> diwan_app::model::OpenDataCell {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        diwan_app::model::OpenDataCell {
+            month: self.month,
+            administration_id: self.administration_id,
+            category: self.category,
+            channel: self.channel,
+            received: n(self.received),
+            answered: n(self.answered),
+            median_delay_seconds: self.median_delay_seconds,
+            deadline_known: n(self.deadline_known),
+            on_time: n(self.on_time),
+        }
+    }
 }

@@ -441,5 +441,40 @@ diesel::table! {
         legal_due_at -> Nullable<Text>,
         answered_at -> Nullable<Text>,
         closed_at -> Nullable<Text>,
+        processing_seconds -> Nullable<BigInt>,
+        on_time -> Nullable<Integer>,
+        resolved_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    indicator_days (unit_id, measure, day, channel, category) {
+        unit_id -> Text,
+        measure -> Text,
+        day -> Text,
+        channel -> Text,
+        category -> Text,
+        n -> Integer,
+    }
+}
+
+diesel::table! {
+    open_data_months (month) {
+        month -> Text,
+        published_at -> Text,
+    }
+}
+
+diesel::table! {
+    open_data_cells (month, administration_id, category, channel) {
+        month -> Text,
+        administration_id -> Text,
+        category -> Text,
+        channel -> Text,
+        received -> BigInt,
+        answered -> BigInt,
+        median_delay_seconds -> Nullable<BigInt>,
+        deadline_known -> BigInt,
+        on_time -> BigInt,
     }
 }

@@ -586,28 +586,50 @@ impl Store for DbStore {
         from: &DateTime<Utc>,
         to: &DateTime<Utc>,
     ) -> StoreResult<std::collections::HashMap<String, diwan_app::model::FactCounts>> {
-        let (from, to) = (to_text(from), to_text(to));
-        let t = read!(self, |c| Queries::indicator_counts(c, unit_ids, &from, &to))?;
+        let plan = tally_plan(from, to);
+        let t = read!(self, |c| Queries::indicator_tallies(c, unit_ids, &plan))?;
         let mut out: std::collections::HashMap<String, diwan_app::model::FactCounts> =
             std::collections::HashMap::new();
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         for (unit, channel, category, count) in t.received {
-            out.entry(unit)
-                .or_default()
-                .received
-                .push((channel, category, n(count)));
+            // A day total back at zero (its letters moved to another unit) is no line.
+            if count == 0 {
+                continue;
+            }
+            let received = &mut out.entry(unit).or_default().received;
+            match received
+                .iter_mut()
+                .find(|(ch, cat, _)| *ch == channel && *cat == category)
+            {
+                Some(line) => line.2 += n(count),
+                None => received.push((channel, category, n(count))),
+            }
         }
         for (unit, count) in t.sent {
-            out.entry(unit).or_default().sent = n(count);
+            out.entry(unit).or_default().sent += n(count);
         }
-        for (unit, count) in t.opened {
-            out.entry(unit).or_default().opened_before_end = n(count);
+        // Overdue at the end: deadline passed before it, minus those closed before it too.
+        let mut resolved: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for (unit, measure, count) in t.before_end {
+            let c = out.entry(unit.clone()).or_default();
+            match measure.as_str() {
+                "opened" => c.opened_before_end += n(count),
+                "closed" => c.closed_before_end += n(count),
+                "due" => c.overdue_at_end += n(count),
+                _ => *resolved.entry(unit).or_default() += n(count),
+            }
         }
-        for (unit, count) in t.closed {
-            out.entry(unit).or_default().closed_before_end = n(count);
+        for (unit, r) in resolved {
+            let c = out.entry(unit).or_default();
+            c.overdue_at_end = c.overdue_at_end.saturating_sub(r);
         }
-        for (unit, count) in t.overdue {
-            out.entry(unit).or_default().overdue_at_end += n(count);
+        for (unit, seconds, on_time, count) in t.answered {
+            let c = out.entry(unit).or_default();
+            c.answered.push((seconds, n(count)));
+            if let Some(on_time) = on_time {
+                c.answered_known += n(count);
+                c.answered_on_time += if on_time == 1 { n(count) } else { 0 };
+            }
         }
         Ok(out)
     }
@@ -624,15 +646,100 @@ impl Store for DbStore {
             from_text(s).map_err(|e| StoreError::Other(format!("unreadable indicator time: {e}")))
         };
         rows.into_iter()
-            .map(|(unit_id, registered, answered, due)| {
+            .map(|(unit_id, channel, category, registered, answered, due)| {
                 Ok(diwan_app::model::AnsweredFact {
                     unit_id,
+                    channel,
+                    category,
                     registered_at: time(&registered)?,
                     answered_at: time(&answered)?,
                     legal_due_at: due.as_deref().map(time).transpose()?,
                 })
             })
             .collect()
+    }
+
+    fn received_between(
+        &self,
+        unit_ids: &[String],
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+    ) -> StoreResult<Vec<diwan_app::model::ReceivedCount>> {
+        let (from, to) = (to_text(from), to_text(to));
+        let rows = read!(self, |c| Queries::received_between(c, unit_ids, &from, &to))?;
+        Ok(rows
+            .into_iter()
+            .map(|(unit, channel, category, n)| {
+                (unit, channel, category, u64::try_from(n).unwrap_or(0))
+            })
+            .collect())
+    }
+    fn first_received(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        read!(self, |c| Queries::first_received(c))?
+            .as_deref()
+            .map(from_text)
+            .transpose()
+            .map_err(|e| StoreError::Other(format!("unreadable registration time: {e}")))
+    }
+    fn open_data_months(&self) -> StoreResult<Vec<String>> {
+        read!(self, |c| Queries::open_data_months(c))
+    }
+    fn publish_open_data(
+        &self,
+        month: &str,
+        at: &DateTime<Utc>,
+        cells: &[diwan_app::model::OpenDataCell],
+    ) -> StoreResult<bool> {
+        let rows: Vec<crate::rows::OpenDataCellRow> = cells
+            .iter()
+            .map(crate::rows::OpenDataCellRow::from_model)
+            .collect();
+        let at = to_text(at);
+        read!(self, |c| Queries::publish_open_data(c, month, &at, &rows))
+    }
+    fn open_data_cells(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<diwan_app::model::OpenDataCell>> {
+        let rows = read!(self, |c| Queries::open_data_cells(c, first, last))?;
+        Ok(rows
+            .into_iter()
+            .map(crate::rows::OpenDataCellRow::into_model)
+            .collect())
+    }
+}
+
+/// How `[from, to)` is counted: the whole UTC days inside it from the day totals, the rest
+/// from the facts rows; and what lies before `to`.
+fn tally_plan(from: &DateTime<Utc>, to: &DateTime<Utc>) -> crate::queries::TallyPlan {
+    let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    let first = if from.time() == chrono::NaiveTime::MIN {
+        from.date_naive()
+    } else {
+        from.date_naive()
+            .succ_opt()
+            .unwrap_or(chrono::NaiveDate::MAX)
+    };
+    let end = to.date_naive();
+    let (days, edges) = if first < end {
+        (
+            Some((first.to_string(), end.to_string())),
+            vec![
+                (to_text(from), to_text(&midnight(first))),
+                (to_text(&midnight(end)), to_text(to)),
+            ],
+        )
+    } else {
+        (None, vec![(to_text(from), to_text(to))])
+    };
+    crate::queries::TallyPlan {
+        from: to_text(from),
+        to: to_text(to),
+        days,
+        edges: edges.into_iter().filter(|(a, b)| a < b).collect(),
+        end_day: end.to_string(),
+        end_edge: (to_text(&midnight(end)), to_text(to)),
     }
 }
 
@@ -742,6 +849,9 @@ pub(crate) fn rows_for(
         legal_due_at: job.legal_due_at.as_ref().map(to_text),
         answered_at: None,
         closed_at: None,
+        processing_seconds: None,
+        on_time: None,
+        resolved_at: None,
     };
     Ok(RegistrationRows {
         correspondence,

@@ -86,6 +86,54 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
     sorted.get(usize::try_from(rank - 1).ok()?).copied()
 }
 
+/// A processing time as the indicators keep it: rounded down to the minute under a day, to
+/// the hour beyond. Rounding down keeps the order, so a percentile of kept times is the kept
+/// form of the exact percentile.
+pub fn processing_time(seconds: i64) -> i64 {
+    let seconds = seconds.max(0);
+    if seconds < 86_400 {
+        seconds / 60 * 60
+    } else {
+        seconds / 3_600 * 3_600
+    }
+}
+
+/// The nearest-rank `p`-th percentile (0 < p ≤ 100) of values given as (value, how many),
+/// sorted by value.
+pub fn percentile_of_counts(sorted: &[(i64, u64)], p: u32) -> Option<i64> {
+    let n: u64 = sorted.iter().map(|(_, c)| c).sum();
+    if n == 0 || p == 0 || p > 100 {
+        return None;
+    }
+    let rank = (u64::from(p) * n).div_ceil(100).max(1);
+    let mut seen = 0;
+    for (value, count) in sorted {
+        seen += count;
+        if seen >= rank {
+            return Some(*value);
+        }
+    }
+    None
+}
+
+/// Small-count suppression for published aggregates: a count is published only when it
+/// reaches the threshold (zero included among the withheld: "fewer than the threshold").
+pub fn disclosed(count: u64, threshold: u64) -> Option<u64> {
+    (count >= threshold.max(1)).then_some(count)
+}
+
+/// The share `part / whole`, published only when neither `part` nor `whole − part` is a count
+/// between 1 and the threshold (either could be read back from the share and the whole) and
+/// `whole` itself reaches it.
+pub fn disclosed_share(part: u64, whole: u64, threshold: u64) -> Option<f64> {
+    let threshold = threshold.max(1);
+    let small = |n: u64| n > 0 && n < threshold;
+    if whole < threshold || part > whole || small(part) || small(whole - part) {
+        return None;
+    }
+    Some(part as f64 / whole as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +174,45 @@ mod tests {
         assert_eq!(percentile(&(1..=11).collect::<Vec<_>>(), 90), Some(10));
         assert_eq!(percentile(&[1, 2], 100), Some(2));
         assert_eq!(percentile(&[1, 2], 0), None);
+    }
+
+    #[test]
+    fn processing_times_keep_minutes_then_hours() {
+        assert_eq!(processing_time(59), 0);
+        assert_eq!(processing_time(7_259), 7_200);
+        assert_eq!(processing_time(86_399), 86_340);
+        assert_eq!(processing_time(86_400 + 3_599), 86_400);
+        assert_eq!(processing_time(-5), 0);
+    }
+
+    #[test]
+    fn percentiles_of_counts_equal_those_of_the_values() {
+        let values = [1, 1, 2, 3, 3, 3, 7, 9, 9, 10];
+        let counts = [(1, 2), (2, 1), (3, 3), (7, 1), (9, 2), (10, 1)];
+        for p in [1, 10, 50, 89, 90, 91, 100] {
+            assert_eq!(
+                percentile_of_counts(&counts, p),
+                percentile(&values, p),
+                "{p}"
+            );
+        }
+        assert_eq!(percentile_of_counts(&[], 50), None);
+        assert_eq!(percentile_of_counts(&[(4, 0)], 50), None);
+    }
+
+    #[test]
+    fn small_counts_are_withheld() {
+        assert_eq!(disclosed(0, 5), None);
+        assert_eq!(disclosed(4, 5), None);
+        assert_eq!(disclosed(5, 5), Some(5));
+        assert_eq!(disclosed(1, 0), Some(1));
+        assert_eq!(disclosed_share(10, 10, 5), Some(1.0));
+        assert_eq!(disclosed_share(0, 10, 5), Some(0.0));
+        assert_eq!(disclosed_share(5, 10, 5), Some(0.5));
+        // One late letter out of ten could be read back from 0.9.
+        assert_eq!(disclosed_share(9, 10, 5), None);
+        assert_eq!(disclosed_share(1, 10, 5), None);
+        assert_eq!(disclosed_share(3, 4, 5), None);
+        assert_eq!(disclosed_share(11, 10, 5), None);
     }
 }

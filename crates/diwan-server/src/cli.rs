@@ -63,6 +63,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The managers' indicators.
+    Indicators {
+        #[command(subcommand)]
+        command: IndicatorsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IndicatorsCommand {
+    /// Recounts the indicators' day totals from the per-letter rows (after rows were loaded or
+    /// repaired outside Diwan); writers wait meanwhile.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +233,14 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Verify { file, trust, crl } => verify(&settings, &file, trust, &crl),
+        Command::Indicators {
+            command: IndicatorsCommand::Rebuild,
+        } => {
+            let inst = Installation::open(&settings)?;
+            inst.database.rebuild_indicator_days()?;
+            println!("indicator day totals recounted");
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -30,6 +30,15 @@ pub struct Settings {
     pub workflow: Workflow,
     pub exchange: Exchange,
     pub metrics: Metrics,
+    pub open_data: OpenData,
+}
+
+/// The public aggregates (`GET /api/v1/open-data`, `/open-data`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenData {
+    pub threshold: u64,
+    pub months: u32,
 }
 
 /// `GET /metrics`: whether it is served, to whom, and with which bearer token.
@@ -292,6 +301,13 @@ impl Settings {
                 "invalid configuration: documents.inspect_ms and documents.dossier_seconds must be positive, documents.default_dpi within 50..=2400"
             );
         }
+        if !(2..=1000).contains(&self.open_data.threshold)
+            || !(1..=240).contains(&self.open_data.months)
+        {
+            bail!(
+                "invalid configuration: open_data.threshold must be between 2 and 1000, open_data.months between 1 and 240"
+            );
+        }
         if self.workflow.scheduler_seconds == 0 || self.workflow.reminder_days > 60 {
             bail!(
                 "invalid configuration: workflow.scheduler_seconds must be positive, workflow.reminder_days at most 60"
@@ -468,6 +484,10 @@ impl Settings {
             },
             workflow: diwan_app::WorkflowSettings {
                 reminder_days: self.workflow.reminder_days,
+            },
+            open_data: diwan_app::open_data::OpenDataSettings {
+                threshold: self.open_data.threshold,
+                months: self.open_data.months,
             },
             exchange: diwan_app::exchange::ExchangeSettings {
                 // Checked when the configuration was loaded.

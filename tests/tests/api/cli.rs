@@ -72,6 +72,16 @@ fn migrate_import_and_admin_create_work_from_the_command_line() {
     );
 
     let out = diwan(&sandbox)
+        .args(["indicators", "rebuild"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("recounted"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = diwan(&sandbox)
         .arg("migrate")
         .env("DIWAN__SERVER__BINDD", "x")
         .output()

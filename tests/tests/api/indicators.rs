@@ -104,9 +104,17 @@ fn recount(
         .copied()
         .filter(|f| f.answered.is_some_and(|a| a >= from && a < to))
         .collect();
+    // Kept to the minute under a day, to the hour beyond (rounded down).
     let mut times: Vec<i64> = answered
         .iter()
         .map(|f| (f.answered.unwrap() - f.registered).num_seconds())
+        .map(|s| {
+            if s < 86_400 {
+                s / 60 * 60
+            } else {
+                s / 3_600 * 3_600
+            }
+        })
         .collect();
     times.sort_unstable();
     let known: Vec<bool> = answered
@@ -231,7 +239,12 @@ fn indicators_equal_a_direct_recount_at_period_boundaries_in_the_local_zone() {
                     0 | 1 => {
                         app.clock.set(t0 + Duration::hours(1));
                         step(&app, &registrar, &id, "assign", json!({"unit": target}));
-                        let later = [Duration::hours(2), Duration::days(5), Duration::days(20)];
+                        // Not whole minutes or hours: the kept times are rounded down.
+                        let later = [
+                            Duration::seconds(2 * 3_600 + 17 * 60 + 23),
+                            Duration::days(5) + Duration::seconds(11_231),
+                            Duration::days(20) + Duration::seconds(3_599),
+                        ];
                         app.clock.set(t0 + later[n % 3]);
                         let reply = json!({
                             "registry": registry, "direction": "outgoing", "channel": "portal",
@@ -346,6 +359,7 @@ fn indicators_equal_a_direct_recount_at_period_boundaries_in_the_local_zone() {
         "2026-12-03",
     ];
     let mut checked = 0;
+    let mut reports = Vec::new();
     for (scope, units_of_scope, lines) in [
         (
             "administration=MIN-DEMO",
@@ -403,10 +417,16 @@ fn indicators_equal_a_direct_recount_at_period_boundaries_in_the_local_zone() {
                     );
                 }
                 checked += 1;
+                reports.push((format!("{scope}&period={period}&date={day}"), report));
             }
         }
     }
     assert_eq!(checked, 100);
+    // The day totals kept by each transaction equal a recount from the facts rows.
+    app.inst.database.rebuild_indicator_days().unwrap();
+    for (query, report) in &reports {
+        assert_eq!(&ask(&auditor, query), report, "after a recount: {query}");
+    }
     // The boundary is local: a letter at 23:10 UTC on 30 November is December's.
     let december = ask(
         &auditor,

@@ -988,3 +988,130 @@ fn a_head_reads_the_indicators_dashboard_in_arabic_and_french_and_an_auditor_dri
             .contains("Vos rôles ne permettent pas")
     );
 }
+
+/// The figures of the open data table open in the browser, one JSON object per line, keyed as
+/// the API's cells.
+fn open_data_rows(b: &Browser) -> Vec<serde_json::Value> {
+    b.find_all("#open-data-table tbody tr")
+        .iter()
+        .map(|tr| {
+            let mut row = serde_json::json!({
+                "administration_code": tr.attr("data-administration").unwrap(),
+                "category": tr.attr("data-category").filter(|c| !c.is_empty()),
+                "channel": tr.attr("data-channel").unwrap(),
+            });
+            for td in tr.find_all("td[data-field]") {
+                let value = td
+                    .attr("data-value")
+                    .map(|v| serde_json::from_str::<serde_json::Value>(&v).unwrap());
+                row[td.attr("data-field").unwrap()] = serde_json::json!(value);
+            }
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn a_visitor_reads_the_open_data_in_arabic_and_french() {
+    let app = super::open_data_page::app_with_a_published_month("Commune de Témara");
+    let api: serde_json::Value = diwan_tests::get(
+        &app.url("/api/v1/open-data?format=json&month=2026-10"),
+        None,
+    )
+    .json();
+    let fields = ["received", "answered", "median_delay_days", "on_time_share"];
+    let mut expected: Vec<serde_json::Value> = api["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut row = serde_json::json!({
+                "administration_code": c["administration_code"],
+                "category": c["category"],
+                "channel": c["channel"],
+            });
+            for f in fields {
+                row[f] = c[f].clone();
+            }
+            row
+        })
+        .collect();
+    // The portal's six letters, the e-mail's five (answers withheld); not the counter's two.
+    assert_eq!(expected.len(), 2, "{api:#}");
+    assert!(
+        expected
+            .iter()
+            .any(|c| c["received"] == 6 && c["median_delay_days"] == 4.5)
+    );
+    let key = |v: &serde_json::Value| v.to_string();
+    expected.sort_by_key(key);
+
+    let b = Browser::start_with(BrowserOptions {
+        accept_language: Some("ar"),
+        ..BrowserOptions::default()
+    });
+    for lang in ["ar", "fr"] {
+        b.goto(&app.url(&format!("/open-data?lang={lang}")));
+        assert_eq!(dir_of(&b), if lang == "ar" { "rtl" } else { "ltr" });
+        assert_mirrored(&b, lang == "ar");
+        // The latest published month is chosen; the table shows what the API publishes.
+        assert!(b.find("#month option[value='2026-10']").is_selected());
+        let mut rows = open_data_rows(&b);
+        rows.sort_by_key(key);
+        assert_eq!(rows, expected, "{lang}");
+        // The count below the threshold is nowhere; a withheld figure is a dash with its word.
+        assert!(b.find_all("#open-data-table td[data-value='2']").is_empty());
+        let withheld = b.find("#open-data-table td[data-withheld=true]");
+        assert_eq!(withheld.attr("data-field").as_deref(), Some("answered"));
+        assert_eq!(withheld.find("[aria-hidden=true]").text(), "—");
+        assert!(
+            withheld
+                .find(".visually-hidden")
+                .html()
+                .contains(if lang == "ar" { "محجوب" } else { "retenu" })
+        );
+        assert!(!b.find("#open-data-fields").text().is_empty());
+        b.assert_no_serious_axe(&format!("open data ({lang})"));
+        b.save_screenshot(&format!("{lang}-open-data"));
+        save_full_page(&b, &format!("open-data-{lang}"));
+    }
+
+    // The filter form works without script: one administration, the same line.
+    b.find("#administration").select_by_value("COMMUNE-TEM");
+    b.find("#open-data-filters button[type=submit]").click();
+    b.wait_until("the filtered page", Duration::from_secs(10), |b| {
+        b.current_url().contains("administration=COMMUNE-TEM")
+    });
+    let mut rows = open_data_rows(&b);
+    rows.sort_by_key(key);
+    assert_eq!(rows, expected);
+    assert!(b.find("#open-data-caption").text().contains("Témara"));
+
+    // The downloads: the whole publication and the selection, as CSV.
+    let absolute = |href: String| {
+        if href.starts_with('/') {
+            app.url(&href)
+        } else {
+            href
+        }
+    };
+    for link in ["#download-csv", "#download-selection-csv"] {
+        let href = absolute(b.find(link).attr("href").unwrap());
+        let csv = diwan_tests::get(&href, None);
+        assert_eq!(csv.status, 200, "{href}: {}", csv.text());
+        assert!(csv.content_type.starts_with("text/csv"), "{href}");
+        let text = csv.text();
+        let text = text.trim_start_matches('\u{feff}');
+        assert!(text.starts_with("month,administration_code,"), "{text}");
+        assert!(text.contains(",COMMUNE-TEM,"), "{text}");
+        assert!(text.contains(",portal,6,"), "{text}");
+        assert!(!text.contains(",counter,"), "{text}");
+    }
+    let href = absolute(b.find("#download-selection-json").attr("href").unwrap());
+    assert!(
+        href.contains("month=2026-10&administration=COMMUNE-TEM"),
+        "{href}"
+    );
+    let json = diwan_tests::get(&href, None).json();
+    assert_eq!(json["cells"], api["cells"]);
+}

@@ -15,6 +15,8 @@ mod failures;
 mod indicators;
 mod journeys;
 mod metrics;
+mod open_data;
+mod open_data_page;
 mod organisation;
 mod pages;
 mod parapheur;

@@ -90,6 +90,9 @@ pub fn page(ctx: &Ctx, area: Area, title: &str, agent: Option<&str>, body: Marku
                 }
                 footer class="site-footer" {
                     p { (ctx.t("footer-text")) }
+                    @if area == Area::Citizen {
+                        p { a id="footer-open-data" href="/open-data" aria-current=[current(ctx, "/open-data")] { (ctx.t("nav-open-data")) } }
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod i18n;
 mod indicators;
 mod layout;
 mod office;
+mod open_data;
 mod parapheur;
 
 use std::future::{Ready, ready};
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/verify", web::get().to(citizen::verify_form))
         .route("/verify", web::post().to(citizen::verify_upload))
         .route("/verify/{id}", web::get().to(citizen::verify_id))
+        .route("/open-data", web::get().to(open_data::page))
         .route("/office", web::get().to(office::home))
         .route("/office/login", web::get().to(office::login_form))
         .route("/office/login", web::post().to(office::login))

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod correspondences;
 pub mod health;
 pub mod indicators;
+pub mod open_data;
 pub mod org;
 pub mod parapheur;
 pub mod receipts;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/auth/tokens/{id}", web::delete().to(auth::revoke_token))
         .route("/registries", web::get().to(org::registries))
         .route("/indicators", web::get().to(indicators::get))
+        .route("/open-data", web::get().to(open_data::get))
         .route("/org", web::get().to(org::overview))
         .route("/admin/org", web::put().to(org::import))
         .route("/admin/agents", web::get().to(agents::list))

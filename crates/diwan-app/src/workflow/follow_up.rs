@@ -97,6 +97,10 @@ pub fn start_scheduler(s: &Services, every: Duration) -> Result<(), AppError> {
                 {
                     tracing::error!(error = %e, "parapheur outcomes not registered");
                 }
+                // The open data of a month that has just ended.
+                if let Err(e) = crate::open_data::publish_due(&s) {
+                    tracing::error!(error = %e, "open data not published");
+                }
                 std::thread::sleep(every);
             }
         })

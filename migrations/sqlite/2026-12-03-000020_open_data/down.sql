@@ -1,0 +1,2 @@
+DROP TABLE open_data_cells;
+DROP TABLE open_data_months;
