@@ -1153,18 +1153,27 @@ macro_rules! impl_queries {
 
             fn add_indicator_days(&mut self, deltas: &std::collections::BTreeMap<crate::indicator_days::DayKey, i32>) -> Result<(), TxError> {
                 use indicator_days as d;
-                // In the key's order in every transaction: two writers never wait on each other
-                // in a cycle.
-                for ((unit, measure, day, channel, category), n) in deltas {
-                    diesel::insert_into(d::table)
-                        .values((
+                // One statement, rows in the key's order (every transaction takes the rows'
+                // locks in that order: two writers never wait on each other in a cycle).
+                if deltas.is_empty() {
+                    return Ok(());
+                }
+                let rows: Vec<_> = deltas
+                    .iter()
+                    .map(|((unit, measure, day, channel, category), n)| {
+                        (
                             d::unit_id.eq(unit),
                             d::measure.eq(*measure),
                             d::day.eq(day),
                             d::channel.eq(channel),
                             d::category.eq(category),
                             d::n.eq(*n),
-                        ))
+                        )
+                    })
+                    .collect();
+                for chunk in rows.chunks(200) {
+                    diesel::insert_into(d::table)
+                        .values(chunk)
                         .on_conflict((d::unit_id, d::measure, d::day, d::channel, d::category))
                         .do_update()
                         .set(d::n.eq(d::n + diesel::upsert::excluded(d::n)))

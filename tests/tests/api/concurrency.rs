@@ -58,4 +58,19 @@ fn concurrent_registrations_are_gapless_and_unique() {
     let (blobs, staged) = app.stored_files();
     assert_eq!(blobs.len(), TOTAL, "one stored file per distinct content");
     assert!(staged.is_empty());
+    // The indicators' day totals written by concurrent batches (two processes on PostgreSQL)
+    // count every letter once, as a recount from the per-letter rows does.
+    let auditor = app.login("auditor@demo.diwan");
+    let indicators = || {
+        get(
+            &app.url("/api/v1/indicators?administration=MIN-DEMO&period=year"),
+            Some(&auditor),
+        )
+        .json()
+    };
+    let kept = indicators();
+    assert_eq!(kept["totals"]["received"], TOTAL, "{kept}");
+    assert_eq!(kept["totals"]["backlog"], TOTAL, "{kept}");
+    app.inst.database.rebuild_indicator_days().unwrap();
+    assert_eq!(indicators(), kept);
 }
