@@ -6,7 +6,7 @@
 //! The charts need no script and no style attribute (the CSP forbids both): colours come from
 //! the stylesheet's classes. On Arabic pages they are laid out from the right.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diwan_app::AppError;
 use diwan_app::access::Actor;
@@ -637,16 +637,11 @@ pub async fn csv(ctx: Ctx, req: HttpRequest) -> HttpResponse {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    ctx.response(StatusCode::OK)
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{name}-{code}-{}.csv\"",
-                report.period.first
-            ),
-        ))
-        .body(body)
+    crate::routes::csv_download(
+        ctx.response(StatusCode::OK),
+        &format!("{name}-{code}-{}.csv", report.period.first),
+        body,
+    )
 }
 
 #[cfg(test)]

@@ -40,16 +40,7 @@ impl IndicatorParams {
                     .map_err(|_| ApiError::bad_request("invalid_date", "date is a day, YYYY-MM-DD"))
             })
             .transpose()?;
-        let csv = match self.format.as_deref() {
-            None | Some("json") => false,
-            Some("csv") => true,
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "invalid_format",
-                    "format is json or csv",
-                ));
-            }
-        };
+        let csv = super::wants_csv(self.format.as_deref())?;
         Ok((
             IndicatorQuery {
                 administration: self.administration,
@@ -87,13 +78,11 @@ pub async fn get(
     let (q, csv) = params.into_inner().query()?;
     let report = blocking(move || indicators(&s, &who.0, &q)).await?;
     if csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                actix_web::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"indicators.csv\"",
-            ))
-            .body(to_csv(&report)));
+        return Ok(super::csv_download(
+            HttpResponse::Ok(),
+            "indicators.csv",
+            to_csv(&report),
+        ));
     }
     Ok(HttpResponse::Ok().json(report))
 }

@@ -12,7 +12,36 @@ pub mod receipts;
 pub mod signatures;
 pub mod workflow;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, HttpResponseBuilder, web};
+
+use crate::error::ApiError;
+
+/// Whether `?format=` asks for CSV (`json`, the default, or `csv`; anything else refused).
+pub(crate) fn wants_csv(format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_format",
+            "format is json or csv",
+        )),
+    }
+}
+
+/// A CSV body as a download named `filename` (UTF-8).
+pub(crate) fn csv_download(
+    mut res: HttpResponseBuilder,
+    filename: &str,
+    body: String,
+) -> HttpResponse {
+    res.content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body)
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi))

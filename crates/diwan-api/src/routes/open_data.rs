@@ -19,16 +19,7 @@ pub struct OpenDataParams {
 impl OpenDataParams {
     /// The query, and whether CSV is asked.
     pub fn query(self) -> Result<(OpenDataQuery, bool), ApiError> {
-        let csv = match self.format.as_deref() {
-            None | Some("json") => false,
-            Some("csv") => true,
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "invalid_format",
-                    "format is json or csv",
-                ));
-            }
-        };
+        let csv = super::wants_csv(self.format.as_deref())?;
         let bounded = |v: Option<String>, what: &str| match v {
             Some(v) if v.len() > 64 => Err(ApiError::bad_request(
                 "invalid_query",
@@ -68,13 +59,7 @@ pub async fn get(
     res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
     if csv {
-        return Ok(res
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"diwan-open-data.csv\"",
-            ))
-            .body(to_csv(&p)));
+        return Ok(super::csv_download(res, "diwan-open-data.csv", to_csv(&p)));
     }
     Ok(res.json(p))
 }
