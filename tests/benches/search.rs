@@ -11,7 +11,9 @@
 //! and as an auditor (who sees no confidential letter: they are left out of results and counts).
 //!
 //! `cargo bench -p diwan-tests --bench search` (`DIWAN_BENCH_ROWS`, default 1,000,000;
-//! `DIWAN_BENCH_REPEAT` runs of each query, default 20; `DIWAN_BENCH_BACKENDS`).
+//! `DIWAN_BENCH_REPEAT` runs of each query, default 20; `DIWAN_BENCH_BACKENDS`;
+//! `DIWAN_BENCH_HOLD=SECONDS` waits that long before the queries, with the database's URL
+//! printed, to look at plans on the generated data).
 
 #![expect(clippy::unwrap_used, reason = "a benchmark: failing loudly is right")]
 
@@ -454,6 +456,18 @@ fn run(name: &str, backend: &Backend, rows: usize, repeat: usize) {
     assert!(indexed >= rows, "only {indexed} of {rows} indexed");
     if matches!(backend, Backend::Postgres { .. }) {
         db.execute_batch("ANALYZE").unwrap();
+    }
+
+    if let Some(seconds) = std::env::var("DIWAN_BENCH_HOLD")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        // Time to look at the statements' plans on the generated data (`EXPLAIN ANALYZE`).
+        println!(
+            "{name}: holding {seconds} s; database {}",
+            app.sandbox.database_url
+        );
+        std::thread::sleep(std::time::Duration::from_secs(seconds));
     }
 
     let queries: &[(&str, &str)] = &[

@@ -19,7 +19,9 @@
 //!
 //! The search never sorts more than a bounded number of rows, however common the words:
 //!
-//! 1. count the matches the caller may see, stopping at [`COUNT_CAP`] + 1 (this is the total);
+//! 1. count the matches the caller may see, stopping at [`COUNT_CAP`] + 1 (this is the total;
+//!    on PostgreSQL with a year asked, month by month as in 3, unless the first months show
+//!    the words are not common, when the rest of the year is counted at once);
 //! 2. if there are at most [`COUNT_CAP`], sort them all and take the page;
 //! 3. otherwise walk back in time one UTC month at a time (newest first, within the span the
 //!    filters and the cursor allow), asking the index for the words and the month's marker,
@@ -27,6 +29,7 @@
 //!    enough that a few months fill a page; a month holds what a month holds, not what the
 //!    register holds; and months never overlap, so pages come out exactly newest first.
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
@@ -161,6 +164,12 @@ pub(crate) struct Step<'a> {
 
 /// The backend-specific statements of a search.
 pub(crate) trait SearchSql {
+    /// Whether a search with a year counts its matches month by month (each month's words
+    /// and marker, newest first, until the cap) rather than with the year's marker. On
+    /// PostgreSQL intersecting a common word's list with the year's costs more than the few
+    /// months that reach the cap; FTS5 reads a month marker's whole list at each step, so
+    /// SQLite keeps the one statement.
+    const COUNTS_BY_MONTH: bool;
     /// Writes the entries (correspondence id, document body), replacing existing ones.
     fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()>;
     /// Rows matching the step, counted up to `cap`.
@@ -208,7 +217,11 @@ pub(crate) fn search<C: SearchSql>(
     };
     c.search_tx(|c| {
         let started = std::time::Instant::now();
-        let counted = c.count_step(&whole, COUNT_CAP + 1)?;
+        let counted = if C::COUNTS_BY_MONTH && whole.year.is_some() {
+            count_by_period(c, &whole, &words, COUNT_CAP + 1)?
+        } else {
+            c.count_step(&whole, COUNT_CAP + 1)?
+        };
         let counted_in = started.elapsed();
         let (total, capped) = (counted.min(COUNT_CAP), counted > COUNT_CAP);
         if counted == 0 {
@@ -233,23 +246,74 @@ pub(crate) fn search<C: SearchSql>(
 /// Many matches: month by month, newest first, from the newest month the cursor, the year
 /// filter and the register allow down to the oldest they allow.
 ///
-/// A month is asked for by the query's words and its marker only: the year, when filtered on,
-/// is tested on the month's rows (a month's matches are few; the year's list is long).
+/// A month of the asked year is asked for by the query's words and its marker only: the year,
+/// when filtered on, is tested on the month's rows (a month's matches are few; the year's list
+/// is long). The months just outside the asked year add the year's marker.
 fn by_period<C: SearchSql>(
     c: &mut C,
     step: &Step<'_>,
     words: &IndexQuery,
     limit: usize,
 ) -> QueryResult<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    each_month(c, step, words, |c, monthly| {
+        ids.extend(c.page_step(monthly, limit - ids.len())?);
+        Ok(ids.len() < limit)
+    })?;
+    Ok(ids)
+}
+
+/// The matches of a step with a year, counted up to `cap` month by month, newest first (see
+/// [`SearchSql::COUNTS_BY_MONTH`]). When the first months of the year say the year holds
+/// fewer than `cap` (the words are not common), the rest of it is not walked month by month:
+/// each month's statement reads the words' whole lists again, so the year is counted at once.
+fn count_by_period<C: SearchSql>(
+    c: &mut C,
+    step: &Step<'_>,
+    words: &IndexQuery,
+    cap: usize,
+) -> QueryResult<usize> {
+    let mut counted = 0;
+    let mut months_in_year = 0;
+    let mut sparse = false;
+    each_month(c, step, words, |c, monthly| {
+        counted += c.count_step(monthly, cap - counted)?;
+        let month_year = monthly.from.as_deref().and_then(year_month).map(|(y, _)| y);
+        if month_year.is_some() && month_year == step.year {
+            months_in_year += 1;
+        }
+        if counted < cap && months_in_year == PROBED_MONTHS {
+            sparse = counted * 12 / PROBED_MONTHS < cap;
+            return Ok(!sparse);
+        }
+        Ok(counted < cap)
+    })?;
+    if sparse {
+        return c.count_step(step, cap);
+    }
+    Ok(counted)
+}
+
+/// Months of the asked year counted one by one before deciding how to count the rest.
+const PROBED_MONTHS: usize = 2;
+
+/// Calls `f` with the step of each month, newest first, from the newest month the cursor, the
+/// year filter and the register allow down to the oldest they allow, while it answers `true`.
+fn each_month<C: SearchSql>(
+    c: &mut C,
+    step: &Step<'_>,
+    words: &IndexQuery,
+    mut f: impl FnMut(&mut C, &Step<'_>) -> QueryResult<bool>,
+) -> QueryResult<()> {
     let Some((first, last)) = c.registry_span(step.registry_id)? else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let newest = step
         .before
         .as_ref()
         .map_or(last.as_str(), |(at, _)| at.as_str().min(last.as_str()));
     let (Some(mut newest), Some(mut oldest)) = (year_month(newest), year_month(&first)) else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     if let Some(year) = step.year {
         // A register year follows the installation's time zone: its letters lie within the
@@ -257,30 +321,38 @@ fn by_period<C: SearchSql>(
         newest = newest.min((year + 1, 1));
         oldest = oldest.max((year - 1, 12));
     }
-    let mut ids: Vec<String> = Vec::new();
     let mut month = newest;
-    while month >= oldest && ids.len() < limit {
+    while month >= oldest {
         let (year, m) = month;
         let next = if m == 12 {
             (year + 1, 1)
         } else {
             (year, m + 1)
         };
+        let mut index = words.with(Marker::Month(year, m));
+        if let Some(asked) = step.year.filter(|asked| *asked != year) {
+            // A month outside the asked year (its letters registered in the first or last
+            // hours of that year in the local time): few of its matches are in the year, and
+            // the year's marker lets the index leave the others out.
+            index = index.with(Marker::Year(asked));
+        }
         let monthly = Step {
-            index: words.with(Marker::Month(year, m)),
+            index,
             from: Some(period_start(year, m)),
             until: Some(period_start(next.0, next.1)),
             before: step.before.clone(),
             ..*step
         };
-        ids.extend(c.page_step(&monthly, limit - ids.len())?);
+        if !f(c, &monthly)? {
+            break;
+        }
         month = if m == 1 {
             (year - 1, 12)
         } else {
             (year, m - 1)
         };
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// The stored-time text of the first instant of a month (UTC).
@@ -382,6 +454,8 @@ const SQLITE_FROM: &str = "search_fts CROSS JOIN search_docs d CROSS JOIN corres
 const SQLITE_UNITS: &str = "u.unit_id IN (SELECT value FROM json_each(?5))";
 
 impl SearchSql for SqliteConnection {
+    const COUNTS_BY_MONTH: bool = false;
+
     fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
         if entries.is_empty() {
             return Ok(());
@@ -470,6 +544,8 @@ const PG_FROM: &str = "search_docs s JOIN correspondences c ON c.id = s.correspo
 const PG_UNITS: &str = "u.unit_id = ANY($5::text[])";
 
 impl SearchSql for PgConnection {
+    const COUNTS_BY_MONTH: bool = true;
+
     fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
         if entries.is_empty() {
             return Ok(());
@@ -539,8 +615,18 @@ impl SearchSql for PgConnection {
 
     fn search_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<T>) -> QueryResult<T> {
         self.build_transaction().read_only().run(|c| {
-            // The index decides: a sequential scan of the entries would read every document.
-            diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+            // The index decides: a sequential scan of the entries would read every document,
+            // and a merge or hash join with the register (chosen for a `LIMIT` the planner
+            // hopes to reach early) walks hundreds of thousands of rows in id order; the
+            // entries the index finds are joined to their rows one by one. No parallel
+            // workers: starting them costs 20–40 ms per statement on a small machine, for
+            // index lookups that take a few milliseconds alone. No JIT compilation, which
+            // pays only for long scans.
+            c.batch_execute(
+                "SET LOCAL enable_seqscan = off; SET LOCAL enable_mergejoin = off; \
+                 SET LOCAL enable_hashjoin = off; SET LOCAL max_parallel_workers_per_gather = 0; \
+                 SET LOCAL jit = off",
+            )?;
             f(c)
         })
     }

@@ -544,3 +544,129 @@ fn the_register_page_searches_and_marks_the_words_found() {
         assert!(none.body.contains("id=\"register-empty\""));
     }
 }
+
+/// Over the count cap the total says "1000 and more" and the pages walk back month by month in
+/// exactly newest-first order, with and without a year; a rarer word with a year is counted
+/// exactly (its first months show it is not common, and the rest of the year is counted at
+/// once); a word no letter has finds nothing in a year.
+#[test]
+fn more_matches_than_the_count_cap_come_newest_first_with_and_without_a_year() {
+    use chrono::Datelike;
+    use std::fmt::Write as _;
+    /// (registered_at, id, year, with the rare word)
+    type Row = (String, String, i32, bool);
+
+    let app = TestApp::spawn();
+    let registrar = app.login("registrar@demo.diwan");
+    let template = registered(&app, &registrar, &letter("CENTRAL", "قالب — modèle"), 0);
+    // Three letters a day (09:00, 12:00, 15:00 UTC) for 800 days from 2019-01-01, inserted
+    // as copies of the template: over a thousand in 2019 and in 2020.
+    let day0 = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+    let mut sql = String::from("BEGIN;\n");
+    let mut rows: Vec<Row> = Vec::new();
+    for n in 0..2400u32 {
+        let date = day0 + chrono::Days::new(u64::from(n / 3));
+        let at = format!(
+            "{}T{:02}:00:00.000000Z",
+            date.format("%Y-%m-%d"),
+            9 + 3 * (n % 3)
+        );
+        let id = format!("00000000-0000-4000-8000-{n:012x}");
+        let rare = n % 25 == 0;
+        let subject = if rare {
+            format!("Convocation rarissime {n}")
+        } else {
+            format!("Convocation réunion {n}")
+        };
+        let year = date.year();
+        writeln!(
+            sql,
+            "INSERT INTO correspondences (id, registry_id, direction, year, seq,
+                registration_number, channel, subject, sender, recipient, sender_name,
+                recipient_name, confidentiality, priority, category, sender_reference,
+                sender_date, received_at, registered_at, registered_by, tracking_hash,
+                search_text)
+             SELECT '{id}', t.registry_id, t.direction, {year}, {seq}, 'CENTRAL/A/{year}/C{n:05}',
+                t.channel, '{subject}', t.sender, t.recipient, t.sender_name, t.recipient_name,
+                'normal', t.priority, t.category, NULL, t.sender_date, '{at}', '{at}',
+                t.registered_by, 'cap{n}', '{subject}'
+             FROM correspondences t WHERE t.id = '{template}';
+             INSERT INTO correspondence_units (correspondence_id, unit_id, concern)
+             SELECT '{id}', u.unit_id, u.concern FROM correspondence_units u
+             WHERE u.correspondence_id = '{template}';",
+            seq = 100_000 + n,
+        )
+        .unwrap();
+        rows.push((at, id, year, rare));
+    }
+    sql.push_str("COMMIT;");
+    app.inst.database.execute_batch(&sql).unwrap();
+    let store = &app.inst.services.store;
+    let mut after: Option<String> = None;
+    while let (_, Some(next)) = store.index_missing(after.as_deref(), 1_000).unwrap() {
+        after = Some(next);
+    }
+    rows.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+    let newest_first = |keep: &dyn Fn(&Row) -> bool| -> Vec<String> {
+        rows.iter()
+            .filter(|r| keep(r))
+            .map(|r| r.1.clone())
+            .collect()
+    };
+    // Three pages of 50 (fifty days: across months and, without a year, across a year).
+    let walk = |query: &str, pages: usize| -> (Vec<String>, Value) {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut first = Value::Null;
+        for _ in 0..pages {
+            let mut path = format!("/api/v1/correspondences?registry=CENTRAL&limit=50&{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let r = get(&app.url(&path), Some(&registrar));
+            assert_eq!(r.status, 200, "{path}: {}", r.text());
+            let page = r.json();
+            seen.extend(ids(&page));
+            if first.is_null() {
+                first = page.clone();
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        (seen, first)
+    };
+
+    let (seen, first) = walk("q=convocation", 3);
+    assert_eq!(first["total_capped"], true, "{first}");
+    assert_eq!(first["total"], 1000);
+    assert_eq!(seen, newest_first(&|_| true)[..150].to_vec());
+
+    let (seen, first) = walk("q=convocation&year=2020", 3);
+    assert_eq!(first["total_capped"], true, "{first}");
+    assert_eq!(seen, newest_first(&|r| r.2 == 2020)[..150].to_vec());
+
+    let (seen, first) = walk("q=convocation&year=2019&direction=incoming", 2);
+    assert_eq!(first["total_capped"], true, "{first}");
+    assert_eq!(seen, newest_first(&|r| r.2 == 2019)[..100].to_vec());
+
+    let rare_2020 = newest_first(&|r| r.2 == 2020 && r.3);
+    assert!(
+        rare_2020.len() > 40 && rare_2020.len() < 50,
+        "{}",
+        rare_2020.len()
+    );
+    let (seen, first) = walk("q=rarissime&year=2020", 2);
+    assert_eq!(first["total_capped"], false, "{first}");
+    assert_eq!(first["total"], rare_2020.len());
+    assert_eq!(seen, rare_2020);
+
+    let (seen, first) = walk("q=rarissime+convocation", 1);
+    assert_eq!(first["total"], newest_first(&|r| r.3).len());
+    assert_eq!(seen, newest_first(&|r| r.3)[..50].to_vec());
+
+    let (seen, first) = walk("q=introuvable&year=2020", 1);
+    assert_eq!(first["total"], 0);
+    assert!(seen.is_empty());
+}
