@@ -130,23 +130,21 @@ fn receipts(name: &str, app: &TestApp) {
     let pending = s.store.receipts_without_pdf(100_000).unwrap();
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let take = pending.len().min(2_000);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= take {
-                        break;
-                    }
-                    let (id, kind) = &pending[i];
-                    diwan_app::receipts::pdf::ensure_pdf(s, id, *kind).unwrap();
-                }
-            });
-        }
+    // Drawn and sealed only (not stored), on the same receipts: what storing costs is the
+    // difference with the figure below.
+    let drawn_elapsed = on_threads(threads, take, |i| {
+        let (id, kind) = &pending[i];
+        diwan_app::receipts::pdf::make_pdf(s, id, *kind).unwrap();
     });
-    let pdf_elapsed = started.elapsed();
+    println!(
+        "{name}: {:.0} PDF receipts/s drawn and sealed, not stored ({take} in {:.1} s, {threads} threads)",
+        take as f64 / drawn_elapsed.as_secs_f64(),
+        drawn_elapsed.as_secs_f64(),
+    );
+    let pdf_elapsed = on_threads(threads, take, |i| {
+        let (id, kind) = &pending[i];
+        diwan_app::receipts::pdf::ensure_pdf(s, id, *kind).unwrap();
+    });
     println!(
         "{name}: {:.0} sealed PDF receipts/s ({take} drawn, sealed and stored in {:.1} s, {threads} threads; {} waiting when the registrations stopped)",
         take as f64 / pdf_elapsed.as_secs_f64(),
@@ -185,4 +183,24 @@ fn receipts(name: &str, app: &TestApp) {
         total as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64(),
     );
+}
+
+/// Runs `job(0..count)` on `threads` threads, each taking the next index; the time it took.
+fn on_threads(threads: usize, count: usize, job: impl Fn(usize) + Sync) -> Duration {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    job(i);
+                }
+            });
+        }
+    });
+    started.elapsed()
 }

@@ -468,8 +468,13 @@ pub trait BlobStore: Send + Sync {
     fn stage(&self) -> std::io::Result<Box<dyn BlobSink>>;
     /// Reads a stored file whole, by digest; `None` if it is missing.
     fn read(&self, digest: &Sha256Digest) -> std::io::Result<Option<Vec<u8>>>;
-    /// Stores content made by Diwan itself (a receipt's PDF) durably, at its address.
+    /// Stores content made by Diwan itself (a signed document) durably, at its address.
     fn put(&self, bytes: &[u8]) -> std::io::Result<Sha256Digest>;
+    /// Stores content Diwan can make again from what is durable (a receipt's PDF, drawn from
+    /// the stored signed receipt) at its address, without waiting for the disk: after a crash
+    /// it may be missing or damaged, which [`Self::read`] reports (`None` or an error), and
+    /// the caller makes it again.
+    fn put_remakeable(&self, bytes: &[u8]) -> std::io::Result<Sha256Digest>;
     /// Opens a stored file for reading, after checking its content against its digest (read
     /// in chunks, never held whole unless small); `None` if it is missing.
     fn open(&self, digest: &Sha256Digest) -> std::io::Result<Option<Box<dyn ReadSeek>>>;

@@ -228,6 +228,46 @@ impl FsBlobStore {
     }
 }
 
+impl FsBlobStore {
+    /// Writes a document Diwan made beside its address, then moves it there; `durable` syncs
+    /// the file and the directory before returning.
+    fn put_made(&self, bytes: &[u8], durable: bool) -> io::Result<Sha256Digest> {
+        let hex: String = ring::digest::digest(&SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let digest = Sha256Digest::parse(&hex).map_err(|e| io::Error::other(e.to_string()))?;
+        let target = address(&self.made, &digest);
+        if target.is_file() {
+            return Ok(digest);
+        }
+
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path"))?;
+        ensure_dir(dir)?;
+        // Written beside its address (not in the staging area, which holds uploads only).
+        let tmp = dir.join(format!(
+            "{}.part",
+            diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?
+        ));
+        let written = (|| {
+            let mut f = fs::File::create(&tmp)?;
+            io::Write::write_all(&mut f, bytes)?;
+            if durable {
+                f.sync_all()?;
+            }
+            fs::rename(&tmp, &target)?;
+            if durable { sync_dir(dir) } else { Ok(()) }
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written.map(|()| digest)
+    }
+}
+
 impl BlobStore for FsBlobStore {
     fn stage(&self) -> io::Result<Box<dyn BlobSink>> {
         Ok(Box::new(Sink {
@@ -247,36 +287,11 @@ impl BlobStore for FsBlobStore {
     }
 
     fn put(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
-        let hex: String = ring::digest::digest(&SHA256, bytes)
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let digest = Sha256Digest::parse(&hex).map_err(|e| io::Error::other(e.to_string()))?;
-        let target = address(&self.made, &digest);
-        if target.is_file() {
-            return Ok(digest);
-        }
-        let dir = target
-            .parent()
-            .ok_or_else(|| io::Error::other("blob path"))?;
-        ensure_dir(dir)?;
-        // Written beside its address (not in the staging area, which holds uploads only).
-        let tmp = dir.join(format!(
-            "{}.part",
-            diwan_app::ids::new_id().map_err(|e| io::Error::other(e.to_string()))?
-        ));
-        let written = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            io::Write::write_all(&mut f, bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &target)?;
-            sync_dir(dir)
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written.map(|()| digest)
+        self.put_made(bytes, true)
+    }
+
+    fn put_remakeable(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
+        self.put_made(bytes, false)
     }
 
     fn open(&self, digest: &Sha256Digest) -> io::Result<Option<Box<dyn ReadSeek>>> {

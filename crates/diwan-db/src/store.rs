@@ -250,11 +250,31 @@ impl Store for DbStore {
         kind: ReceiptKind,
         pdf: &Sha256Digest,
     ) -> StoreResult<()> {
-        read!(self, |c| c.set_receipt_pdf(
-            correspondence_id,
-            kind,
-            pdf.as_str()
-        ))
+        // The PDF is drawn again from the signed receipt when missing, so its address is
+        // written without waiting for the disk: a crash may lose it, never half-write it.
+        use diesel::Connection as _;
+        use diesel::connection::SimpleConnection;
+        fn relaxed(c: &mut impl SimpleConnection, sql: &str) -> StoreResult<()> {
+            c.batch_execute(sql).map_err(crate::conn::store_error)
+        }
+        let mut pooled = self.db.conn()?;
+        match &mut *pooled {
+            crate::conn::Conn::Sqlite(c) => {
+                relaxed(c, "PRAGMA synchronous = NORMAL")?;
+                let set = c.set_receipt_pdf(correspondence_id, kind, pdf.as_str());
+                // Back to the pool's setting whatever happened.
+                relaxed(c, "PRAGMA synchronous = FULL")?;
+                set
+            }
+            crate::conn::Conn::Pg(c) => c
+                .transaction(|c| {
+                    relaxed(&mut *c, "SET LOCAL synchronous_commit = off")
+                        .map_err(crate::queries::TxError::Store)?;
+                    c.set_receipt_pdf(correspondence_id, kind, pdf.as_str())
+                        .map_err(crate::queries::TxError::Store)
+                })
+                .map_err(StoreError::from),
+        }
     }
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
         read!(self, |c| Queries::receipts_without_pdf(c, limit))
@@ -936,4 +956,55 @@ pub(crate) fn summary(row: CorrespondenceRow) -> StoreResult<CorrespondenceSumma
 pub(crate) fn index_entry(rows: &RegistrationRows) -> (String, String) {
     let doc = crate::search::document_for(&rows.correspondence);
     (rows.correspondence.id.clone(), doc.into_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::RunQueryDsl as _;
+
+    #[derive(diesel::QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    /// A receipt PDF's address is written without waiting for the disk, and the pooled
+    /// connection it used is back to `synchronous = FULL` (2) afterwards, also when the
+    /// statement failed.
+    #[test]
+    fn a_receipt_pdf_address_leaves_the_connection_durable() {
+        let dir =
+            std::env::temp_dir().join(format!("diwan-store-{}", diwan_app::ids::new_id().unwrap()));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
+        db.migrate().unwrap();
+        let blobs = Arc::new(FsBlobStore::open(&dir, db.clone()).unwrap());
+        let store = DbStore::new(db.clone(), blobs).unwrap();
+        let digest = Sha256Digest::parse(&"ab".repeat(32)).unwrap();
+        let synchronous = || {
+            let mut conn = db.conn().unwrap();
+            match &mut *conn {
+                crate::conn::Conn::Sqlite(c) => {
+                    diesel::sql_query("PRAGMA synchronous")
+                        .get_result::<Synchronous>(c)
+                        .unwrap()
+                        .synchronous
+                }
+                crate::conn::Conn::Pg(_) => unreachable!("a SQLite database"),
+            }
+        };
+        assert_eq!(synchronous(), 2);
+        store
+            .set_receipt_pdf("no-such-letter", ReceiptKind::Receipt, &digest)
+            .unwrap();
+        assert_eq!(synchronous(), 2);
+        db.execute_batch("DROP TABLE receipts").unwrap();
+        assert!(
+            store
+                .set_receipt_pdf("no-such-letter", ReceiptKind::Receipt, &digest)
+                .is_err()
+        );
+        assert_eq!(synchronous(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -6,6 +6,7 @@ pub mod dossier;
 mod extract;
 mod inspect;
 mod page;
+mod qr;
 mod read;
 pub mod reader;
 mod receipt;

@@ -4,14 +4,13 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use krilla::color::rgb;
 use krilla::configure::{Archival, ConfigurationBuilder};
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::{DateTime as PdfDateTime, Metadata};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule};
 use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
-use qrcode::{Color as QrColor, EcLevel, QrCode};
 
 use crate::PdfError;
 use crate::text::{Fonts, Line, Weight, layout};
@@ -83,6 +82,12 @@ pub(crate) enum Op {
     Rect {
         rect: [f32; 4],
         color: Color,
+    },
+    /// Black rectangles `[x, y, width, height]` in units of `module` points from `origin`.
+    Modules {
+        origin: [f32; 2],
+        module: f32,
+        rects: Vec<[u16; 4]>,
     },
 }
 
@@ -295,35 +300,22 @@ impl<'f> Flow<'f> {
     }
 
     /// Draw a QR code matrix (`true` = dark) as vector squares, centred in `column`.
-    pub(crate) fn qr(&mut self, column: Column, modules: &[bool], width: usize, side: f32) {
-        if width == 0 {
+    /// A QR symbol `side` points wide, centred in `column`: its dark modules as rectangles
+    /// drawn in module units, so that the page's content holds small integers.
+    pub(crate) fn qr(&mut self, column: Column, symbol: &crate::qr::Symbol, side: f32) {
+        if symbol.width == 0 {
             return;
         }
         self.ensure(side + 8.0);
         self.gap(4.0);
-        let module = side / width as f32;
-        let x0 = column.x + (column.width - side) / 2.0;
-        let y0 = self.y;
-        for (row, chunk) in modules.chunks(width).enumerate() {
-            let mut col = 0;
-            while col < chunk.len() {
-                if !chunk[col] {
-                    col += 1;
-                    continue;
-                }
-                let start = col;
-                while col < chunk.len() && chunk[col] {
-                    col += 1;
-                }
-                let rect = [
-                    x0 + start as f32 * module,
-                    y0 + row as f32 * module,
-                    (col - start) as f32 * module,
-                    module,
-                ];
-                self.rect(rect, BLACK);
-            }
-        }
+        let module = side / symbol.width as f32;
+        let origin = [column.x + (column.width - side) / 2.0, self.y];
+        let rects = crate::qr::rectangles(symbol);
+        self.page().ops.push(Op::Modules {
+            origin,
+            module,
+            rects,
+        });
         self.y += side + 4.0;
     }
 
@@ -416,14 +408,8 @@ impl<'f> Flow<'f> {
         data: &str,
         side: f32,
     ) -> Result<(), PdfError> {
-        let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
-            .map_err(|e| PdfError::Render(format!("QR code: {e}")))?;
-        let modules: Vec<bool> = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == QrColor::Dark)
-            .collect();
-        self.qr(column, &modules, code.width(), side);
+        let symbol = crate::qr::encode(data.as_bytes())?;
+        self.qr(column, &symbol, side);
         Ok(())
     }
 }
@@ -528,6 +514,30 @@ pub(crate) fn paint(surface: &mut Surface<'_>, page: &PageOps) {
         }
     }
     flush_rects(surface, rects, rect_color);
+    for op in &page.ops {
+        if let Op::Modules {
+            origin,
+            module,
+            rects,
+        } = op
+        {
+            let mut path = PathBuilder::new();
+            for [x, y, w, h] in rects {
+                let r = Rect::from_xywh(f32::from(*x), f32::from(*y), f32::from(*w), f32::from(*h));
+                if let Some(r) = r {
+                    path.push_rect(r);
+                }
+            }
+            if let Some(path) = path.finish() {
+                surface.push_transform(&Transform::from_row(
+                    *module, 0.0, 0.0, *module, origin[0], origin[1],
+                ));
+                surface.set_fill(Some(fill(BLACK)));
+                surface.draw_path(&path);
+                surface.pop();
+            }
+        }
+    }
     for op in &page.ops {
         if let Op::Text {
             x,

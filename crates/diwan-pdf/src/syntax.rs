@@ -1,8 +1,6 @@
 //! Small pieces of PDF syntax written by hand: objects copied from a parsed document into an
 //! incremental update, text strings, dates, and hostile-input-safe parsing.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, Utc};
 use lopdf::{Dictionary, Document, Object};
 
@@ -149,9 +147,11 @@ pub(crate) fn write_hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02X}");
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0F)]));
     }
     s
 }

@@ -5,8 +5,9 @@
 //! broken into lines from per-character advances, and each line is cut into runs in visual
 //! order, one font and one direction per run, shaped with the same `rustybuzz` krilla uses.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use rustybuzz::{Direction, Face, Script, ShapePlan, UnicodeBuffer, script};
@@ -23,7 +24,7 @@ static SANS_BOLD: &[u8] = include_bytes!("../fonts/NotoSans-Bold.ttf");
 const MISSING: char = '?';
 
 /// Regular or bold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Weight {
     Regular,
     Bold,
@@ -62,10 +63,27 @@ struct Slot {
     plans: [ShapePlan; 2],
 }
 
-/// The four shipped fonts, parsed once.
+/// The four shipped fonts, parsed once, and the lines laid out with them lately.
 pub(crate) struct Fonts {
     slots: [Slot; 4],
+    laid_out: Mutex<HashMap<LayoutKey, Vec<Line>>>,
 }
+
+/// What a layout depends on besides the fonts: text, weight, size and width (as bits).
+#[derive(PartialEq, Eq, Hash)]
+struct LayoutKey {
+    text: String,
+    weight: Weight,
+    size: u32,
+    max_width: u32,
+}
+
+/// Texts up to this length are remembered once laid out: the labels and the names of the
+/// registry, administration and unit come back on every receipt, and shaping Arabic is
+/// a quarter of drawing one.
+const REMEMBERED_TEXT_BYTES: usize = 160;
+/// Layouts remembered at most; all are forgotten when the table is full.
+const REMEMBERED_LAYOUTS: usize = 1024;
 
 static FONTS: LazyLock<Result<Fonts, String>> = LazyLock::new(Fonts::load);
 
@@ -83,6 +101,7 @@ impl Fonts {
                 Slot::load("NotoSans-Regular", SANS_REGULAR, script::LATIN)?,
                 Slot::load("NotoSans-Bold", SANS_BOLD, script::LATIN)?,
             ],
+            laid_out: Mutex::new(HashMap::new()),
         })
     }
 
@@ -170,6 +189,7 @@ pub(crate) struct Run {
 }
 
 /// One laid-out line: runs in visual order, left to right.
+#[derive(Clone)]
 pub(crate) struct Line {
     pub(crate) runs: Vec<Run>,
     pub(crate) width: f32,
@@ -399,6 +419,41 @@ fn segments(
 
 /// Lay out `text` into lines no wider than `max_width`; each `\n` starts a new paragraph.
 pub(crate) fn layout(
+    fonts: &Fonts,
+    text: &str,
+    weight: Weight,
+    size: f32,
+    max_width: f32,
+) -> Vec<Line> {
+    if text.len() > REMEMBERED_TEXT_BYTES {
+        return layout_afresh(fonts, text, weight, size, max_width);
+    }
+    let key = LayoutKey {
+        text: text.to_owned(),
+        weight,
+        size: size.to_bits(),
+        max_width: max_width.to_bits(),
+    };
+    let table = || {
+        fonts
+            .laid_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let known = table().get(&key).cloned();
+    if let Some(lines) = known {
+        return lines;
+    }
+    let lines = layout_afresh(fonts, text, weight, size, max_width);
+    let mut map = table();
+    if map.len() >= REMEMBERED_LAYOUTS {
+        map.clear();
+    }
+    map.insert(key, lines.clone());
+    lines
+}
+
+fn layout_afresh(
     fonts: &Fonts,
     text: &str,
     weight: Weight,

@@ -655,3 +655,52 @@ fn sealing_twice_keeps_both_signatures() {
         "pdfsig: {report}"
     );
 }
+
+#[test]
+fn the_receipt_qr_code_reads_back_as_the_verification_url() {
+    if skip_external() {
+        return;
+    }
+    let view = sample(2, "طلب رخصة بناء — Demande de permis de construire");
+    let path = write_pdf("qr", &render_receipt(&view).unwrap());
+    let stem = format!("{}-page", path.trim_end_matches(".pdf"));
+    let out = run(
+        "pdftoppm",
+        &[
+            "-gray",
+            "-r",
+            "150",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            &path,
+            &stem,
+        ],
+    );
+    assert!(out.status.success(), "pdftoppm: {}", text(&out));
+    let pgm = std::fs::read(format!("{stem}.pgm")).unwrap();
+    // Binary PGM: "P5", width, height, maximum value, one whitespace, then the samples.
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&pgm[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let samples = &pgm[at + 1..];
+    assert_eq!(samples.len(), w * h);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| samples[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, view.verification_url);
+}

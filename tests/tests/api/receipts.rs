@@ -167,6 +167,60 @@ fn the_sealed_pdf_receipt_is_valid_for_independent_verifiers_and_tampering_shows
     assert!(!ok, "diwan verify accepts a tampered receipt");
 }
 
+/// A receipt's PDF is stored without waiting for the disk: one a crash left missing or torn
+/// is drawn and sealed again when asked for, and the damaged file is removed.
+#[test]
+fn a_lost_or_torn_receipt_pdf_is_made_again_when_asked_for() {
+    // No PDF worker: each PDF here is made by the request that asks for it, so none is
+    // stored behind the test's back.
+    let app = TestApp::spawn_with(&[("DIWAN__RECEIPTS__PDF_WORKERS", "0")]);
+    let token = app.login("registrar@demo.diwan");
+    let created = register_arabic(&app, &token, "سلمى <b>&amp;</b> O'Neil");
+    let id = created["id"].as_str().unwrap();
+    let code = created["receipt"]["tracking_code"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/receipts/{id}/pdf?code={code}"));
+    let fetch = || {
+        let r = get(&url, None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.content_type, "application/pdf");
+        r.body
+    };
+    let stored_at = |bytes: &[u8]| {
+        let digest: String = ring::digest::digest(&ring::digest::SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        app.sandbox
+            .data_dir
+            .join("receipts")
+            .join(&digest[..2])
+            .join(&digest)
+    };
+
+    let first = fetch();
+    assert_eq!(fetch(), first, "a stored PDF is served as it is");
+    let path = stored_at(&first);
+    assert!(path.is_file(), "{} not stored", path.display());
+
+    // Torn: what a crash can leave of a file written without sync.
+    std::fs::write(&path, &first[..first.len() / 2]).unwrap();
+    let second = fetch();
+    assert_ne!(second, first, "a new seal, a new document");
+    assert!(!path.exists(), "the torn file is removed");
+    assert!(stored_at(&second).is_file());
+    let report = verify_remote(&app.base, &second);
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert_eq!(report["registration"]["matches"], true, "{report:#}");
+
+    // Lost: made again too.
+    std::fs::remove_file(stored_at(&second)).unwrap();
+    let third = fetch();
+    assert_ne!(third, second);
+    assert_eq!(verify_remote(&app.base, &third)["valid"], true);
+    assert_eq!(fetch(), third, "and then served as stored");
+}
+
 #[test]
 fn the_signed_json_receipt_verifies_with_jwcrypto_from_x5c_and_the_root_only() {
     let app = TestApp::spawn();

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::Services;
 use crate::error::AppError;
-use crate::model::ReceiptKind;
+use crate::model::{ReceiptKind, StoredReceipt};
 
 /// The catalog entry of a sealed receipt PDF that holds its signed JSON receipt.
 pub const CATALOG_KEY: &str = "DiwanReceipt";
@@ -100,6 +100,14 @@ pub fn make_pdf(s: &Services, id: &str, kind: ReceiptKind) -> Result<Vec<u8>, Ap
         .store
         .receipt(id, kind)?
         .ok_or_else(|| AppError::not_found("receipt"))?;
+    draw_and_seal(s, &stored, kind)
+}
+
+fn draw_and_seal(
+    s: &Services,
+    stored: &StoredReceipt,
+    kind: ReceiptKind,
+) -> Result<Vec<u8>, AppError> {
     let payload = super::payload_of(&stored.receipt.jws)?;
     let org = crate::org::snapshot(s)?;
     let code = text(&payload, &["registry", "code"]);
@@ -136,13 +144,21 @@ pub fn ensure_pdf(s: &Services, id: &str, kind: ReceiptKind) -> Result<Vec<u8>, 
         .receipt(id, kind)?
         .ok_or_else(|| AppError::not_found("receipt"))?;
     if let Some(digest) = &stored.pdf_sha256 {
-        if let Some(bytes) = s.blobs.read(digest)? {
-            return Ok(bytes);
+        // Stored without waiting for the disk (it can be made again from the signed receipt):
+        // after a crash it may be missing, or torn and then refused by its digest.
+        match s.blobs.read(digest) {
+            Ok(Some(bytes)) => return Ok(bytes),
+            Ok(None) => tracing::warn!(receipt = id, "a receipt's PDF is missing; making it again"),
+            Err(e) => {
+                tracing::warn!(receipt = id, error = %e, "a receipt's PDF is unreadable; making it again");
+                if let Err(e) = s.blobs.forget_made(digest) {
+                    tracing::warn!(receipt = id, error = %e, "cannot remove a damaged receipt PDF");
+                }
+            }
         }
-        tracing::warn!(receipt = id, "a receipt's PDF is missing; making it again");
     }
-    let pdf = make_pdf(s, id, kind)?;
-    let digest = s.blobs.put(&pdf)?;
+    let pdf = draw_and_seal(s, &stored, kind)?;
+    let digest = s.blobs.put_remakeable(&pdf)?;
     s.store.set_receipt_pdf(id, kind, &digest)?;
     Ok(pdf)
 }
