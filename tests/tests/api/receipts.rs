@@ -171,9 +171,12 @@ fn the_sealed_pdf_receipt_is_valid_for_independent_verifiers_and_tampering_shows
 /// is drawn and sealed again when asked for, and the damaged file is removed.
 #[test]
 fn a_lost_or_torn_receipt_pdf_is_made_again_when_asked_for() {
-    // No PDF worker: each PDF here is made by the request that asks for it, so none is
-    // stored behind the test's back.
-    let app = TestApp::spawn_with(&[("DIWAN__RECEIPTS__PDF_WORKERS", "0")]);
+    // No PDF worker and no e-mail sender (which makes the PDF it attaches): each PDF here is
+    // made by the request that asks for it, so none is stored behind the test's back.
+    let app = TestApp::spawn_with(&[
+        ("DIWAN__RECEIPTS__PDF_WORKERS", "0"),
+        ("DIWAN__MAIL__SEND", "false"),
+    ]);
     let token = app.login("registrar@demo.diwan");
     let created = register_arabic(&app, &token, "سلمى <b>&amp;</b> O'Neil");
     let id = created["id"].as_str().unwrap();
