@@ -256,7 +256,7 @@ fn by_period<C: SearchSql>(
     limit: usize,
 ) -> QueryResult<Vec<String>> {
     let mut ids: Vec<String> = Vec::new();
-    each_month(c, step, words, |c, monthly| {
+    each_month(c, step, words, |c, monthly, _| {
         ids.extend(c.page_step(monthly, limit - ids.len())?);
         Ok(ids.len() < limit)
     })?;
@@ -276,10 +276,9 @@ fn count_by_period<C: SearchSql>(
     let mut counted = 0;
     let mut months_in_year = 0;
     let mut sparse = false;
-    each_month(c, step, words, |c, monthly| {
+    each_month(c, step, words, |c, monthly, (year, _)| {
         counted += c.count_step(monthly, cap - counted)?;
-        let month_year = monthly.from.as_deref().and_then(year_month).map(|(y, _)| y);
-        if month_year.is_some() && month_year == step.year {
+        if step.year == Some(year) {
             months_in_year += 1;
         }
         if counted < cap && months_in_year == PROBED_MONTHS {
@@ -297,13 +296,14 @@ fn count_by_period<C: SearchSql>(
 /// Months of the asked year counted one by one before deciding how to count the rest.
 const PROBED_MONTHS: usize = 2;
 
-/// Calls `f` with the step of each month, newest first, from the newest month the cursor, the
-/// year filter and the register allow down to the oldest they allow, while it answers `true`.
+/// Calls `f` with each month's step and the month itself (UTC year, month), newest first,
+/// from the newest month the cursor, the year filter and the register allow down to the
+/// oldest they allow, while it answers `true`.
 fn each_month<C: SearchSql>(
     c: &mut C,
     step: &Step<'_>,
     words: &IndexQuery,
-    mut f: impl FnMut(&mut C, &Step<'_>) -> QueryResult<bool>,
+    mut f: impl FnMut(&mut C, &Step<'_>, (i32, u32)) -> QueryResult<bool>,
 ) -> QueryResult<()> {
     let Some((first, last)) = c.registry_span(step.registry_id)? else {
         return Ok(());
@@ -343,7 +343,7 @@ fn each_month<C: SearchSql>(
             before: step.before.clone(),
             ..*step
         };
-        if !f(c, &monthly)? {
+        if !f(c, &monthly, (year, m))? {
             break;
         }
         month = if m == 1 {
