@@ -11,6 +11,7 @@ pub mod dossiers;
 pub mod error;
 pub mod exchange;
 pub mod ids;
+pub mod in_flight;
 pub mod indicators;
 pub mod log;
 pub mod merkle;
@@ -44,6 +45,8 @@ pub struct Services {
     pub runtime: std::sync::Arc<std::sync::OnceLock<Runtime>>,
     /// What this installation counts for `GET /metrics` (off unless the server turns it on).
     pub metrics: crate::metrics::Metrics,
+    /// Receipt PDFs being made now, one maker each (see [`receipts::pdf::ensure_pdf`]).
+    pub pdfs_in_making: std::sync::Arc<in_flight::InFlight>,
 }
 
 /// The parts of the application that need the store to exist first.
@@ -80,6 +83,7 @@ impl Services {
             throttle: std::sync::Arc::default(),
             runtime: std::sync::Arc::default(),
             metrics: crate::metrics::Metrics::off(),
+            pdfs_in_making: std::sync::Arc::default(),
         }
     }
 }

@@ -224,6 +224,44 @@ fn a_lost_or_torn_receipt_pdf_is_made_again_when_asked_for() {
     assert_eq!(fetch(), third, "and then served as stored");
 }
 
+/// The PDF worker and several downloads asking for a new receipt's PDF at once all get the
+/// same sealed file: one of them makes it, the others wait and read what it stored.
+#[test]
+fn a_receipt_pdf_asked_for_at_once_by_many_is_made_once() {
+    let app = TestApp::spawn();
+    let token = app.login("registrar@demo.diwan");
+    for name in ["مريم <i>", "Zoé & \"Ali\""] {
+        let created = register_arabic(&app, &token, name);
+        let id = created["id"].as_str().unwrap();
+        let code = created["receipt"]["tracking_code"].as_str().unwrap();
+        let url = app.url(&format!("/api/v1/receipts/{id}/pdf?code={code}"));
+        let start = std::sync::Barrier::new(6);
+        let copies: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let fetches: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        let r = get(&url, None);
+                        assert_eq!(r.status, 200, "{}", r.text());
+                        r.body
+                    })
+                })
+                .collect();
+            fetches.into_iter().map(|f| f.join().unwrap()).collect()
+        });
+        for copy in &copies {
+            assert!(
+                copy == &copies[0],
+                "two different PDFs of one receipt were handed out"
+            );
+        }
+        assert!(
+            get(&url, None).body == copies[0],
+            "the stored PDF is another one"
+        );
+    }
+}
+
 #[test]
 fn the_signed_json_receipt_verifies_with_jwcrypto_from_x5c_and_the_root_only() {
     let app = TestApp::spawn();

@@ -96,11 +96,7 @@ pub fn view(payload: &Value, issued_at: DateTime<Utc>) -> ReceiptView {
 
 /// Draws and seals the PDF of a stored receipt (does not store it).
 pub fn make_pdf(s: &Services, id: &str, kind: ReceiptKind) -> Result<Vec<u8>, AppError> {
-    let stored = s
-        .store
-        .receipt(id, kind)?
-        .ok_or_else(|| AppError::not_found("receipt"))?;
-    draw_and_seal(s, &stored, kind)
+    draw_and_seal(s, &receipt(s, id, kind)?, kind)
 }
 
 fn draw_and_seal(
@@ -138,11 +134,20 @@ fn draw_and_seal(
 }
 
 /// The stored PDF, made and stored first if needed.
+///
+/// One caller of this process makes a given receipt's PDF; the others (the PDF worker, the
+/// e-mail sender, a download) wait for it and read the copy it stored, so that every one of
+/// them hands out the same sealed file.
 pub fn ensure_pdf(s: &Services, id: &str, kind: ReceiptKind) -> Result<Vec<u8>, AppError> {
-    let stored = s
-        .store
-        .receipt(id, kind)?
-        .ok_or_else(|| AppError::not_found("receipt"))?;
+    let stored = receipt(s, id, kind)?;
+    if let Some(digest) = &stored.pdf_sha256
+        && let Ok(Some(bytes)) = s.blobs.read(digest)
+    {
+        return Ok(bytes);
+    }
+    let _held = s.pdfs_in_making.hold(&format!("{}/{id}", kind.as_str()));
+    // Read again: another caller may have made it while this one waited.
+    let stored = receipt(s, id, kind)?;
     if let Some(digest) = &stored.pdf_sha256 {
         // Stored without waiting for the disk (it can be made again from the signed receipt):
         // after a crash it may be missing, or torn and then refused by its digest.
@@ -161,6 +166,12 @@ pub fn ensure_pdf(s: &Services, id: &str, kind: ReceiptKind) -> Result<Vec<u8>, 
     let digest = s.blobs.put_remakeable(&pdf)?;
     s.store.set_receipt_pdf(id, kind, &digest)?;
     Ok(pdf)
+}
+
+fn receipt(s: &Services, id: &str, kind: ReceiptKind) -> Result<StoredReceipt, AppError> {
+    s.store
+        .receipt(id, kind)?
+        .ok_or_else(|| AppError::not_found("receipt"))
 }
 
 /// Queue of receipts whose PDF is to be made.
