@@ -176,6 +176,19 @@ pub(crate) trait SearchSql {
     fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize>;
     /// Ids of rows matching the step, newest first, at most `limit`.
     fn page_step(&mut self, step: &Step<'_>, limit: usize) -> QueryResult<Vec<String>>;
+    /// Rows matching a month's step found by reading the month's rows newest first (after
+    /// the step's keyset) and testing each one's entry, at most `limit` of them within the
+    /// first `window` rows read, with their registration times; `None` where the backend does
+    /// not walk. Where the words are in many of a month's letters, this reads a few hundred
+    /// rows instead of joining and sorting the thousands the index finds.
+    fn walk_step(
+        &mut self,
+        _step: &Step<'_>,
+        _limit: usize,
+        _window: usize,
+    ) -> QueryResult<Option<Vec<(String, String)>>> {
+        Ok(None)
+    }
     /// The first and last registration times of a registry.
     fn registry_span(&mut self, registry_id: &str) -> QueryResult<Option<(String, String)>>;
     /// Correspondences without an index entry, in id order after `after` (a keyset: each call
@@ -249,6 +262,11 @@ pub(crate) fn search<C: SearchSql>(
 /// A month of the asked year is asked for by the query's words and its marker only: the year,
 /// when filtered on, is tested on the month's rows (a month's matches are few; the year's list
 /// is long). The months just outside the asked year add the year's marker.
+///
+/// Where the backend walks ([`SearchSql::walk_step`]), a month of the asked year is first
+/// walked, [`WALK_WINDOW_PAGES`] pages' worth of rows at most; when that window holds too few
+/// matches the rest of the month is asked of the index from the last match found (the rows in
+/// between did not match), and the following months are asked of the index alone.
 fn by_period<C: SearchSql>(
     c: &mut C,
     step: &Step<'_>,
@@ -256,12 +274,45 @@ fn by_period<C: SearchSql>(
     limit: usize,
 ) -> QueryResult<Vec<String>> {
     let mut ids: Vec<String> = Vec::new();
-    each_month(c, step, words, |c, monthly, _| {
-        ids.extend(c.page_step(monthly, limit - ids.len())?);
+    let mut walking = true;
+    each_month(c, step, words, |c, monthly, (year, _)| {
+        let wanted = limit - ids.len();
+        let mut walked = false;
+        let mut rest = None;
+        if walking && step.year.is_none_or(|asked| asked == year) {
+            let window = wanted.saturating_mul(WALK_WINDOW_PAGES);
+            if let Some(found) = c.walk_step(monthly, wanted, window)? {
+                walked = true;
+                if let Some((id, at)) = found.last() {
+                    rest = Some(Step {
+                        before: Some((at.clone(), id.clone())),
+                        index: monthly.index.clone(),
+                        from: monthly.from.clone(),
+                        until: monthly.until.clone(),
+                        ..*monthly
+                    });
+                }
+                ids.extend(found.into_iter().map(|(id, _)| id));
+                if ids.len() == limit {
+                    return Ok(false);
+                }
+            }
+        }
+        let before = ids.len();
+        ids.extend(c.page_step(rest.as_ref().unwrap_or(monthly), limit - ids.len())?);
+        if walked && ids.len() > before {
+            // The window ended before a page of matches and the month had more: the words
+            // are too rare in this register for walking to pay.
+            walking = false;
+        }
         Ok(ids.len() < limit)
     })?;
     Ok(ids)
 }
+
+/// How many pages' worth of rows a month's walk reads at most, looking for one page of
+/// matches: the walk pays where at least one row in this many matches.
+const WALK_WINDOW_PAGES: usize = 16;
 
 /// The matches of a step with a year, counted up to `cap` month by month, newest first (see
 /// [`SearchSql::COUNTS_BY_MONTH`]). When the first months of the year say the year holds
@@ -373,6 +424,14 @@ struct Id {
 }
 
 #[derive(QueryableByName)]
+struct IdAt {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    at: String,
+}
+
+#[derive(QueryableByName)]
 struct Span {
     #[diesel(sql_type = Nullable<Text>)]
     first: Option<String>,
@@ -399,7 +458,7 @@ fn row_conditions(ph: fn(usize) -> String, visible_units: &str) -> String {
          AND ({p4} IS NULL OR c.year = {p4}) \
          AND ({p5} IS NULL OR c.confidentiality = 'normal' OR EXISTS (SELECT 1 FROM correspondence_units u \
               WHERE u.correspondence_id = c.id AND {visible_units})) \
-         AND ({p6} IS NULL OR c.registered_at < {p6} OR (c.registered_at = {p6} AND c.id < {p7})) \
+         AND ({p6} IS NULL OR (c.registered_at, c.id) < ({p6}, {p7})) \
          AND ({p8} IS NULL OR c.registered_at >= {p8}) \
          AND ({p9} IS NULL OR c.registered_at < {p9})",
         p2 = p(2),
@@ -591,6 +650,31 @@ impl SearchSql for PgConnection {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
+    fn walk_step(
+        &mut self,
+        step: &Step<'_>,
+        limit: usize,
+        window: usize,
+    ) -> QueryResult<Option<Vec<(String, String)>>> {
+        // The window is read from the `correspondences_page` index backwards (the month's
+        // bounds and the keyset are conditions on it), each row's entry found by its key.
+        let sql = format!(
+            "SELECT w.id AS id, w.registered_at AS at FROM \
+             (SELECT c.id, c.registered_at FROM correspondences c WHERE {} \
+              ORDER BY c.registered_at DESC, c.id DESC LIMIT $11) w \
+             WHERE EXISTS (SELECT 1 FROM search_docs s WHERE s.correspondence_id = w.id \
+                           AND s.words @@ CAST($1::text AS tsquery)) \
+             ORDER BY w.registered_at DESC, w.id DESC LIMIT $10",
+            row_conditions(pg_ph, PG_UNITS)
+        );
+        let units = step.units.map(<[String]>::to_vec);
+        let rows: Vec<IdAt> =
+            bind_step!(sql, step, step.index.tsquery(), units, Array<Text>, limit)
+                .bind::<BigInt, _>(self::limit(window))
+                .load(self)?;
+        Ok(Some(rows.into_iter().map(|r| (r.id, r.at)).collect()))
+    }
+
     fn registry_span(&mut self, registry_id: &str) -> QueryResult<Option<(String, String)>> {
         let rows: Vec<Span> = diesel::sql_query(
             "SELECT (SELECT min(registered_at) FROM correspondences WHERE registry_id = $1) AS first, \
@@ -621,11 +705,13 @@ impl SearchSql for PgConnection {
             // entries the index finds are joined to their rows one by one. No parallel
             // workers: starting them costs 20–40 ms per statement on a small machine, for
             // index lookups that take a few milliseconds alone. No JIT compilation, which
-            // pays only for long scans.
+            // pays only for long scans. Every statement is planned for its values: a generic
+            // plan cannot drop the `$n IS NULL OR …` conditions of the filters not asked for,
+            // nor bound an index scan by a month.
             c.batch_execute(
                 "SET LOCAL enable_seqscan = off; SET LOCAL enable_mergejoin = off; \
                  SET LOCAL enable_hashjoin = off; SET LOCAL max_parallel_workers_per_gather = 0; \
-                 SET LOCAL jit = off",
+                 SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan",
             )?;
             f(c)
         })

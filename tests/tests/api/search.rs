@@ -553,8 +553,8 @@ fn the_register_page_searches_and_marks_the_words_found() {
 fn more_matches_than_the_count_cap_come_newest_first_with_and_without_a_year() {
     use chrono::Datelike;
     use std::fmt::Write as _;
-    /// (registered_at, id, year, with the rare word)
-    type Row = (String, String, i32, bool);
+    /// (registered_at, id, year, with the rare word, with the word that thins out)
+    type Row = (String, String, i32, bool, bool);
 
     let app = TestApp::spawn();
     let registrar = app.login("registrar@demo.diwan");
@@ -573,11 +573,14 @@ fn more_matches_than_the_count_cap_come_newest_first_with_and_without_a_year() {
         );
         let id = format!("00000000-0000-4000-8000-{n:012x}");
         let rare = n % 25 == 0;
-        let subject = if rare {
-            format!("Convocation rarissime {n}")
-        } else {
-            format!("Convocation réunion {n}")
-        };
+        // In every letter of the first 500 days, then in one in twenty: over the count cap,
+        // yet too rare in the newest months for a page to be found in their first rows.
+        let thinning = n < 1500 || n % 20 == 0;
+        let subject = format!(
+            "Convocation {} {n}{}",
+            if rare { "rarissime" } else { "réunion" },
+            if thinning { " semestrielle" } else { "" }
+        );
         let year = date.year();
         writeln!(
             sql,
@@ -597,7 +600,7 @@ fn more_matches_than_the_count_cap_come_newest_first_with_and_without_a_year() {
             seq = 100_000 + n,
         )
         .unwrap();
-        rows.push((at, id, year, rare));
+        rows.push((at, id, year, rare, thinning));
     }
     sql.push_str("COMMIT;");
     app.inst.database.execute_batch(&sql).unwrap();
@@ -665,6 +668,27 @@ fn more_matches_than_the_count_cap_come_newest_first_with_and_without_a_year() {
     let (seen, first) = walk("q=rarissime+convocation", 1);
     assert_eq!(first["total"], newest_first(&|r| r.3).len());
     assert_eq!(seen, newest_first(&|r| r.3)[..50].to_vec());
+
+    // Newest first across the months where the word is rare and into those where it is in
+    // every letter, by pages of 50 and of 7.
+    let thinning = newest_first(&|r| r.4);
+    let (seen, first) = walk("q=semestrielle", 4);
+    assert_eq!(first["total_capped"], true, "{first}");
+    assert_eq!(seen, thinning[..200].to_vec());
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..12 {
+        let mut path = "/api/v1/correspondences?registry=CENTRAL&limit=7&q=semes".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = get(&app.url(&path), Some(&registrar)).json();
+        seen.extend(ids(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, thinning[..84].to_vec());
+    let (seen, _) = walk("q=semestrielle&year=2020", 3);
+    assert_eq!(seen, newest_first(&|r| r.4 && r.2 == 2020)[..150].to_vec());
 
     let (seen, first) = walk("q=introuvable&year=2020", 1);
     assert_eq!(first["total"], 0);
