@@ -1,6 +1,6 @@
 //! Connections to either backend, the pool, and migrations.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -125,21 +125,54 @@ pub struct Manager {
     url: String,
 }
 
+/// A connection of the pool, with what the pool knows of its health.
+pub struct Pooled {
+    pub conn: Conn,
+    /// When the connection last answered or was handed out without an error.
+    healthy_at: Instant,
+    /// A statement on it failed: it is checked before it is handed out again.
+    suspect: bool,
+    /// It failed its check: the pool closes it.
+    broken: bool,
+}
+
+impl Pooled {
+    /// Marks the connection for a check before its next use (a statement on it failed, maybe
+    /// because the server closed it).
+    pub(crate) fn suspect(&mut self) {
+        self.suspect = true;
+    }
+
+    fn check(&mut self) -> Result<(), diesel::result::Error> {
+        with_conn!(&mut self.conn, |c| c.batch_execute("SELECT 1"))
+    }
+}
+
+/// A connection used without an error this recently is handed out without a check.
+const TRUSTED_FOR: Duration = Duration::from_secs(5);
+
 impl ManageConnection for Manager {
-    type Connection = Conn;
+    type Connection = Pooled;
     type Error = DbError;
 
-    fn connect(&self) -> Result<Conn, DbError> {
-        Conn::open(&self.url)
+    fn connect(&self) -> Result<Pooled, DbError> {
+        Ok(Pooled {
+            conn: Conn::open(&self.url)?,
+            healthy_at: Instant::now(),
+            suspect: false,
+            broken: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut Conn) -> Result<(), DbError> {
-        with_conn!(conn, |c| c.batch_execute("SELECT 1"))
-            .map_err(|e| DbError::Connect(e.to_string()))
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), DbError> {
+        conn.check().map_err(|e| DbError::Connect(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut Conn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        if !conn.suspect && !conn.broken {
+            conn.healthy_at = Instant::now();
+        }
+        conn.broken
     }
 }
 
@@ -174,6 +207,9 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
+            // Checked by `conn` only when idle a while or after an error: a check on every
+            // checkout is one more round trip to PostgreSQL for each statement.
+            .test_on_check_out(false)
             .build(Manager {
                 url: url.to_owned(),
             })
@@ -192,13 +228,17 @@ impl Database {
     /// Applies pending migrations (safe to call from several processes at once).
     pub fn migrate(&self) -> Result<(), DbError> {
         let mut conn = self.pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
-        conn.migrate()
+        conn.conn.migrate()
     }
 
     /// Runs SQL statements as they are (operators' maintenance and tests' fault injection).
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        with_conn!(&mut *conn, |c| c.batch_execute(sql)).map_err(store_error)
+        let done = with_conn!(&mut conn.conn, |c| c.batch_execute(sql));
+        if done.is_err() {
+            conn.suspect();
+        }
+        done.map_err(store_error)
     }
 
     /// Creates a PostgreSQL database `name` on the server of `server_url` (whose own database
@@ -226,10 +266,31 @@ impl Database {
         }
     }
 
+    /// A connection from the pool. One idle for a while, or on which a statement failed, is
+    /// checked first; one that fails its check is closed and another one taken.
     pub(crate) fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+        let unavailable = |e: &dyn std::fmt::Display| {
+            StoreError::Unavailable(format!("no database connection: {e}"))
+        };
+        // Every connection of the pool may have been closed at once (a server restart).
+        for _ in 0..=self.pool.max_size() {
+            let mut pooled = self.pool.get().map_err(|e| unavailable(&e))?;
+            if !pooled.suspect && pooled.healthy_at.elapsed() < TRUSTED_FOR {
+                return Ok(pooled);
+            }
+            match pooled.check() {
+                Ok(()) => {
+                    pooled.suspect = false;
+                    pooled.healthy_at = Instant::now();
+                    return Ok(pooled);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "closing a database connection that failed its check");
+                    pooled.broken = true;
+                }
+            }
+        }
+        Err(unavailable(&"every connection failed its check"))
     }
 }
 

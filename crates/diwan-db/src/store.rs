@@ -59,7 +59,11 @@ impl DbStore {
 macro_rules! read {
     ($self:ident, |$c:ident| $body:expr) => {{
         let mut pooled = $self.db.conn()?;
-        with_conn!(&mut *pooled, |$c| $body)
+        let result = with_conn!(&mut pooled.conn, |$c| $body);
+        if result.is_err() {
+            pooled.suspect();
+        }
+        result
     }};
 }
 
@@ -258,7 +262,7 @@ impl Store for DbStore {
             c.batch_execute(sql).map_err(crate::conn::store_error)
         }
         let mut pooled = self.db.conn()?;
-        match &mut *pooled {
+        let set = match &mut pooled.conn {
             crate::conn::Conn::Sqlite(c) => {
                 relaxed(c, "PRAGMA synchronous = NORMAL")?;
                 let set = c.set_receipt_pdf(correspondence_id, kind, pdf.as_str());
@@ -274,7 +278,11 @@ impl Store for DbStore {
                         .map_err(crate::queries::TxError::Store)
                 })
                 .map_err(StoreError::from),
+        };
+        if set.is_err() {
+            pooled.suspect();
         }
+        set
     }
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
         read!(self, |c| Queries::receipts_without_pdf(c, limit))
@@ -983,7 +991,7 @@ mod tests {
         let digest = Sha256Digest::parse(&"ab".repeat(32)).unwrap();
         let synchronous = || {
             let mut conn = db.conn().unwrap();
-            match &mut *conn {
+            match &mut conn.conn {
                 crate::conn::Conn::Sqlite(c) => {
                     diesel::sql_query("PRAGMA synchronous")
                         .get_result::<Synchronous>(c)

@@ -284,3 +284,58 @@ fn failures_inside_a_batch_do_not_disturb_the_others() {
     );
     assert!(staged.is_empty());
 }
+
+/// Connections the database server closes (a restart, an administrator ending sessions) are
+/// replaced: a request on one of them fails at worst with 503, never 500, the pool checks
+/// and closes it, and the following requests are answered.
+#[test]
+fn connections_closed_by_the_database_server_are_replaced() {
+    let app = TestApp::spawn();
+    let token = app.login("registrar@demo.diwan");
+    let url = app.url("/api/v1/correspondences?registry=CENTRAL&q=demande");
+    let list = || get(&url, Some(&token)).status;
+    // Open every connection of the pool (four in tests) with requests at once.
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| assert_eq!(list(), 200));
+        }
+    });
+    if let Backend::Postgres { .. } = app.sandbox.backend {
+        app.inst
+            .database
+            .execute_batch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let statuses: Vec<u16> = (0..12).map(|_| list()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 503).count() <= 4,
+        "more failures than pooled connections: {statuses:?}"
+    );
+    assert!(statuses[6..].iter().all(|s| *s == 200), "{statuses:?}");
+    // Registrations go on too (the group-commit writer has a connection of its own).
+    let r = register(
+        &app.base,
+        &token,
+        &letter("CENTRAL", "بعد الانقطاع"),
+        &pdf(2048),
+    );
+    let r = if r.status == 503 {
+        register(
+            &app.base,
+            &token,
+            &letter("CENTRAL", "بعد الانقطاع"),
+            &pdf(2048),
+        )
+    } else {
+        r
+    };
+    assert_eq!(r.status, 201, "{}", r.text());
+}
