@@ -247,6 +247,9 @@ fn malformed(what: &str) -> PdfError {
 }
 
 /// The offset after the last `startxref` keyword.
+/// The offset the file's last `startxref` gives, which must be followed by `%%EOF` and
+/// nothing else (but blanks): bytes after it would be a cut or damaged update, and an update
+/// appended after them would sign something no reader sees the same way.
 pub(crate) fn find_startxref(pdf: &[u8]) -> Result<usize, PdfError> {
     let tail_start = pdf.len().saturating_sub(4096);
     let tail = &pdf[tail_start..];
@@ -254,15 +257,28 @@ pub(crate) fn find_startxref(pdf: &[u8]) -> Result<usize, PdfError> {
         .windows(9)
         .rposition(|w| w == b"startxref")
         .ok_or_else(|| malformed("no startxref"))?;
-    let digits: String = tail[pos + 9..]
+    let after = &tail[pos + 9..];
+    let blank = |b: &u8| b.is_ascii_whitespace() || *b == 0;
+    let digits_at = after.iter().position(|b| !blank(b)).unwrap_or(after.len());
+    let digits_len = after[digits_at..]
         .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
         .take_while(|b| b.is_ascii_digit())
-        .map(|&b| char::from(b))
-        .collect();
-    digits
+        .count();
+    let digits = std::str::from_utf8(&after[digits_at..digits_at + digits_len]).unwrap_or("");
+    let offset = digits
         .parse()
-        .map_err(|_| malformed("startxref is not a number"))
+        .map_err(|_| malformed("startxref is not a number"))?;
+    let rest = &after[digits_at + digits_len..];
+    let eof_at = rest.iter().position(|b| !blank(b)).unwrap_or(rest.len());
+    let ends_there = rest[eof_at..]
+        .strip_prefix(b"%%EOF")
+        .is_some_and(|end| end.iter().all(blank));
+    if !ends_there {
+        return Err(malformed(
+            "the file does not end at its last %%EOF (a cut or damaged update)",
+        ));
+    }
+    Ok(offset)
 }
 
 struct NewIds {
@@ -745,5 +761,12 @@ mod tests {
             1234
         );
         assert!(find_startxref(b"garbage").is_err());
+        assert_eq!(
+            find_startxref(b"...startxref\r\n1234\r\n%%EOF\r\n\0\0").unwrap(),
+            1234
+        );
+        // A later update cut short: the last startxref is an earlier revision's.
+        assert!(find_startxref(b"...startxref\n1234\n%%EOF\n5 0 obj\n<< /Type").is_err());
+        assert!(find_startxref(b"...startxref\n1234\n").is_err());
     }
 }

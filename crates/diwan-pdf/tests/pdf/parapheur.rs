@@ -501,8 +501,16 @@ fn hostile_input_to_prepare_and_changes_after_gives_errors() {
     for cut in [10, 100, twice.len() / 3, twice.len() / 2, twice.len() - 40] {
         inputs.push(twice[..cut].to_vec());
     }
+    // Cut just after a complete revision's end, a few bytes into the next update.
+    let first_end = once.len();
+    inputs.push(twice[..first_end + 20].to_vec());
     for input in &inputs {
-        assert!(prepare(input, &request(2)).is_err());
+        assert!(
+            prepare(input, &request(2)).is_err(),
+            "{} bytes of {}",
+            input.len(),
+            twice.len()
+        );
         // The first signature's revision is not (all) there.
         let _ = changes_after(input, &first);
     }
