@@ -8,12 +8,12 @@ use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::{DateTime as PdfDateTime, Metadata};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, FillRule};
+use krilla::paint::{Fill, FillRule, LineJoin, Stroke};
 use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
 
 use crate::PdfError;
-use crate::text::{Fonts, Line, Weight, layout};
+use crate::text::{BOLD_STROKE_EM, Fonts, Line, Weight, layout};
 
 pub(crate) const PAGE_W: f32 = 595.28;
 pub(crate) const PAGE_H: f32 = 841.89;
@@ -549,6 +549,12 @@ pub(crate) fn paint(surface: &mut Surface<'_>, page: &PageOps) {
             surface.set_fill(Some(fill(*color)));
             let mut cursor = *x;
             for run in &line.runs {
+                surface.set_stroke(run.bold.then(|| Stroke {
+                    paint: rgb::Color::new(color.0, color.1, color.2).into(),
+                    width: run.size * BOLD_STROKE_EM,
+                    line_join: LineJoin::Round,
+                    ..Stroke::default()
+                }));
                 surface.draw_glyphs(
                     Point::from_xy(cursor, *baseline),
                     &run.glyphs,
@@ -561,6 +567,7 @@ pub(crate) fn paint(surface: &mut Surface<'_>, page: &PageOps) {
             }
         }
     }
+    surface.set_stroke(None);
 }
 
 fn flush_rects(surface: &mut Surface<'_>, rects: PathBuilder, color: Option<Color>) {

@@ -370,6 +370,16 @@ fn pyhanko(path: &str) -> (bool, String) {
 // ---------------------------------------------------------------------------------------------
 // Without external tools
 
+/// Two font subsets (Arabic and Latin), however much bold text: bold is drawn with the
+/// regular faces, filled and outlined (text rendering mode 2).
+#[test]
+fn a_receipt_embeds_one_font_per_script() {
+    let pdf = render_receipt(&sample(2, "طلب — Demande")).unwrap();
+    let count = |needle: &[u8]| pdf.windows(needle.len()).filter(|w| *w == needle).count();
+    assert_eq!(count(b"/FontFile2"), 2);
+    assert_eq!(count(b"/Type/Font/Subtype/Type0"), 2);
+}
+
 #[test]
 fn sealing_appends_and_signatures_read_back() {
     let pdf = render_receipt(&sample(1, "Objet")).unwrap();
