@@ -179,10 +179,7 @@ impl FsBlobStore {
     fn packed(&self) -> io::Result<Vec<(String, String, i64, i64)>> {
         let mut conn = self.index.conn().map_err(io::Error::other)?;
         let packed = with_conn!(&mut conn.conn, |c| c.packed_blobs());
-        if packed.is_err() {
-            conn.suspect();
-        }
-        packed.map_err(io::Error::other)
+        conn.noting(packed).map_err(io::Error::other)
     }
 
     /// Bytes in pack segments on disk, and bytes the index points to. Equal when no segment
@@ -347,10 +344,7 @@ impl BlobStore for FsBlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let mut conn = self.index.conn().map_err(io::Error::other)?;
                 let place = with_conn!(&mut conn.conn, |c| c.blob_location(digest.as_str()));
-                if place.is_err() {
-                    conn.suspect();
-                }
-                let place = place.map_err(io::Error::other)?;
+                let place = conn.noting(place).map_err(io::Error::other)?;
                 let Some((segment, offset, length)) = place else {
                     return Ok(None);
                 };

@@ -137,10 +137,13 @@ pub struct Pooled {
 }
 
 impl Pooled {
-    /// Marks the connection for a check before its next use (a statement on it failed, maybe
-    /// because the server closed it).
-    pub(crate) fn suspect(&mut self) {
-        self.suspect = true;
+    /// Passes a statement's result through; when it failed, marks the connection for a check
+    /// before its next use (maybe the server closed it).
+    pub(crate) fn noting<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() {
+            self.suspect = true;
+        }
+        result
     }
 
     fn check(&mut self) -> Result<(), diesel::result::Error> {
@@ -235,10 +238,7 @@ impl Database {
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let done = with_conn!(&mut conn.conn, |c| c.batch_execute(sql));
-        if done.is_err() {
-            conn.suspect();
-        }
-        done.map_err(store_error)
+        conn.noting(done).map_err(store_error)
     }
 
     /// Creates a PostgreSQL database `name` on the server of `server_url` (whose own database

@@ -60,10 +60,7 @@ macro_rules! read {
     ($self:ident, |$c:ident| $body:expr) => {{
         let mut pooled = $self.db.conn()?;
         let result = with_conn!(&mut pooled.conn, |$c| $body);
-        if result.is_err() {
-            pooled.suspect();
-        }
-        result
+        pooled.noting(result)
     }};
 }
 
@@ -256,7 +253,6 @@ impl Store for DbStore {
     ) -> StoreResult<()> {
         // The PDF is drawn again from the signed receipt when missing, so its address is
         // written without waiting for the disk: a crash may lose it, never half-write it.
-        use diesel::Connection as _;
         use diesel::connection::SimpleConnection;
         fn relaxed(c: &mut impl SimpleConnection, sql: &str) -> StoreResult<()> {
             c.batch_execute(sql).map_err(crate::conn::store_error)
@@ -270,19 +266,25 @@ impl Store for DbStore {
                 relaxed(c, "PRAGMA synchronous = FULL")?;
                 set
             }
-            crate::conn::Conn::Pg(c) => c
-                .transaction(|c| {
-                    relaxed(&mut *c, "SET LOCAL synchronous_commit = off")
-                        .map_err(crate::queries::TxError::Store)?;
-                    c.set_receipt_pdf(correspondence_id, kind, pdf.as_str())
-                        .map_err(crate::queries::TxError::Store)
-                })
-                .map_err(StoreError::from),
+            // One statement, one round trip: the setting lasts for the statement's own
+            // transaction, whose commit then does not wait for the WAL to reach the disk.
+            crate::conn::Conn::Pg(c) => {
+                use diesel::RunQueryDsl as _;
+                use diesel::sql_types::Text;
+                diesel::sql_query(
+                    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+                     UPDATE receipts SET pdf_sha256 = $3 FROM relaxed \
+                     WHERE correspondence_id = $1 AND kind = $2",
+                )
+                .bind::<Text, _>(correspondence_id)
+                .bind::<Text, _>(kind.as_str())
+                .bind::<Text, _>(pdf.as_str())
+                .execute(c)
+                .map(|_| ())
+                .map_err(crate::conn::store_error)
+            }
         };
-        if set.is_err() {
-            pooled.suspect();
-        }
-        set
+        pooled.noting(set)
     }
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
         read!(self, |c| Queries::receipts_without_pdf(c, limit))
