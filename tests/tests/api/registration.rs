@@ -236,6 +236,48 @@ fn identical_files_are_stored_once_and_several_files_are_kept_in_order() {
 }
 
 #[test]
+fn a_file_registered_again_and_by_many_at_once_is_stored_once_and_read_back_whole() {
+    let app = TestApp::spawn();
+    let token = app.login("registrar@demo.diwan");
+    let file = pdf(2500);
+    let first = register(&app.base, &token, &letter("CENTRAL", "original"), &file);
+    assert_eq!(first.status, 201, "{}", first.text());
+    // Eight at once with the same content: committed together, their content already packed
+    // by the first registration, and also the same among them.
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|n| {
+                let (base, token, file) = (&app.base, &token, &file);
+                scope.spawn(move || {
+                    let r = register(base, token, &letter("CENTRAL", &format!("copie {n}")), file);
+                    assert_eq!(r.status, 201, "{}", r.text());
+                    r.json()["id"].as_str().unwrap().to_owned()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let first_id = first.json()["id"].as_str().unwrap().to_owned();
+    for id in ids.iter().chain([&first_id]) {
+        let c = get(
+            &app.url(&format!("/api/v1/correspondences/{id}")),
+            Some(&token),
+        );
+        assert_eq!(c.status, 200);
+        let file_id = c.json()["files"][0]["id"].as_str().unwrap().to_owned();
+        let f = get(
+            &app.url(&format!("/api/v1/correspondences/{id}/files/{file_id}")),
+            Some(&token),
+        );
+        assert_eq!(f.status, 200);
+        assert!(f.body == file, "{id}: the file read back differs");
+    }
+    let (blobs, staged) = app.stored_files();
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    assert!(staged.is_empty());
+}
+
+#[test]
 fn registers_follow_the_calendar_year_of_the_installation_time_zone() {
     let app = TestApp::spawn_with(&[("DIWAN__TIME__ZONE", "Africa/Casablanca")]);
     let at = |s: &str| {
