@@ -1,8 +1,9 @@
 //! Group commit: one thread, one connection, one transaction per batch of registrations.
 //!
 //! Requests queue on a channel. The writer takes the first one, then everything else already
-//! waiting (up to [`MAX_BATCH`]), stores them all in one transaction (each in its own
-//! savepoint, so a failing one rolls back alone), commits once, and answers each caller.
+//! waiting (up to [`MAX_BATCH`]), stores them all in one transaction (when one of them is
+//! refused, the batch is stored again job by job without it), commits once, and answers each
+//! caller.
 //! A caller is answered only after the commit: a number returned is a number durable.
 
 use std::sync::Arc;
