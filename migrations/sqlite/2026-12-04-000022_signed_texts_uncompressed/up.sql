@@ -1,0 +1,2 @@
+-- PostgreSQL only (how long values are stored); kept so both backends have the same migrations.
+SELECT 1;
