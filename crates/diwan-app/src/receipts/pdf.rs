@@ -139,14 +139,8 @@ fn draw_and_seal(
 /// e-mail sender, a download) wait for it and read the copy it stored, so that every one of
 /// them hands out the same sealed file.
 pub fn ensure_pdf(s: &Services, id: &str, kind: ReceiptKind) -> Result<Vec<u8>, AppError> {
-    let stored = receipt(s, id, kind)?;
-    if let Some(digest) = &stored.pdf_sha256
-        && let Ok(Some(bytes)) = s.blobs.read(digest)
-    {
-        return Ok(bytes);
-    }
+    // Held before the row is read: a caller that waited finds the copy the maker stored.
     let _held = s.pdfs_in_making.hold(&format!("{}/{id}", kind.as_str()));
-    // Read again: another caller may have made it while this one waited.
     let stored = receipt(s, id, kind)?;
     if let Some(digest) = &stored.pdf_sha256 {
         // Stored without waiting for the disk (it can be made again from the signed receipt):
