@@ -89,7 +89,8 @@ impl Sandbox {
     pub fn on(backend: Backend) -> Self {
         let name = format!(
             "diwan_t_{}",
-            diwan_app::ids::new_id().unwrap().replace('-', "")[..20].to_owned()
+            // The random end of the id (its start is the time, shared by sandboxes made at once).
+            diwan_app::ids::new_id().unwrap().replace('-', "")[12..].to_owned()
         );
         let data_dir = std::env::temp_dir().join(&name);
         std::fs::create_dir_all(&data_dir).unwrap();
@@ -154,7 +155,15 @@ impl Default for Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        // A background worker of the stopped server may still be writing a file there (a
+        // receipt PDF, an outbox mail): removing the tree then fails on a directory it just
+        // filled, so try again for a while rather than leave the data behind in /tmp.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&self.data_dir).is_ok() || !self.data_dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         if let (Some(name), Backend::Postgres { server }) = (&self.pg_database, &self.backend) {
             let _ = Database::drop_postgres_database(&pg_url(server, "postgres"), name);
         }

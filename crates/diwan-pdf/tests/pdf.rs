@@ -113,7 +113,8 @@ impl Pki {
     }
 
     fn create() -> Pki {
-        let dir = std::env::temp_dir().join(format!("diwan-pdf-test-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("diwan-pdf-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
         std::fs::write(
@@ -324,7 +325,8 @@ fn tempfile(dir: &Path, stem: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn write_pdf(name: &str, bytes: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("diwan-pdf-out-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("diwan-pdf-out-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}-{}.pdf", unique()));
     std::fs::write(&path, bytes).unwrap();

@@ -88,7 +88,9 @@ fn make_pki(now: DateTime<Utc>) -> Pki {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("diwan-pki-{}-{name}", std::process::id()));
+    // Under target/ (CARGO_TARGET_TMPDIR), not /tmp: kept for inspection, gone with `cargo clean`.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("diwan-pki-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
