@@ -949,10 +949,8 @@ macro_rules! impl_queries {
 
             fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter) -> Result<Vec<(usize, Registered, RegistrationRows)>, TxError> {
                 use register_counters as rc;
-                // Small files: each content once, appended in order. Content packed already (by
-                // an earlier registration, or another process meanwhile) makes the index insert
-                // below fall short, and the caller then goes job by job, which keeps the earlier
-                // copy: a rare case, not worth a lookup round trip in every batch.
+                // Small files: each new content once, appended in order; if any turns out to be
+                // packed already (another process, meanwhile), fail so the caller goes job by job.
                 let mut fresh: Vec<(String, &[u8])> = Vec::new();
                 for &i in active {
                     for f in &jobs[i].files {
@@ -963,8 +961,10 @@ macro_rules! impl_queries {
                         }
                     }
                 }
+                let digests: Vec<&str> = fresh.iter().map(|(s, _)| s.as_str()).collect();
+                let known: Vec<String> = blob_packs::table.filter(blob_packs::sha256.eq_any(&digests)).select(blob_packs::sha256).load(self)?;
                 let mut index = Vec::with_capacity(fresh.len());
-                for (sha, bytes) in &fresh {
+                for (sha, bytes) in fresh.iter().filter(|(s, _)| !known.contains(s)) {
                     let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
                     index.push((
                         blob_packs::sha256.eq(sha.clone()),
