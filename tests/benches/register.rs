@@ -43,7 +43,10 @@ fn measure(name: &str, backend: Backend, seconds: u64, clients: usize) {
     let template = pdf(FILE_BYTES);
     let url = app.url("/api/v1/correspondences");
     let pdf_waits = Mutex::new(Vec::new());
+    // Each run's files differ from every earlier run's too, so nothing is deduplicated.
+    let runs = std::sync::atomic::AtomicUsize::new(0);
     let run = |duration: Duration, probe: bool| {
+        let run_no = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let latencies = Mutex::new(Vec::new());
         let errors = Mutex::new(0u64);
         let started = Instant::now();
@@ -58,7 +61,7 @@ fn measure(name: &str, backend: Backend, seconds: u64, clients: usize) {
                     let mut n = 0u64;
                     while started.elapsed() < duration {
                         let mut file = template.clone();
-                        let tag = format!("{client:04}-{n:012}");
+                        let tag = format!("{run_no:02}{client:04}-{n:010}");
                         file[12..12 + tag.len()].copy_from_slice(tag.as_bytes());
                         n += 1;
                         let (ct, body) = multipart(&[
