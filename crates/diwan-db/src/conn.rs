@@ -326,3 +326,20 @@ pub(crate) fn store_error(e: diesel::result::Error) -> StoreError {
         other => StoreError::Other(other.to_string()),
     }
 }
+
+/// `PRAGMA synchronous` of a SQLite connection (2 is FULL), for the tests that check a relaxed
+/// write left it durable.
+#[cfg(test)]
+pub(crate) fn sqlite_synchronous(conn: &mut Conn) -> i32 {
+    #[derive(diesel::QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+    match conn {
+        Conn::Sqlite(c) => diesel::sql_query("PRAGMA synchronous")
+            .get_result::<Synchronous>(c)
+            .map_or(-1, |r| r.synchronous),
+        Conn::Pg(_) => -1,
+    }
+}

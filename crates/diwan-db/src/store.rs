@@ -971,13 +971,6 @@ pub(crate) fn index_entry(rows: &RegistrationRows) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel::RunQueryDsl as _;
-
-    #[derive(diesel::QueryableByName)]
-    struct Synchronous {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        synchronous: i32,
-    }
 
     /// On SQLite a receipt PDF's address goes through the writer (see its own test): the
     /// pool's connections are left at `synchronous = FULL` (2), also when recording failed.
@@ -990,18 +983,7 @@ mod tests {
         let blobs = Arc::new(FsBlobStore::open(&dir, db.clone()).unwrap());
         let store = DbStore::new(db.clone(), blobs).unwrap();
         let digest = Sha256Digest::parse(&"ab".repeat(32)).unwrap();
-        let synchronous = || {
-            let mut conn = db.conn().unwrap();
-            match &mut conn.conn {
-                crate::conn::Conn::Sqlite(c) => {
-                    diesel::sql_query("PRAGMA synchronous")
-                        .get_result::<Synchronous>(c)
-                        .unwrap()
-                        .synchronous
-                }
-                crate::conn::Conn::Pg(_) => unreachable!("a SQLite database"),
-            }
-        };
+        let synchronous = || crate::conn::sqlite_synchronous(&mut db.conn().unwrap().conn);
         assert_eq!(synchronous(), 2);
         store
             .set_receipt_pdf("no-such-letter", ReceiptKind::Receipt, &digest)

@@ -233,25 +233,7 @@ fn forget_files(conn: &mut Conn, digests: &[Sha256Digest], blobs: &FsBlobStore) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel::RunQueryDsl as _;
-
-    #[derive(diesel::QueryableByName)]
-    struct Synchronous {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        synchronous: i32,
-    }
-
-    fn synchronous(conn: &mut Conn) -> i32 {
-        match conn {
-            Conn::Sqlite(c) => {
-                diesel::sql_query("PRAGMA synchronous")
-                    .get_result::<Synchronous>(c)
-                    .unwrap()
-                    .synchronous
-            }
-            Conn::Pg(_) => unreachable!("a SQLite database"),
-        }
-    }
+    use crate::conn::sqlite_synchronous as synchronous;
 
     fn note(id: &str) -> (PdfNote, mpsc::Receiver<Result<(), StoreError>>) {
         let (reply, answer) = mpsc::sync_channel(1);
