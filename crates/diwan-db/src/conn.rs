@@ -1,5 +1,6 @@
 //! Connections to either backend, the pool, and migrations.
 
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -146,6 +147,28 @@ impl Pooled {
         result
     }
 
+    /// Runs `write` on SQLite with `synchronous = NORMAL`: in WAL mode its commit then does not
+    /// wait for the disk (a crash may lose it, never tear it). The connection is back to
+    /// `FULL` afterwards, or else closed by the pool, so no later write is left less durable.
+    pub(crate) fn sqlite_unsynced<T>(
+        &mut self,
+        write: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Conn::Sqlite(c) = &mut self.conn else {
+            return Err(StoreError::Other("not a SQLite connection".into()));
+        };
+        let done = c
+            .batch_execute("PRAGMA synchronous = NORMAL")
+            .map_err(store_error)
+            .and_then(|()| write(c));
+        if let Err(e) = c.batch_execute("PRAGMA synchronous = FULL") {
+            tracing::warn!(error = %e, "closing a connection left without durable commits");
+            self.broken = true;
+            return Err(store_error(e));
+        }
+        self.noting(done)
+    }
+
     fn check(&mut self) -> Result<(), diesel::result::Error> {
         with_conn!(&mut self.conn, |c| c.batch_execute("SELECT 1"))
     }
@@ -179,12 +202,66 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Turns at SQLite's one write lock, first come first served.
+///
+/// SQLite lets one connection write at a time; one that finds the lock taken sleeps in its
+/// busy handler (up to 100 ms a try) and tries again. Under sustained registration load the
+/// writer holds the lock nearly all the time, and a pooled write that only retries would
+/// seldom land in the short gap between two of its batches. So within this process every
+/// write transaction on SQLite (the writer's batches and the pooled writes) first takes a
+/// turn here: it waits in line and is woken when the one before it is done. Other processes
+/// (the command line) still meet the busy handler.
+#[derive(Debug, Default)]
+pub(crate) struct WriteTurns {
+    line: Mutex<Line>,
+    moved: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Line {
+    /// The ticket the next one to come gets.
+    next: u64,
+    /// The ticket whose turn it is.
+    serving: u64,
+}
+
+/// A turn at the write lock, held until dropped.
+#[must_use = "the turn ends when this is dropped"]
+pub(crate) struct Turn<'t>(&'t WriteTurns);
+
+impl WriteTurns {
+    /// Waits for this caller's turn; callers get it in the order they asked.
+    pub(crate) fn take(&self) -> Turn<'_> {
+        let mut line = self.line.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = line.next;
+        line.next += 1;
+        while line.serving != ticket {
+            line = self
+                .moved
+                .wait(line)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        Turn(self)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut line = self.0.line.lock().unwrap_or_else(PoisonError::into_inner);
+        line.serving += 1;
+        drop(line);
+        self.0.moved.notify_all();
+    }
+}
+
 /// The database: a pool for reads and ordinary writes, and the URL for the group-commit writer.
 #[derive(Clone)]
 pub struct Database {
     pub(crate) pool: r2d2::Pool<Manager>,
     pub(crate) url: String,
     backend: Backend,
+    /// Shared by every clone, so by the writer and the pool's users.
+    turns: Arc<WriteTurns>,
 }
 
 impl std::fmt::Debug for Database {
@@ -221,11 +298,19 @@ impl Database {
             pool,
             url: url.to_owned(),
             backend,
+            turns: Arc::default(),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// On SQLite, waits for a turn at the write lock (see [`WriteTurns`]); to be held from
+    /// before a write transaction begins until it has committed. PostgreSQL locks rows, not
+    /// the database: no turn is needed there.
+    pub(crate) fn write_turn(&self) -> Option<Turn<'_>> {
+        (self.backend == Backend::Sqlite).then(|| self.turns.take())
     }
 
     /// Applies pending migrations (safe to call from several processes at once).
@@ -236,6 +321,7 @@ impl Database {
 
     /// Runs SQL statements as they are (operators' maintenance and tests' fault injection).
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn();
         let mut conn = self.conn()?;
         let done = with_conn!(&mut conn.conn, |c| c.batch_execute(sql));
         conn.noting(done).map_err(store_error)
@@ -341,5 +427,45 @@ pub(crate) fn sqlite_synchronous(conn: &mut Conn) -> i32 {
             .get_result::<Synchronous>(c)
             .map_or(-1, |r| r.synchronous),
         Conn::Pg(_) => -1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits until `n` callers have asked for a turn.
+    fn asked(turns: &WriteTurns, n: u64) {
+        while turns.line.lock().unwrap().next < n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn write_turns_come_in_the_order_asked_and_survive_a_panic() {
+        let turns = Arc::new(WriteTurns::default());
+        let first = turns.take();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiting = Vec::new();
+        for n in 0..5_u64 {
+            let (turns_, order) = (Arc::clone(&turns), Arc::clone(&order));
+            waiting.push(std::thread::spawn(move || {
+                let _turn = turns_.take();
+                order.lock().unwrap().push(n);
+                assert_ne!(n, 2, "a panic while holding a turn");
+            }));
+            // The next one asks only once this one is in line.
+            asked(&turns, n + 2);
+        }
+        assert!(
+            order.lock().unwrap().is_empty(),
+            "nobody goes before the holder"
+        );
+        drop(first);
+        let panicked: Vec<bool> = waiting.into_iter().map(|t| t.join().is_err()).collect();
+        assert_eq!(panicked, [false, false, true, false, false]);
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+        // Everyone is done: the next caller gets a turn at once.
+        drop(turns.take());
     }
 }

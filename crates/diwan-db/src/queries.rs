@@ -170,7 +170,7 @@ pub trait Queries {
     ) -> R<AuditLeftovers>;
     fn receipt(&mut self, correspondence_id: &str, kind: ReceiptKind) -> R<Option<StoredReceipt>>;
     /// Records receipts' PDF addresses (correspondence, kind, digest) in one write transaction.
-    fn set_receipt_pdfs(&mut self, notes: &[(String, ReceiptKind, String)]) -> R<()>;
+    fn set_receipt_pdf(&mut self, correspondence_id: &str, kind: ReceiptKind, pdf: &str) -> R<()>;
     fn receipts_without_pdf(&mut self, limit: usize) -> R<Vec<(String, ReceiptKind)>>;
     fn correspondence_by_tracking_hash(&mut self, hash: &str) -> R<Option<String>>;
     fn correspondence_id_by_number(&mut self, number: &str) -> R<Option<String>>;
@@ -1571,15 +1571,11 @@ macro_rules! impl_queries {
                 }))
             }
 
-            fn set_receipt_pdfs(&mut self, notes: &[(String, ReceiptKind, String)]) -> R<()> {
-                db(self.$write_tx(|c| {
-                    for (correspondence_id, kind, pdf) in notes {
-                        diesel::update(receipts::table.find((correspondence_id.as_str(), kind.as_str())))
-                            .set(receipts::pdf_sha256.eq(pdf))
-                            .execute(c)?;
-                    }
-                    Ok(())
-                }))
+            fn set_receipt_pdf(&mut self, correspondence_id: &str, kind: ReceiptKind, pdf: &str) -> R<()> {
+                db(diesel::update(receipts::table.find((correspondence_id, kind.as_str())))
+                    .set(receipts::pdf_sha256.eq(pdf))
+                    .execute(self))
+                .map(|_| ())
             }
 
             fn receipts_without_pdf(&mut self, limit: usize) -> R<Vec<(String, ReceiptKind)>> {

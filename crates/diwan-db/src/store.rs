@@ -20,7 +20,7 @@ use diwan_domain::search::SearchQuery;
 use diwan_domain::{RegistrationNumber, Role, Sha256Digest};
 
 use crate::blobs::FsBlobStore;
-use crate::conn::{Database, with_conn};
+use crate::conn::{Conn, Database, with_conn};
 use crate::queries::Queries;
 use crate::rows::*;
 use crate::time::{from_text, to_text};
@@ -64,6 +64,16 @@ macro_rules! read {
     }};
 }
 
+/// A write on a pooled connection: on SQLite it first waits for its turn at the write lock
+/// (see `conn::WriteTurns`), before taking a connection, so no one holds a connection while
+/// waiting in line.
+macro_rules! change {
+    ($self:ident, |$c:ident| $body:expr) => {{
+        let _turn = $self.db.write_turn();
+        read!($self, |$c| $body)
+    }};
+}
+
 impl Store for DbStore {
     fn ping(&self) -> StoreResult<()> {
         read!(self, |c| {
@@ -74,13 +84,13 @@ impl Store for DbStore {
     }
 
     fn upsert_administration(&self, a: &Administration) -> StoreResult<Administration> {
-        read!(self, |c| c.upsert_administration(a))
+        change!(self, |c| c.upsert_administration(a))
     }
     fn upsert_unit(&self, u: &Unit) -> StoreResult<Unit> {
-        read!(self, |c| c.upsert_unit(u))
+        change!(self, |c| c.upsert_unit(u))
     }
     fn upsert_registry(&self, r: &Registry) -> StoreResult<Registry> {
-        read!(self, |c| c.upsert_registry(r))
+        change!(self, |c| c.upsert_registry(r))
     }
     fn administrations(&self) -> StoreResult<Vec<Administration>> {
         read!(self, |c| Queries::administrations(c))
@@ -95,7 +105,7 @@ impl Store for DbStore {
         read!(self, |c| c.registry_by_code(code))
     }
     fn insert_agent(&self, agent: &Agent) -> StoreResult<()> {
-        read!(self, |c| c.insert_agent(agent))
+        change!(self, |c| c.insert_agent(agent))
     }
     fn agent(&self, id: &str) -> StoreResult<Option<Agent>> {
         read!(self, |c| Queries::agent(c, id))
@@ -107,16 +117,16 @@ impl Store for DbStore {
         read!(self, |c| Queries::agents(c))
     }
     fn grant(&self, agent_id: &str, unit_id: Option<&str>, role: Role) -> StoreResult<()> {
-        read!(self, |c| c.grant(agent_id, unit_id, role))
+        change!(self, |c| c.grant(agent_id, unit_id, role))
     }
     fn revoke_grant(&self, agent_id: &str, unit_id: Option<&str>, role: Role) -> StoreResult<bool> {
-        read!(self, |c| c.revoke_grant(agent_id, unit_id, role))
+        change!(self, |c| c.revoke_grant(agent_id, unit_id, role))
     }
     fn grants(&self, agent_id: &str) -> StoreResult<Vec<Grant>> {
         read!(self, |c| Queries::grants(c, agent_id))
     }
     fn insert_token(&self, token: &Token) -> StoreResult<()> {
-        read!(self, |c| c.insert_token(token))
+        change!(self, |c| c.insert_token(token))
     }
     fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Token>> {
         read!(self, |c| c.token_by_hash(secret_hash))
@@ -126,7 +136,7 @@ impl Store for DbStore {
     }
     fn revoke_token(&self, agent_id: &str, token_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let at = to_text(&at);
-        read!(self, |c| c.revoke_token(agent_id, token_id, &at))
+        change!(self, |c| c.revoke_token(agent_id, token_id, &at))
     }
     fn register(
         &self,
@@ -150,10 +160,10 @@ impl Store for DbStore {
         annulment: &Annulment,
         notary: Arc<dyn Notary>,
     ) -> StoreResult<Option<IssuedReceipt>> {
-        read!(self, |c| Queries::annul(c, id, annulment, notary.as_ref()))
+        change!(self, |c| Queries::annul(c, id, annulment, notary.as_ref()))
     }
     fn apply_move(&self, m: &MoveRecord, notary: Arc<dyn Notary>) -> StoreResult<bool> {
-        read!(self, |c| Queries::apply_move(c, m, notary.as_ref()))
+        change!(self, |c| Queries::apply_move(c, m, notary.as_ref()))
     }
     fn assignment_inbox(&self, filter: &InboxFilter) -> StoreResult<Vec<AssignmentLine>> {
         read!(self, |c| Queries::assignment_inbox(c, filter))
@@ -166,11 +176,11 @@ impl Store for DbStore {
     }
     fn insert_delegation(&self, d: &diwan_app::model::Delegation) -> StoreResult<()> {
         let row = crate::rows::DelegationRow::from_model(d);
-        read!(self, |c| Queries::insert_delegation(c, &row))
+        change!(self, |c| Queries::insert_delegation(c, &row))
     }
     fn revoke_delegation(&self, agent_id: &str, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let at = to_text(&at);
-        read!(self, |c| Queries::revoke_delegation(c, agent_id, id, &at))
+        change!(self, |c| Queries::revoke_delegation(c, agent_id, id, &at))
     }
     fn due_follow_ups(
         &self,
@@ -188,7 +198,7 @@ impl Store for DbStore {
         mails: &[String],
     ) -> StoreResult<bool> {
         let at = to_text(&at);
-        read!(self, |c| Queries::record_follow_up(c, due, &at, mails))
+        change!(self, |c| Queries::record_follow_up(c, due, &at, mails))
     }
     fn agents_on(&self, unit_id: &str, roles: &[Role]) -> StoreResult<Vec<Agent>> {
         let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
@@ -205,23 +215,23 @@ impl Store for DbStore {
     }
     fn put_routing_rule(&self, rule: &diwan_app::model::RoutingRule) -> StoreResult<()> {
         let row = crate::rows::RuleRow::from_model(rule)?;
-        read!(self, |c| Queries::put_routing_rule(c, &row))
+        change!(self, |c| Queries::put_routing_rule(c, &row))
     }
     fn delete_routing_rule(&self, registry_id: &str, id: &str) -> StoreResult<bool> {
-        read!(self, |c| Queries::delete_routing_rule(c, registry_id, id))
+        change!(self, |c| Queries::delete_routing_rule(c, registry_id, id))
     }
     fn pki_objects(&self) -> StoreResult<Vec<PkiObject>> {
         read!(self, |c| Queries::pki_objects(c))
     }
     fn insert_pki_object(&self, object: &PkiObject) -> StoreResult<bool> {
-        read!(self, |c| c.insert_pki_object(object))
+        change!(self, |c| c.insert_pki_object(object))
     }
     fn revoke_pki_object(&self, slot: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let at = to_text(&at);
-        read!(self, |c| c.revoke_pki_object(slot, &at))
+        change!(self, |c| c.revoke_pki_object(slot, &at))
     }
     fn replace_pki_object(&self, slot: &str, object: &PkiObject) -> StoreResult<()> {
-        read!(self, |c| c.replace_pki_object(slot, object))
+        change!(self, |c| c.replace_pki_object(slot, object))
     }
     fn latest_head(&self) -> StoreResult<Option<SignedHead>> {
         read!(self, |c| Queries::latest_head(c))
@@ -253,25 +263,18 @@ impl Store for DbStore {
     ) -> StoreResult<()> {
         // The PDF is drawn again from the signed receipt when missing, so its address is
         // written without waiting for the disk: a crash may lose it, never half-write it.
-        // SQLite: through the registration writer, which holds the one write lock nearly all
-        // the time under load; a pooled connection would wait for a gap between its batches,
-        // sleeping in SQLite's busy handler (up to 100 ms a try).
-        if self.db.backend() == crate::conn::Backend::Sqlite {
-            return self
-                .writer
-                .record_receipt_pdf(correspondence_id, kind, pdf.as_str());
-        }
+        let _turn = self.db.write_turn();
         let mut pooled = self.db.conn()?;
-        let set = match &mut pooled.conn {
-            crate::conn::Conn::Sqlite(_) => {
-                Err(StoreError::Other("SQLite goes through the writer".into()))
+        match pooled.conn {
+            Conn::Sqlite(_) => {
+                pooled.sqlite_unsynced(|c| c.set_receipt_pdf(correspondence_id, kind, pdf.as_str()))
             }
             // One statement, one round trip: the setting lasts for the statement's own
             // transaction, whose commit then does not wait for the WAL to reach the disk.
-            crate::conn::Conn::Pg(c) => {
+            Conn::Pg(ref mut c) => {
                 use diesel::RunQueryDsl as _;
                 use diesel::sql_types::Text;
-                diesel::sql_query(
+                let set = diesel::sql_query(
                     "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
                      UPDATE receipts SET pdf_sha256 = $3 FROM relaxed \
                      WHERE correspondence_id = $1 AND kind = $2",
@@ -281,10 +284,10 @@ impl Store for DbStore {
                 .bind::<Text, _>(pdf.as_str())
                 .execute(c)
                 .map(|_| ())
-                .map_err(crate::conn::store_error)
+                .map_err(crate::conn::store_error);
+                pooled.noting(set)
             }
-        };
-        pooled.noting(set)
+        }
     }
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
         read!(self, |c| Queries::receipts_without_pdf(c, limit))
@@ -296,7 +299,7 @@ impl Store for DbStore {
     }
     fn insert_dossier(&self, d: &StoredDossier) -> StoreResult<bool> {
         let row = DossierRow::from_model(d)?;
-        read!(self, |c| Queries::insert_dossier(c, &row))
+        change!(self, |c| Queries::insert_dossier(c, &row))
     }
     fn without_dossier(&self, limit: usize) -> StoreResult<Vec<String>> {
         read!(self, |c| Queries::without_dossier(c, limit))
@@ -314,7 +317,7 @@ impl Store for DbStore {
         limit: usize,
     ) -> StoreResult<Vec<OutboxMail>> {
         let (now, until) = (to_text(&now), to_text(&lease_until));
-        read!(self, |c| c.lease_mail(&now, &until, limit))
+        change!(self, |c| c.lease_mail(&now, &until, limit))
     }
     fn lease_text_jobs(
         &self,
@@ -323,13 +326,13 @@ impl Store for DbStore {
         limit: usize,
     ) -> StoreResult<Vec<diwan_app::document_text::TextJob>> {
         let (now, until) = (to_text(&now), to_text(&lease_until));
-        read!(self, |c| c.lease_text_jobs(&now, &until, limit))
+        change!(self, |c| c.lease_text_jobs(&now, &until, limit))
     }
     fn text_jobs_done(
         &self,
         outcomes: &[(String, diwan_app::document_text::TextStatus)],
     ) -> StoreResult<()> {
-        read!(self, |c| c.text_jobs_done(outcomes))
+        change!(self, |c| c.text_jobs_done(outcomes))
     }
     fn lease_deliveries(
         &self,
@@ -338,7 +341,7 @@ impl Store for DbStore {
         limit: usize,
     ) -> StoreResult<Vec<diwan_app::model::Delivery>> {
         let (now, until) = (to_text(&now), to_text(&lease_until));
-        read!(self, |c| c.lease_deliveries(&now, &until, limit))?
+        change!(self, |c| c.lease_deliveries(&now, &until, limit))?
             .into_iter()
             .map(ExchangeRow::into_delivery)
             .collect()
@@ -348,7 +351,7 @@ impl Store for DbStore {
         id: &str,
         update: &diwan_app::model::DeliveryUpdate,
     ) -> StoreResult<()> {
-        read!(self, |c| c.update_delivery(id, update))
+        change!(self, |c| c.update_delivery(id, update))
     }
     fn insert_parapheur(
         &self,
@@ -360,7 +363,7 @@ impl Store for DbStore {
         let doc = ParapheurRow::from_model(document);
         let steps: Vec<StepRow> = steps.iter().map(StepRow::from_model).collect();
         let event = ParapheurEventRow::from_model(event);
-        read!(self, |c| c.insert_parapheur(
+        change!(self, |c| c.insert_parapheur(
             &doc,
             &steps,
             &event,
@@ -398,7 +401,7 @@ impl Store for DbStore {
             event: ParapheurEventRow::from_model(&u.event),
             reserve: u.reserve.as_ref().map(|r| (r.registry.clone(), r.year)),
         };
-        read!(self, |c| c.update_parapheur(&change, notary.as_ref()))
+        change!(self, |c| c.update_parapheur(&change, notary.as_ref()))
     }
     fn parapheur_queue(
         &self,
@@ -427,7 +430,7 @@ impl Store for DbStore {
             .collect()
     }
     fn link_parapheur_registration(&self, id: &str, correspondence_id: &str) -> StoreResult<bool> {
-        read!(self, |c| c
+        change!(self, |c| c
             .link_parapheur_registration(id, correspondence_id))
     }
     fn parapheur_unregistered(
@@ -444,7 +447,7 @@ impl Store for DbStore {
         template: &diwan_app::model::CircuitTemplate,
     ) -> StoreResult<()> {
         let row = TemplateRow::from_model(template)?;
-        read!(self, |c| c.put_circuit_template(&row))
+        change!(self, |c| c.put_circuit_template(&row))
     }
     fn circuit_templates(&self) -> StoreResult<Vec<diwan_app::model::CircuitTemplate>> {
         read!(self, |c| c.circuit_templates())?
@@ -457,7 +460,7 @@ impl Store for DbStore {
         session: &diwan_app::model::SigningSession,
     ) -> StoreResult<()> {
         let row = SigningSessionRow::from_model(session);
-        read!(self, |c| c.insert_signing_session(&row))
+        change!(self, |c| c.insert_signing_session(&row))
     }
     fn signing_session(&self, id: &str) -> StoreResult<Option<diwan_app::model::SigningSession>> {
         read!(self, |c| c.signing_session(id))?
@@ -465,11 +468,11 @@ impl Store for DbStore {
             .transpose()
     }
     fn delete_signing_session(&self, id: &str) -> StoreResult<bool> {
-        read!(self, |c| c.delete_signing_session(id))
+        change!(self, |c| c.delete_signing_session(id))
     }
     fn expire_signing_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
         let now = to_text(&now);
-        read!(self, |c| c.expire_signing_sessions(&now))
+        change!(self, |c| c.expire_signing_sessions(&now))
     }
     fn deliveries_of(
         &self,
@@ -485,7 +488,7 @@ impl Store for DbStore {
     }
     fn mail_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         let at = to_text(&at);
-        read!(self, |c| c.mail_sent(id, &at))
+        change!(self, |c| c.mail_sent(id, &at))
     }
     fn mail_failed(
         &self,
@@ -494,7 +497,7 @@ impl Store for DbStore {
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
         let retry = retry_at.as_ref().map(to_text);
-        read!(self, |c| c.mail_failed(id, error, retry.as_deref()))
+        change!(self, |c| c.mail_failed(id, error, retry.as_deref()))
     }
     fn inbox(&self, unit_ids: &[String], limit: usize) -> StoreResult<Vec<InboxItem>> {
         let rows = read!(self, |c| c.inbox(unit_ids, limit))?;
@@ -518,18 +521,18 @@ impl Store for DbStore {
         Ok(out)
     }
     fn insert_challenge(&self, challenge: &EmailChallenge) -> StoreResult<()> {
-        read!(self, |c| c.insert_challenge(challenge))
+        change!(self, |c| c.insert_challenge(challenge))
     }
     fn challenge(&self, id: &str) -> StoreResult<Option<EmailChallenge>> {
         read!(self, |c| c.challenge(id))
     }
     fn challenge_failed_attempt(&self, id: &str, max: u32) -> StoreResult<bool> {
         let max = i32::try_from(max).unwrap_or(i32::MAX);
-        read!(self, |c| c.challenge_failed_attempt(id, max))
+        change!(self, |c| c.challenge_failed_attempt(id, max))
     }
     fn consume_challenge(&self, id: &str, at: DateTime<Utc>, max: u32) -> StoreResult<bool> {
         let (at, max) = (to_text(&at), i32::try_from(max).unwrap_or(i32::MAX));
-        read!(self, |c| c.consume_challenge(id, &at, max))
+        change!(self, |c| c.consume_challenge(id, &at, max))
     }
     fn challenges_since(
         &self,
@@ -562,7 +565,7 @@ impl Store for DbStore {
             ));
         }
         let at = to_text(&Utc::now());
-        let found = read!(self, |c| c.put_document_text(
+        let found = change!(self, |c| c.put_document_text(
             correspondence_id,
             file_sha256,
             source,
@@ -594,7 +597,7 @@ impl Store for DbStore {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<(usize, Option<String>)> {
-        read!(self, |c| c.index_missing(after, limit))
+        change!(self, |c| c.index_missing(after, limit))
     }
     fn outbox_backlog(&self) -> StoreResult<diwan_app::metrics::OutboxBacklog> {
         let (pending, oldest) = read!(self, |c| c.outbox_backlog())?;
@@ -725,7 +728,7 @@ impl Store for DbStore {
             .map(crate::rows::OpenDataCellRow::from_model)
             .collect();
         let at = to_text(at);
-        read!(self, |c| Queries::publish_open_data(c, month, &at, &rows))
+        change!(self, |c| Queries::publish_open_data(c, month, &at, &rows))
     }
     fn open_data_cells(
         &self,
@@ -972,7 +975,7 @@ pub(crate) fn index_entry(rows: &RegistrationRows) -> (String, String) {
 mod tests {
     use super::*;
 
-    /// On SQLite a receipt PDF's address goes through the writer (see its own test): the
+    /// On SQLite a receipt PDF's address is written without waiting for the disk, and the
     /// pool's connections are left at `synchronous = FULL` (2), also when recording failed.
     #[test]
     fn a_receipt_pdf_address_leaves_the_connection_durable() {

@@ -6,17 +6,16 @@
 //! caller.
 //! A caller is answered only after the commit: a number returned is a number durable.
 //!
-//! On SQLite the writer also records receipts' PDF addresses (after the batch, in a small
-//! transaction that does not wait for the disk): it holds the database's one write lock nearly
-//! all the time under load, and a pooled connection asking for it would sleep in SQLite's busy
-//! handler until it happened on a gap between two batches.
+//! On SQLite each batch first takes its turn at the write lock (`conn::WriteTurns`), in line
+//! with the pooled writes, so that under load these get the lock between two batches instead
+//! of waiting for a gap in SQLite's busy handler.
 
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
 
 use diwan_app::StoreError;
-use diwan_app::model::{IssuedReceipt, NewCorrespondence, ReceiptKind, Registered};
+use diwan_app::model::{IssuedReceipt, NewCorrespondence, Registered};
 use diwan_app::ports::Notary;
 use diwan_domain::Sha256Digest;
 
@@ -37,30 +36,19 @@ struct Job {
     reply: Reply,
 }
 
-/// A receipt's PDF address to record: (correspondence, kind, digest).
-struct PdfNote {
-    receipt: (String, ReceiptKind, String),
-    reply: mpsc::SyncSender<Result<(), StoreError>>,
-}
-
-enum Work {
-    Register(Box<Job>),
-    ReceiptPdf(PdfNote),
-}
-
 pub struct Writer {
-    queue: mpsc::Sender<Work>,
+    queue: mpsc::Sender<Job>,
 }
 
 impl Writer {
     pub fn start(db: Database, blobs: Arc<FsBlobStore>) -> Result<Self, DbError> {
         let conn = Conn::open(&db.url)?;
-        let (queue, jobs) = mpsc::channel::<Work>();
+        let (queue, jobs) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("diwan-writer".into())
             .spawn(move || {
                 let mut pack = PackWriter::new(blobs.blobs_dir());
-                run(&db.url, Some(conn), &jobs, &blobs, &mut pack);
+                run(&db, Some(conn), &jobs, &blobs, &mut pack);
             })
             .map_err(|e| DbError::Connect(format!("cannot start the writer thread: {e}")))?;
         Ok(Self { queue })
@@ -71,104 +59,43 @@ impl Writer {
         let (reply, answer) = mpsc::sync_channel(1);
         let stopped = || StoreError::Unavailable("the registration writer has stopped".into());
         self.queue
-            .send(Work::Register(Box::new(Job { new, notary, reply })))
-            .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
-    }
-
-    /// Records a receipt's PDF address, after the batch being written, without waiting for the
-    /// disk (the PDF can be made again from the signed receipt).
-    pub fn record_receipt_pdf(
-        &self,
-        correspondence_id: &str,
-        kind: ReceiptKind,
-        pdf: &str,
-    ) -> Result<(), StoreError> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let stopped = || StoreError::Unavailable("the registration writer has stopped".into());
-        let note = PdfNote {
-            receipt: (correspondence_id.to_owned(), kind, pdf.to_owned()),
-            reply,
-        };
-        self.queue
-            .send(Work::ReceiptPdf(note))
+            .send(Job { new, notary, reply })
             .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
     }
 }
 
 fn run(
-    url: &str,
+    db: &Database,
     mut conn: Option<Conn>,
-    jobs: &mpsc::Receiver<Work>,
+    jobs: &mpsc::Receiver<Job>,
     blobs: &FsBlobStore,
     pack: &mut PackWriter,
 ) {
     while let Ok(first) = jobs.recv() {
-        let (mut batch, mut notes) = (Vec::new(), Vec::new());
-        let mut take = |work| match work {
-            Work::Register(job) => batch.push(*job),
-            Work::ReceiptPdf(note) => notes.push(note),
-        };
-        take(first);
-        for _ in 1..MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(work) => take(work),
-                Err(_) => break,
-            }
-        }
+        let mut batch = vec![first];
+        batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
         if conn.is_none() {
-            conn = Conn::open(url)
+            conn = Conn::open(&db.url)
                 .map_err(|e| tracing::error!(error = %e, "writer cannot reconnect"))
                 .ok();
         }
         let Some(c) = conn.as_mut() else {
-            let unreachable = || StoreError::Unavailable("database unreachable".into());
             for job in batch {
-                let _ = job.reply.send(Err(unreachable()));
-            }
-            for note in notes {
-                let _ = note.reply.send(Err(unreachable()));
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Unavailable("database unreachable".into())));
             }
             continue;
         };
-        let mut healthy = batch.is_empty() || commit_batch(c, batch, blobs, pack);
-        if !notes.is_empty() {
-            healthy &= record_pdfs(c, notes);
-        }
+        let turn = db.write_turn();
+        let healthy = commit_batch(c, batch, blobs, pack);
+        drop(turn);
         if !healthy {
             // The connection may be broken; open a fresh one for the next batch.
             conn = None;
         }
     }
-}
-
-/// Records receipts' PDF addresses in one transaction whose commit does not wait for the disk,
-/// and answers their callers. Returns `false` when it failed.
-fn record_pdfs(conn: &mut Conn, notes: Vec<PdfNote>) -> bool {
-    use diesel::connection::SimpleConnection as _;
-    let (receipts, replies): (Vec<_>, Vec<_>) =
-        notes.into_iter().map(|n| (n.receipt, n.reply)).unzip();
-    let outcome = match conn {
-        Conn::Sqlite(c) => {
-            let relax = |c: &mut diesel::SqliteConnection, sql| {
-                c.batch_execute(sql).map_err(crate::conn::store_error)
-            };
-            relax(c, "PRAGMA synchronous = NORMAL").and_then(|()| {
-                let set = c.set_receipt_pdfs(&receipts);
-                // Back to durable commits for the registrations, whatever happened.
-                relax(c, "PRAGMA synchronous = FULL").and(set)
-            })
-        }
-        Conn::Pg(c) => c.set_receipt_pdfs(&receipts),
-    };
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, size = receipts.len(), "receipt PDF addresses not recorded");
-    }
-    for reply in replies {
-        let _ = reply.send(outcome.clone());
-    }
-    outcome.is_ok()
 }
 
 /// Commits one batch and answers its callers. Returns `false` when the whole transaction failed.
@@ -227,43 +154,5 @@ fn forget_files(conn: &mut Conn, digests: &[Sha256Digest], blobs: &FsBlobStore) 
             Ok(true) => {}
             Err(e) => tracing::warn!(error = %e, %digest, "cannot check a file's references; kept"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::conn::sqlite_synchronous as synchronous;
-
-    fn note(id: &str) -> (PdfNote, mpsc::Receiver<Result<(), StoreError>>) {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let receipt = (id.to_owned(), ReceiptKind::Receipt, "ab".repeat(32));
-        (PdfNote { receipt, reply }, answer)
-    }
-
-    /// The writer records PDF addresses without waiting for the disk, then its connection is
-    /// back to `synchronous = FULL` (2) for the registrations, also when recording failed.
-    #[test]
-    fn pdf_addresses_leave_the_writer_durable() {
-        let dir = std::env::temp_dir().join(format!(
-            "diwan-writer-{}",
-            diwan_app::ids::new_id().unwrap()
-        ));
-        let url = format!("sqlite://{}", dir.join("t.db").display());
-        let db = Database::open(&url, 1).unwrap();
-        db.migrate().unwrap();
-        let mut conn = Conn::open(&url).unwrap();
-        assert_eq!(synchronous(&mut conn), 2);
-        let (a, answer_a) = note("no-such-letter");
-        let (b, answer_b) = note("nor-this-one");
-        assert!(record_pdfs(&mut conn, vec![a, b]));
-        assert!(answer_a.recv().unwrap().is_ok() && answer_b.recv().unwrap().is_ok());
-        assert_eq!(synchronous(&mut conn), 2);
-        db.execute_batch("DROP TABLE receipts").unwrap();
-        let (c, answer_c) = note("no-such-letter");
-        assert!(!record_pdfs(&mut conn, vec![c]));
-        assert!(answer_c.recv().unwrap().is_err());
-        assert_eq!(synchronous(&mut conn), 2);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
