@@ -32,6 +32,15 @@ pub(crate) struct Symbol {
 
 /// The QR symbol of `data` with error correction level M and the least penalised mask.
 pub(crate) fn encode(data: &[u8]) -> Result<Symbol, PdfError> {
+    // The first of the least penalised, in the standard's order of masks.
+    masked(data)?
+        .into_iter()
+        .min_by_key(penalty)
+        .ok_or_else(fail_version)
+}
+
+/// The symbol of `data` under each of the eight masks.
+fn masked(data: &[u8]) -> Result<Vec<Symbol>, PdfError> {
     let fail = |e: qrcode::types::QrError| PdfError::Render(format!("QR code: {e}"));
     let bits = qrcode::bits::encode_auto(data, EcLevel::M).map_err(fail)?;
     let version = bits.version();
@@ -44,22 +53,19 @@ pub(crate) fn encode(data: &[u8]) -> Result<Symbol, PdfError> {
     let mut unmasked = Canvas::new(version, EcLevel::M);
     unmasked.draw_all_functional_patterns();
     unmasked.draw_data(&codewords, &ec);
-    let mut best: Option<(u32, Symbol)> = None;
-    for mask in MASKS {
-        let mut canvas = unmasked.clone();
-        canvas.apply_mask(mask);
-        let modules: Vec<bool> = canvas
-            .into_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        let symbol = Symbol { width, modules };
-        let score = penalty(&symbol);
-        if best.as_ref().is_none_or(|(s, _)| score < *s) {
-            best = Some((score, symbol));
-        }
-    }
-    best.map(|(_, s)| s).ok_or_else(fail_version)
+    Ok(MASKS
+        .into_iter()
+        .map(|mask| {
+            let mut canvas = unmasked.clone();
+            canvas.apply_mask(mask);
+            let modules = canvas
+                .into_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect();
+            Symbol { width, modules }
+        })
+        .collect())
 }
 
 fn fail_version() -> PdfError {
@@ -75,10 +81,10 @@ pub(crate) fn penalty(s: &Symbol) -> u32 {
         return u32::MAX;
     }
     let rows = &s.modules;
-    let columns: Vec<bool> = (0..w * w).map(|i| rows[(i % w) * w + i / w]).collect();
     let mut score = 0u32;
-    for line in rows.chunks_exact(w).chain(columns.chunks_exact(w)) {
-        score += line_penalty(line);
+    for i in 0..w {
+        score += line_penalty((0..w).map(|x| rows[i * w + x]));
+        score += line_penalty((0..w).map(|y| rows[y * w + i]));
     }
     for (above, row) in rows.chunks_exact(w).zip(rows.chunks_exact(w).skip(1)) {
         for x in 1..w {
@@ -94,34 +100,35 @@ pub(crate) fn penalty(s: &Symbol) -> u32 {
     score + 10 * u32::try_from(k).unwrap_or(u32::MAX / 20)
 }
 
-/// Runs of five or more and finder-like patterns along one row or column.
-fn line_penalty(line: &[bool]) -> u32 {
-    const CORE: [bool; 7] = [true, false, true, true, true, false, true];
+/// Runs of five or more and finder-like patterns along one row or column, in one pass: the
+/// last eleven modules are kept as bits (1 for dark), and a finder-like pattern with four
+/// light modules before it (`0000 1011101`) or after it (`1011101 0000`) is one of two
+/// eleven-bit values, each worth 40.
+fn line_penalty(line: impl Iterator<Item = bool>) -> u32 {
+    const LIGHT_BEFORE: u32 = 0b000_0101_1101;
+    const LIGHT_AFTER: u32 = 0b101_1101_0000;
+    const ELEVEN: u32 = (1 << 11) - 1;
     let mut score = 0;
-    let mut run = 1u32;
-    for pair in line.windows(2) {
-        if pair[0] == pair[1] {
+    let (mut run, mut previous) = (0u32, None);
+    let (mut window, mut seen) = (0u32, 0u32);
+    for dark in line {
+        if previous == Some(dark) {
             run += 1;
         } else {
             if run >= 5 {
                 score += run - 2;
             }
             run = 1;
+            previous = Some(dark);
+        }
+        window = ((window << 1) | u32::from(dark)) & ELEVEN;
+        seen += 1;
+        if seen >= 11 && (window == LIGHT_BEFORE || window == LIGHT_AFTER) {
+            score += 40;
         }
     }
     if run >= 5 {
         score += run - 2;
-    }
-    let light = |from: usize| {
-        line.get(from..from + 4)
-            .is_some_and(|q| q.iter().all(|&m| !m))
-    };
-    for (i, window) in line.windows(7).enumerate() {
-        if window == CORE {
-            let before = i >= 4 && light(i - 4);
-            let after = light(i + 7);
-            score += 40 * (u32::from(before) + u32::from(after));
-        }
     }
     score
 }
@@ -232,6 +239,68 @@ mod tests {
         };
         assert!(penalty(&s) >= 40, "{}", penalty(&s));
         assert_ne!(penalty(&s), without);
+    }
+
+    /// The score as first written: a transposed copy for the columns, and the finder-like
+    /// pattern looked for at every position with its light modules checked on each side.
+    fn penalty_by_windows(s: &Symbol) -> u32 {
+        const CORE: [bool; 7] = [true, false, true, true, true, false, true];
+        let w = s.width;
+        let columns: Vec<bool> = (0..w * w).map(|i| s.modules[(i % w) * w + i / w]).collect();
+        let mut score = 0;
+        for line in s.modules.chunks_exact(w).chain(columns.chunks_exact(w)) {
+            let mut run = 1;
+            for pair in line.windows(2) {
+                if pair[0] == pair[1] {
+                    run += 1;
+                } else {
+                    score += if run >= 5 { run - 2 } else { 0 };
+                    run = 1;
+                }
+            }
+            score += if run >= 5 { run - 2 } else { 0 };
+            let light = |from: usize| {
+                line.get(from..from + 4)
+                    .is_some_and(|q| q.iter().all(|&m| !m))
+            };
+            for (i, window) in line.windows(7).enumerate() {
+                if window == CORE {
+                    score += 40 * (u32::from(i >= 4 && light(i - 4)) + u32::from(light(i + 7)));
+                }
+            }
+        }
+        let blocks_and_balance = penalty(&Symbol {
+            width: w,
+            modules: s.modules.clone(),
+        }) - (0..w)
+            .map(|i| {
+                line_penalty((0..w).map(|x| s.modules[i * w + x]))
+                    + line_penalty((0..w).map(|y| s.modules[y * w + i]))
+            })
+            .sum::<u32>();
+        score + blocks_and_balance
+    }
+
+    #[test]
+    fn the_one_pass_penalty_scores_as_the_windows_did() {
+        // Every mask of symbols of several versions, and grids with finder-like patterns at
+        // the edges and overlapping.
+        let mut symbols = Vec::new();
+        for data in [
+            "x",
+            "https://diwan.example/verify/ABCD-EFGH-JKLM",
+            &"7".repeat(300),
+        ] {
+            symbols.extend(masked(data.as_bytes()).unwrap());
+        }
+        let row = "#.###.#....#.###.#....#.###.#";
+        let mut rows = vec![row.to_owned(); 29];
+        rows[3] = "....#.###.#....".repeat(2)[..29].to_owned();
+        symbols.push(grid(&rows.iter().map(String::as_str).collect::<Vec<_>>()));
+        for s in &symbols {
+            assert_eq!(penalty(s), penalty_by_windows(s), "width {}", s.width);
+        }
+        assert!(symbols.iter().any(|s| penalty(s) >= 40 * 29));
     }
 
     #[test]
