@@ -29,12 +29,17 @@ fn main() {
         "machine: {} cores",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    for (name, backend) in bench::backends() {
-        measure(name, backend, seconds, clients);
-    }
+    // Each backend's data is removed only at the end. Removing tens of thousands of files
+    // slows the file system's next file creations for minutes (ext4 passes over inodes freed
+    // lately when it allocates one), which the next backend's PDF phase would pay.
+    let apps: Vec<TestApp> = bench::backends()
+        .into_iter()
+        .map(|(name, backend)| measure(name, backend, seconds, clients))
+        .collect();
+    drop(apps);
 }
 
-fn measure(name: &str, backend: Backend, seconds: u64, clients: usize) {
+fn measure(name: &str, backend: Backend, seconds: u64, clients: usize) -> TestApp {
     // Registration alone: PDFs, dossiers and texts made on demand, no e-mail sent, so the
     // figure is that of the registration path (with its signed JSON receipt).
     let app = bench::spawn(backend);
@@ -123,6 +128,7 @@ fn measure(name: &str, backend: Backend, seconds: u64, clients: usize) {
         waits.len()
     );
     receipts(name, &app);
+    app
 }
 
 /// In process, on the receipts the run issued: sealed PDFs per second, then JSON receipt
