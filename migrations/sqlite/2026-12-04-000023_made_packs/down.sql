@@ -1,0 +1,1 @@
+DROP TABLE made_packs;
