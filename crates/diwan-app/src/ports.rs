@@ -471,9 +471,9 @@ pub trait BlobStore: Send + Sync {
     /// Stores content made by Diwan itself (a signed document) durably, at its address.
     fn put(&self, bytes: &[u8]) -> std::io::Result<Sha256Digest>;
     /// Stores content Diwan can make again from what is durable (a receipt's PDF, drawn from
-    /// the stored signed receipt) without waiting for the disk: after a crash it may be
-    /// missing or damaged, which [`Self::read`] reports (`None` or an error); the caller then
-    /// forgets it ([`Self::forget_made`]) and makes it again.
+    /// the stored signed receipt) at its address, without waiting for the disk: after a crash
+    /// it may be missing or damaged, which [`Self::read`] reports (`None` or an error), and
+    /// the caller makes it again.
     fn put_remakeable(&self, bytes: &[u8]) -> std::io::Result<Sha256Digest>;
     /// Opens a stored file for reading, after checking its content against its digest (read
     /// in chunks, never held whole unless small); `None` if it is missing.
@@ -481,8 +481,7 @@ pub trait BlobStore: Send + Sync {
     /// A scratch file for a large document Diwan makes (a dossier); removed if dropped before
     /// [`ScratchFile::keep`].
     fn scratch(&self) -> std::io::Result<Box<dyn ScratchFile>>;
-    /// Removes a document Diwan made that nothing refers to (one made twice at once, or one
-    /// found damaged).
+    /// Removes a document Diwan made that nothing refers to (one made twice at once).
     fn forget_made(&self, digest: &Sha256Digest) -> std::io::Result<()>;
 }
 

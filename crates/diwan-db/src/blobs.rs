@@ -9,12 +9,6 @@
 //!
 //! A digest is *pinned* while a registration holding it is in flight in this process, so that
 //! the clean-up after a failed registration never removes a file another one is about to commit.
-//!
-//! Documents Diwan makes go under `<data>/receipts/`: durable ones (dossiers, signed documents)
-//! as a file each at their address; those it can make again (receipt PDFs) appended to segments
-//! of their own (`<data>/receipts/packs/`, recorded in `made_packs`) without waiting for the
-//! disk. A crash may leave such a segment with bytes nothing points at, or a row pointing at
-//! bytes the disk never got: reading checks the digest, and the document is made again.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -83,12 +77,8 @@ pub struct FsBlobStore {
     staging: PathBuf,
     pins: Pins,
     budget: Arc<Budget>,
-    /// Where packed content is (the `blob_packs` and `made_packs` tables).
+    /// Where packed content is (the `blob_packs` table).
     index: Database,
-    /// Pack writers for documents Diwan can make again (`<data>/receipts/packs/`), not synced:
-    /// one taken by each document being stored, and put back after, so that documents stored
-    /// at once go to different segments.
-    made_packs: Mutex<Vec<pack::PackWriter>>,
 }
 
 impl FsBlobStore {
@@ -101,7 +91,6 @@ impl FsBlobStore {
             pins: Pins::default(),
             budget: Arc::new(Budget::new(MEMORY_BUDGET)),
             index,
-            made_packs: Mutex::default(),
         };
         fs::create_dir_all(&store.blobs)?;
         fs::create_dir_all(&store.made)?;
@@ -241,47 +230,15 @@ impl FsBlobStore {
 }
 
 impl FsBlobStore {
-    /// Records where a document Diwan can make again was appended, without waiting for the
-    /// disk; `false` if its content was recorded already.
-    fn record_made(
-        &self,
-        digest: &Sha256Digest,
-        segment: &str,
-        offset: u64,
-        length: usize,
-    ) -> io::Result<bool> {
-        let (offset, length) = (
-            i64::try_from(offset).map_err(io::Error::other)?,
-            i64::try_from(length).map_err(io::Error::other)?,
-        );
-        let sha = digest.as_str();
-        self.index
-            .unsynced_write(
-                |c| c.insert_made(sha, segment, offset, length),
-                |c| {
-                    use diesel::RunQueryDsl as _;
-                    use diesel::sql_types::{BigInt, Text};
-                    diesel::sql_query(
-                        "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
-                         INSERT INTO made_packs (sha256, segment, pack_offset, pack_length) \
-                         SELECT $1, $2, $3, $4 FROM relaxed ON CONFLICT DO NOTHING",
-                    )
-                    .bind::<Text, _>(sha)
-                    .bind::<Text, _>(segment)
-                    .bind::<BigInt, _>(offset)
-                    .bind::<BigInt, _>(length)
-                    .execute(c)
-                    .map(|n| n == 1)
-                    .map_err(crate::conn::store_error)
-                },
-            )
-            .map_err(io::Error::other)
-    }
-
-    /// Writes a document Diwan made beside its address, then moves it there, durably: the file
-    /// and the directory are synced before returning.
-    fn put_made(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
-        let digest = digest_of(bytes)?;
+    /// Writes a document Diwan made beside its address, then moves it there; `durable` syncs
+    /// the file and the directory before returning.
+    fn put_made(&self, bytes: &[u8], durable: bool) -> io::Result<Sha256Digest> {
+        let hex: String = ring::digest::digest(&SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let digest = Sha256Digest::parse(&hex).map_err(|e| io::Error::other(e.to_string()))?;
         let target = address(&self.made, &digest);
         if target.is_file() {
             return Ok(digest);
@@ -299,9 +256,11 @@ impl FsBlobStore {
         let written = (|| {
             let mut f = fs::File::create(&tmp)?;
             io::Write::write_all(&mut f, bytes)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
             fs::rename(&tmp, &target)?;
-            sync_dir(dir)
+            if durable { sync_dir(dir) } else { Ok(()) }
         })();
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
@@ -329,36 +288,11 @@ impl BlobStore for FsBlobStore {
     }
 
     fn put(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
-        self.put_made(bytes)
+        self.put_made(bytes, true)
     }
 
     fn put_remakeable(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
-        let digest = digest_of(bytes)?;
-        if address(&self.made, &digest).is_file() {
-            return Ok(digest);
-        }
-        // Appended to a segment rather than written as a file of its own: on ext4 creating a
-        // file costs more than a receipt's whole write, and a registry makes one per letter.
-        let mut writer = self
-            .made_packs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .unwrap_or_else(|| pack::PackWriter::new(&self.made));
-        writer.begin_batch();
-        let mark = writer.mark();
-        let recorded = writer
-            .append(bytes)
-            .and_then(|(segment, offset)| self.record_made(&digest, &segment, offset, bytes.len()));
-        if !matches!(recorded, Ok(true)) {
-            // Refused, or the same content recorded already: nothing points at these bytes.
-            writer.rewind(&mark);
-        }
-        self.made_packs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(writer);
-        recorded.map(|_| digest)
+        self.put_made(bytes, false)
     }
 
     fn open(&self, digest: &Sha256Digest) -> io::Result<Option<Box<dyn ReadSeek>>> {
@@ -394,14 +328,9 @@ impl BlobStore for FsBlobStore {
 
     fn forget_made(&self, digest: &Sha256Digest) -> io::Result<()> {
         match fs::remove_file(address(&self.made, digest)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         }
-        // The bytes stay in their segment, pointed at by nothing.
-        let sha = digest.as_str();
-        self.index
-            .unsynced_write(|c| c.forget_made(sha), |c| c.forget_made(sha))
-            .map_err(io::Error::other)
     }
 
     fn read(&self, digest: &Sha256Digest) -> io::Result<Option<Vec<u8>>> {
@@ -413,25 +342,17 @@ impl BlobStore for FsBlobStore {
                 fs::read(address(&self.made, digest))?
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let sha = digest.as_str();
                 let mut conn = self.index.conn().map_err(io::Error::other)?;
-                // Deposited content first, then documents Diwan made.
-                let place = with_conn!(&mut conn.conn, |c| {
-                    c.blob_location(sha).and_then(|place| match place {
-                        Some(place) => Ok(Some((&self.blobs, place))),
-                        None => Ok(c.made_location(sha)?.map(|place| (&self.made, place))),
-                    })
-                });
+                let place = with_conn!(&mut conn.conn, |c| c.blob_location(digest.as_str()));
                 let place = conn.noting(place).map_err(io::Error::other)?;
-                drop(conn);
-                let Some((dir, (segment, offset, length))) = place else {
+                let Some((segment, offset, length)) = place else {
                     return Ok(None);
                 };
                 let (offset, length) = (
                     u64::try_from(offset).map_err(io::Error::other)?,
                     u64::try_from(length).map_err(io::Error::other)?,
                 );
-                pack::read(dir, &segment, offset, length)?
+                pack::read(&self.blobs, &segment, offset, length)?
             }
             Err(e) => return Err(e),
         };
@@ -443,16 +364,6 @@ impl BlobStore for FsBlobStore {
         }
         Ok(Some(bytes))
     }
-}
-
-/// The digest of `bytes`.
-fn digest_of(bytes: &[u8]) -> io::Result<Sha256Digest> {
-    let hex: String = ring::digest::digest(&SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Sha256Digest::parse(&hex).map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// SHA-256 of everything `r` gives, read in chunks.
@@ -824,7 +735,10 @@ mod tests {
 
     #[test]
     fn small_in_memory_large_staged_promoted_and_deduplicated() {
-        let (dir, db) = crate::conn::scratch_sqlite("blobs");
+        let dir =
+            std::env::temp_dir().join(format!("diwan-blobs-{}", diwan_app::ids::new_id().unwrap()));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
+        db.migrate().unwrap();
         let store = FsBlobStore::open(&dir, db).unwrap();
         let write = |data: &[u8]| {
             let mut sink = store.stage().unwrap();
@@ -872,68 +786,13 @@ mod tests {
         let _ = fs::remove_dir_all(dir);
     }
 
-    /// Documents Diwan can make again go to segments of their own, not one file each: read
-    /// back whole and recorded once; when a crash damaged their bytes, refused, forgotten and
-    /// stored again; bytes whose record is refused are cut off again.
-    #[test]
-    fn remakeable_documents_are_packed_apart_and_stored_again_when_damaged() {
-        let (dir, db) = crate::conn::scratch_sqlite("made");
-        let store = FsBlobStore::open(&dir, db).unwrap();
-        let packs = dir.join("receipts").join("packs");
-        let segments = || -> Vec<(PathBuf, u64)> {
-            fs::read_dir(&packs)
-                .unwrap()
-                .map(|e| {
-                    let path = e.unwrap().path();
-                    let len = fs::metadata(&path).unwrap().len();
-                    (path, len)
-                })
-                .collect()
-        };
-        let doc = b"%PDF-1.7 a sealed receipt ".repeat(100);
-        let digest = store.put_remakeable(&doc).unwrap();
-        assert_eq!(store.put_remakeable(&doc).unwrap(), digest, "recorded once");
-        assert_eq!(store.read(&digest).unwrap().unwrap(), doc);
-        let stored = segments();
-        assert_eq!(stored.len(), 1);
-        assert_eq!(
-            stored[0].1,
-            doc.len() as u64,
-            "its bytes once, nothing else"
-        );
-        assert_eq!(
-            fs::read_dir(dir.join("receipts")).unwrap().count(),
-            1,
-            "no file of its own"
-        );
-        assert!(
-            store.list().unwrap().is_empty(),
-            "not among deposited content"
-        );
-
-        // Torn by a crash: refused by its digest, forgotten, stored again.
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&stored[0].0)
-            .unwrap()
-            .set_len(10)
-            .unwrap();
-        assert!(store.read(&digest).is_err());
-        store.forget_made(&digest).unwrap();
-        assert!(store.read(&digest).unwrap().is_none());
-        assert_eq!(store.put_remakeable(&doc).unwrap(), digest);
-        assert_eq!(store.read(&digest).unwrap().unwrap(), doc);
-
-        let before = segments();
-        store.index.execute_batch("DROP TABLE made_packs").unwrap();
-        assert!(store.put_remakeable(b"%PDF-1.7 another").is_err());
-        assert_eq!(segments(), before, "no bytes left that nothing points at");
-        let _ = fs::remove_dir_all(dir);
-    }
-
     #[test]
     fn the_memory_budget_sends_uploads_to_disk_when_spent() {
-        let (dir, db) = crate::conn::scratch_sqlite("budget");
+        let dir = std::env::temp_dir().join(format!(
+            "diwan-budget-{}",
+            diwan_app::ids::new_id().unwrap()
+        ));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
         let store = FsBlobStore::open(&dir, db)
             .unwrap()
             .with_memory_budget(1000);

@@ -319,26 +319,6 @@ impl Database {
         conn.conn.migrate()
     }
 
-    /// One write whose commit does not wait for the disk, for what Diwan can make again (a
-    /// crash may lose it, never tear it): `sqlite` runs under `synchronous = NORMAL` in its
-    /// turn at the write lock; `pg` is one statement that sets `synchronous_commit` off for
-    /// its own transaction (`set_config('synchronous_commit', 'off', true)` in a CTE).
-    pub(crate) fn unsynced_write<T>(
-        &self,
-        sqlite: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
-        pg: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let _turn = self.write_turn();
-        let mut pooled = self.conn()?;
-        match pooled.conn {
-            Conn::Sqlite(_) => pooled.sqlite_unsynced(sqlite),
-            Conn::Pg(ref mut c) => {
-                let done = pg(c);
-                pooled.noting(done)
-            }
-        }
-    }
-
     /// Runs SQL statements as they are (operators' maintenance and tests' fault injection).
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
         let _turn = self.write_turn();
@@ -431,21 +411,6 @@ pub(crate) fn store_error(e: diesel::result::Error) -> StoreError {
         }
         other => StoreError::Other(other.to_string()),
     }
-}
-
-/// A fresh SQLite database in a new folder of the system's temporary folder, migrated, with a
-/// pool of one connection (unit tests of this crate); the folder is the caller's to remove.
-#[cfg(test)]
-pub(crate) fn scratch_sqlite(name: &str) -> (std::path::PathBuf, Database) {
-    let dir = std::env::temp_dir().join(format!(
-        "diwan-{name}-{}",
-        diwan_app::ids::new_id().unwrap_or_default()
-    ));
-    let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1)
-        .unwrap_or_else(|e| panic!("a scratch database: {e}"));
-    db.migrate()
-        .unwrap_or_else(|e| panic!("migrating a scratch database: {e}"));
-    (dir, db)
 }
 
 /// `PRAGMA synchronous` of a SQLite connection (2 is FULL), for the tests that check a relaxed

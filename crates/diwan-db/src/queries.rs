@@ -90,12 +90,6 @@ pub trait Queries {
     fn file_referenced(&mut self, sha256: &str) -> R<bool>;
     fn packed_blobs(&mut self) -> R<Vec<(String, String, i64, i64)>>;
     fn blob_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>>;
-    /// Where a document Diwan can make again was appended (`made_packs`).
-    fn made_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>>;
-    /// Records where a document Diwan can make again was appended; `false` if its content
-    /// was recorded already.
-    fn insert_made(&mut self, sha256: &str, segment: &str, offset: i64, length: i64) -> R<bool>;
-    fn forget_made(&mut self, sha256: &str) -> R<()>;
     /// Stores a batch of registrations in one transaction (retried without any job that fails).
     /// Returns one result per job (in the jobs' order), or the error of the whole transaction.
     fn register_batch(
@@ -871,31 +865,6 @@ macro_rules! impl_queries {
                     .select((blob_packs::segment, blob_packs::pack_offset, blob_packs::pack_length))
                     .first(self)
                     .optional())
-            }
-
-            fn made_location(&mut self, sha256: &str) -> R<Option<(String, i64, i64)>> {
-                db(made_packs::table
-                    .find(sha256)
-                    .select((made_packs::segment, made_packs::pack_offset, made_packs::pack_length))
-                    .first(self)
-                    .optional())
-            }
-
-            fn insert_made(&mut self, sha256: &str, segment: &str, offset: i64, length: i64) -> R<bool> {
-                db(diesel::insert_into(made_packs::table)
-                    .values((
-                        made_packs::sha256.eq(sha256),
-                        made_packs::segment.eq(segment),
-                        made_packs::pack_offset.eq(offset),
-                        made_packs::pack_length.eq(length),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(self))
-                .map(|n| n == 1)
-            }
-
-            fn forget_made(&mut self, sha256: &str) -> R<()> {
-                db(diesel::delete(made_packs::table.find(sha256)).execute(self)).map(|_| ())
             }
 
             fn register_batch(&mut self, jobs: &mut [NewCorrespondence], pack: &mut PackWriter, notary: &dyn Notary) -> Result<Vec<R<Stored>>, StoreError> {

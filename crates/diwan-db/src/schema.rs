@@ -230,16 +230,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Documents Diwan can make again (receipt PDFs), in segments not synced.
-    made_packs (sha256) {
-        sha256 -> Text,
-        segment -> Text,
-        pack_offset -> BigInt,
-        pack_length -> BigInt,
-    }
-}
-
-diesel::table! {
     pki_objects (slot) {
         slot -> Text,
         role -> Text,

@@ -20,7 +20,7 @@ use diwan_domain::search::SearchQuery;
 use diwan_domain::{RegistrationNumber, Role, Sha256Digest};
 
 use crate::blobs::FsBlobStore;
-use crate::conn::{Database, with_conn};
+use crate::conn::{Conn, Database, with_conn};
 use crate::queries::Queries;
 use crate::rows::*;
 use crate::time::{from_text, to_text};
@@ -263,12 +263,18 @@ impl Store for DbStore {
     ) -> StoreResult<()> {
         // The PDF is drawn again from the signed receipt when missing, so its address is
         // written without waiting for the disk: a crash may lose it, never half-write it.
-        self.db.unsynced_write(
-            |c| c.set_receipt_pdf(correspondence_id, kind, pdf.as_str()),
-            |c| {
+        let _turn = self.db.write_turn();
+        let mut pooled = self.db.conn()?;
+        match pooled.conn {
+            Conn::Sqlite(_) => {
+                pooled.sqlite_unsynced(|c| c.set_receipt_pdf(correspondence_id, kind, pdf.as_str()))
+            }
+            // One statement, one round trip: the setting lasts for the statement's own
+            // transaction, whose commit then does not wait for the WAL to reach the disk.
+            Conn::Pg(ref mut c) => {
                 use diesel::RunQueryDsl as _;
                 use diesel::sql_types::Text;
-                diesel::sql_query(
+                let set = diesel::sql_query(
                     "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
                      UPDATE receipts SET pdf_sha256 = $3 FROM relaxed \
                      WHERE correspondence_id = $1 AND kind = $2",
@@ -278,9 +284,10 @@ impl Store for DbStore {
                 .bind::<Text, _>(pdf.as_str())
                 .execute(c)
                 .map(|_| ())
-                .map_err(crate::conn::store_error)
-            },
-        )
+                .map_err(crate::conn::store_error);
+                pooled.noting(set)
+            }
+        }
     }
     fn receipts_without_pdf(&self, limit: usize) -> StoreResult<Vec<(String, ReceiptKind)>> {
         read!(self, |c| Queries::receipts_without_pdf(c, limit))
@@ -972,7 +979,10 @@ mod tests {
     /// pool's connections are left at `synchronous = FULL` (2), also when recording failed.
     #[test]
     fn a_receipt_pdf_address_leaves_the_connection_durable() {
-        let (dir, db) = crate::conn::scratch_sqlite("store");
+        let dir =
+            std::env::temp_dir().join(format!("diwan-store-{}", diwan_app::ids::new_id().unwrap()));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
+        db.migrate().unwrap();
         let blobs = Arc::new(FsBlobStore::open(&dir, db.clone()).unwrap());
         let store = DbStore::new(db.clone(), blobs).unwrap();
         let digest = Sha256Digest::parse(&"ab".repeat(32)).unwrap();

@@ -167,8 +167,8 @@ fn the_sealed_pdf_receipt_is_valid_for_independent_verifiers_and_tampering_shows
     assert!(!ok, "diwan verify accepts a tampered receipt");
 }
 
-/// A receipt's PDF is stored without waiting for the disk, appended to a segment under
-/// `receipts/packs/`: one a crash left torn or lost is drawn and sealed again when asked for.
+/// A receipt's PDF is stored without waiting for the disk: one a crash left missing or torn
+/// is drawn and sealed again when asked for, and the damaged file is removed.
 #[test]
 fn a_lost_or_torn_receipt_pdf_is_made_again_when_asked_for() {
     // No PDF worker and no e-mail sender (which makes the PDF it attaches): each PDF here is
@@ -188,56 +188,40 @@ fn a_lost_or_torn_receipt_pdf_is_made_again_when_asked_for() {
         assert_eq!(r.content_type, "application/pdf");
         r.body
     };
-    let receipts = app.sandbox.data_dir.join("receipts");
-    // The segment holding these bytes, and where they start in it.
-    let stored_at = |bytes: &[u8]| -> (std::path::PathBuf, u64) {
-        for entry in std::fs::read_dir(receipts.join("packs")).unwrap() {
-            let path = entry.unwrap().path();
-            let data = std::fs::read(&path).unwrap();
-            if let Some(at) = data.windows(bytes.len()).position(|w| w == bytes) {
-                return (path, at as u64);
-            }
-        }
-        panic!("a PDF of {} bytes is not stored", bytes.len());
-    };
-    let cut = |(segment, at): (std::path::PathBuf, u64)| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(segment)
-            .unwrap();
-        file.set_len(at).unwrap();
+    let stored_at = |bytes: &[u8]| {
+        let digest: String = ring::digest::digest(&ring::digest::SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        app.sandbox
+            .data_dir
+            .join("receipts")
+            .join(&digest[..2])
+            .join(&digest)
     };
 
     let first = fetch();
     assert_eq!(fetch(), first, "a stored PDF is served as it is");
-    let (segment, at) = stored_at(&first);
-    let digest: String = ring::digest::digest(&ring::digest::SHA256, &first)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let own_file = receipts.join(&digest[..2]).join(&digest);
-    assert!(
-        !own_file.exists(),
-        "no file of its own: {}",
-        own_file.display()
-    );
+    let path = stored_at(&first);
+    assert!(path.is_file(), "{} not stored", path.display());
 
-    // Torn: what a crash can leave of bytes written without sync.
-    cut((segment, at + first.len() as u64 / 2));
+    // Torn: what a crash can leave of a file written without sync.
+    std::fs::write(&path, &first[..first.len() / 2]).unwrap();
     let second = fetch();
     assert_ne!(second, first, "a new seal, a new document");
+    assert!(!path.exists(), "the torn file is removed");
+    assert!(stored_at(&second).is_file());
     let report = verify_remote(&app.base, &second);
     assert_eq!(report["valid"], true, "{report:#}");
     assert_eq!(report["registration"]["matches"], true, "{report:#}");
 
     // Lost: made again too.
-    cut(stored_at(&second));
+    std::fs::remove_file(stored_at(&second)).unwrap();
     let third = fetch();
     assert_ne!(third, second);
     assert_eq!(verify_remote(&app.base, &third)["valid"], true);
     assert_eq!(fetch(), third, "and then served as stored");
-    stored_at(&third);
 }
 
 /// The PDF worker and several downloads asking for a new receipt's PDF at once all get the

@@ -1,1 +1,0 @@
-DROP TABLE made_packs;
