@@ -413,6 +413,24 @@ pub(crate) fn store_error(e: diesel::result::Error) -> StoreError {
     }
 }
 
+/// Rows this SQLite connection has inserted, updated or deleted since it opened (`None` on
+/// PostgreSQL, or when it cannot tell): debug builds check that a read changed none.
+#[cfg(debug_assertions)]
+pub(crate) fn rows_changed(conn: &mut Conn) -> Option<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Changes {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        changes: i64,
+    }
+    match conn {
+        Conn::Sqlite(c) => diesel::sql_query("SELECT total_changes() AS changes")
+            .get_result::<Changes>(c)
+            .ok()
+            .map(|r| r.changes),
+        Conn::Pg(_) => None,
+    }
+}
+
 /// `PRAGMA synchronous` of a SQLite connection (2 is FULL), for the tests that check a relaxed
 /// write left it durable.
 #[cfg(test)]

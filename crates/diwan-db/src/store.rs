@@ -56,10 +56,27 @@ impl DbStore {
     }
 }
 
-macro_rules! read {
+/// Runs `$body` on a pooled connection.
+macro_rules! pooled {
     ($self:ident, |$c:ident| $body:expr) => {{
         let mut pooled = $self.db.conn()?;
         let result = with_conn!(&mut pooled.conn, |$c| $body);
+        pooled.noting(result)
+    }};
+}
+
+/// A read on a pooled connection. In debug builds (the tests) it checks on SQLite that
+/// `$body` changed no row: a write must go through [`change!`] and take its turn.
+macro_rules! read {
+    ($self:ident, |$c:ident| $body:expr) => {{
+        let mut pooled = $self.db.conn()?;
+        #[cfg(debug_assertions)]
+        let before = crate::conn::rows_changed(&mut pooled.conn);
+        let result = with_conn!(&mut pooled.conn, |$c| $body);
+        #[cfg(debug_assertions)]
+        if let (Some(before), Some(after)) = (before, crate::conn::rows_changed(&mut pooled.conn)) {
+            assert_eq!(before, after, "a write without its turn: use change!");
+        }
         pooled.noting(result)
     }};
 }
@@ -70,7 +87,7 @@ macro_rules! read {
 macro_rules! change {
     ($self:ident, |$c:ident| $body:expr) => {{
         let _turn = $self.db.write_turn();
-        read!($self, |$c| $body)
+        pooled!($self, |$c| $body)
     }};
 }
 
