@@ -413,39 +413,38 @@ pub(crate) fn store_error(e: diesel::result::Error) -> StoreError {
     }
 }
 
-/// Rows this SQLite connection has inserted, updated or deleted since it opened (`None` on
-/// PostgreSQL, or when it cannot tell): debug builds check that a read changed none.
-#[cfg(debug_assertions)]
-pub(crate) fn rows_changed(conn: &mut Conn) -> Option<i64> {
+/// The number one SQLite query gives in its column `n` (`None` on PostgreSQL, or on an
+/// error), for the checks of debug builds and tests.
+#[cfg(any(test, debug_assertions))]
+fn sqlite_number(conn: &mut Conn, sql: &str) -> Option<i64> {
     #[derive(diesel::QueryableByName)]
-    struct Changes {
+    struct Number {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
-        changes: i64,
+        n: i64,
     }
     match conn {
-        Conn::Sqlite(c) => diesel::sql_query("SELECT total_changes() AS changes")
-            .get_result::<Changes>(c)
+        Conn::Sqlite(c) => diesel::sql_query(sql)
+            .get_result::<Number>(c)
             .ok()
-            .map(|r| r.changes),
+            .map(|r| r.n),
         Conn::Pg(_) => None,
     }
 }
 
-/// `PRAGMA synchronous` of a SQLite connection (2 is FULL), for the tests that check a relaxed
-/// write left it durable.
+/// Rows this SQLite connection has inserted, updated or deleted since it opened (`None` on
+/// PostgreSQL, or when it cannot tell): debug builds check that a read changed none.
+#[cfg(debug_assertions)]
+pub(crate) fn rows_changed(conn: &mut Conn) -> Option<i64> {
+    sqlite_number(conn, "SELECT total_changes() AS n")
+}
+
+/// `PRAGMA synchronous` of a SQLite connection (2 is FULL; -1 when it cannot tell), for the
+/// tests that check a relaxed write left it durable.
 #[cfg(test)]
 pub(crate) fn sqlite_synchronous(conn: &mut Conn) -> i32 {
-    #[derive(diesel::QueryableByName)]
-    struct Synchronous {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        synchronous: i32,
-    }
-    match conn {
-        Conn::Sqlite(c) => diesel::sql_query("PRAGMA synchronous")
-            .get_result::<Synchronous>(c)
-            .map_or(-1, |r| r.synchronous),
-        Conn::Pg(_) => -1,
-    }
+    sqlite_number(conn, "SELECT synchronous AS n FROM pragma_synchronous")
+        .and_then(|n| i32::try_from(n).ok())
+        .unwrap_or(-1)
 }
 
 #[cfg(test)]
