@@ -54,6 +54,21 @@ type R<T> = Result<T, StoreError>;
 /// A registration stored, with the receipt issued in its transaction.
 pub type Stored = (Registered, Option<IssuedReceipt>);
 
+/// A correspondence from the rows of its join with its registry's code and its files (in
+/// order), with what else the first row carries; `None` without rows (a registered
+/// correspondence always has at least one file).
+fn with_files<T>(
+    mut rows: impl Iterator<Item = (CorrespondenceRow, String, FileRow, T)>,
+) -> R<Option<(Correspondence, T)>> {
+    let Some((row, registry_code, first, extra)) = rows.next() else {
+        return Ok(None);
+    };
+    let mut files = vec![first];
+    files.extend(rows.map(|(_, _, f, _)| f));
+    let c = crate::store::assemble(row, &registry_code, files, Vec::new(), Vec::new())?;
+    Ok(Some((c, extra)))
+}
+
 fn db<T>(r: QueryResult<T>) -> R<T> {
     r.map_err(store_error)
 }
@@ -83,6 +98,9 @@ pub trait Queries {
     fn revoke_token(&mut self, agent_id: &str, token_id: &str, at: &str) -> R<bool>;
     fn correspondence(&mut self, id: &str) -> R<Option<Correspondence>>;
     fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>>;
+    /// The correspondence with its files and the log's leaf hash at `leaf_index`, in one
+    /// statement when the correspondence exists.
+    fn receipt_facts(&mut self, id: &str, leaf_index: u64) -> R<(Option<Correspondence>, Option<[u8; 32]>)>;
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
     fn annul(&mut self, id: &str, a: &Annulment, notary: &dyn Notary) -> R<Option<IssuedReceipt>>;
     fn apply_move(&mut self, m: &MoveRecord, notary: &dyn Notary) -> R<bool>;
@@ -657,11 +675,26 @@ macro_rules! impl_queries {
                     .order(correspondence_files::position)
                     .select((CorrespondenceRow::as_select(), registries::code, FileRow::as_select()))
                     .load::<(CorrespondenceRow, String, FileRow)>(self))?;
-                let mut rows = rows.into_iter();
-                let Some((row, registry_code, first)) = rows.next() else { return Ok(None) };
-                let mut files = vec![first];
-                files.extend(rows.map(|(_, _, f)| f));
-                crate::store::assemble(row, &registry_code, files, Vec::new(), Vec::new()).map(Some)
+                with_files(rows.into_iter().map(|(c, code, f)| (c, code, f, ())))
+                    .map(|found| found.map(|(c, ())| c))
+            }
+
+            fn receipt_facts(&mut self, id: &str, leaf_index: u64) -> R<(Option<Correspondence>, Option<[u8; 32]>)> {
+                // The leaf's hash as one more column: an uncorrelated subquery, computed once.
+                let idx = i64::try_from(leaf_index).unwrap_or(i64::MAX);
+                let leaf = log_leaves::table.filter(log_leaves::idx.eq(idx)).select(log_leaves::leaf_hash).single_value();
+                let rows = db(correspondences::table
+                    .inner_join(registries::table)
+                    .inner_join(correspondence_files::table)
+                    .filter(correspondences::id.eq(id))
+                    .order(correspondence_files::position)
+                    .select((CorrespondenceRow::as_select(), registries::code, FileRow::as_select(), leaf))
+                    .load::<(CorrespondenceRow, String, FileRow, Option<String>)>(self))?;
+                let leaf_of = |hash: Option<String>| hash.map(|h| unhex(&h).ok_or_else(|| corrupt("leaf hash"))).transpose();
+                match with_files(rows.into_iter())? {
+                    Some((c, leaf)) => Ok((Some(c), leaf_of(leaf)?)),
+                    None => Ok((None, Queries::leaf_hashes(self, leaf_index, leaf_index.saturating_add(1))?.into_iter().next())),
+                }
             }
 
             fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>> {

@@ -168,6 +168,13 @@ impl Store for DbStore {
     fn correspondence_with_files(&self, id: &str) -> StoreResult<Option<Correspondence>> {
         read!(self, |c| Queries::correspondence_with_files(c, id))
     }
+    fn receipt_facts(
+        &self,
+        id: &str,
+        leaf_index: u64,
+    ) -> StoreResult<(Option<Correspondence>, Option<diwan_domain::merkle::Hash>)> {
+        read!(self, |c| Queries::receipt_facts(c, id, leaf_index))
+    }
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>> {
         read!(self, |c| Queries::list(c, filter))
     }
@@ -1016,6 +1023,36 @@ mod tests {
                 .is_err()
         );
         assert_eq!(synchronous(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Verification's lookup finds a log leaf also when the correspondence the receipt names
+    /// is not in the register, and says when the log has no such entry.
+    #[test]
+    fn receipt_facts_read_the_leaf_without_a_correspondence() {
+        let dir =
+            std::env::temp_dir().join(format!("diwan-store-{}", diwan_app::ids::new_id().unwrap()));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
+        db.migrate().unwrap();
+        let blobs = Arc::new(FsBlobStore::open(&dir, db.clone()).unwrap());
+        let store = DbStore::new(db.clone(), blobs).unwrap();
+        let hash = "ab".repeat(32);
+        // A leaf about a document no row holds: the pool's only connection checks no keys.
+        db.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF; INSERT INTO log_leaves \
+             (idx, kind, document_id, parapheur_event_id, leaf_hash) \
+             VALUES (0, 'parapheur', 'd', 'e', '{hash}'), (1, 'parapheur', 'd', 'f', 'zz')"
+        ))
+        .unwrap();
+        let (found, leaf) = store.receipt_facts("no-such-letter", 0).unwrap();
+        assert!(found.is_none());
+        assert_eq!(leaf, Some([0xab; 32]));
+        assert!(store.receipt_facts("no-such-letter", 1).is_err(), "bad hex");
+        assert_eq!(store.receipt_facts("no-such-letter", 2).unwrap().1, None);
+        assert_eq!(
+            store.receipt_facts("no-such-letter", u64::MAX).unwrap().1,
+            None
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

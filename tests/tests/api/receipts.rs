@@ -373,6 +373,28 @@ print(payload['registration_number'])
     let after = verify_remote(&app.base, jws.as_bytes());
     assert_eq!(after["valid"], false, "{after:#}");
     assert_eq!(after["registration"]["mismatches"][0], "subject");
+    assert_eq!(after["log"]["matches_register"], true, "{after:#}");
+
+    // The log's leaf changed too: the register no longer holds the receipt's entry.
+    let index = content["log"]["leaf_index"].as_u64().unwrap();
+    app.inst
+        .database
+        .execute_batch(&format!(
+            "UPDATE log_leaves SET leaf_hash = '{}' WHERE idx = {index}",
+            "0".repeat(64)
+        ))
+        .unwrap();
+    let after = verify_remote(&app.base, jws.as_bytes());
+    assert_eq!(after["valid"], false, "{after:#}");
+    assert_eq!(after["log"]["matches_register"], false, "{after:#}");
+    assert_eq!(after["registration"]["found"], true, "{after:#}");
+    assert!(
+        after["problems"].as_array().unwrap().iter().any(|p| p
+            .as_str()
+            .unwrap()
+            .contains("does not hold this receipt's entry")),
+        "{after:#}"
+    );
 }
 
 fn base64_url_decode(s: &str) -> Vec<u8> {

@@ -288,11 +288,43 @@ fn verify_jws(ctx: &Context<'_>, jws: &str, report: &mut Report) {
             .problems
             .push("the receipt's certificate does not lead to a trusted anchor".into());
     }
-    report.log = Some(check_log(ctx, &payload, at));
-    if let Some(services) = ctx.services {
-        report.registration = Some(check_registration(services, &payload));
+    let facts = ctx.services.map(|s| RegisterFacts::read(s, &payload));
+    report.log = Some(check_log(ctx, &payload, at, facts.as_ref()));
+    if let Some(facts) = facts {
+        report.registration = Some(check_registration(facts, &payload));
     }
     report.receipt = Some(payload);
+}
+
+/// What the register holds for a receipt: its correspondence with files, and the log's leaf
+/// at the receipt's index, read together (one statement) when the receipt names both.
+struct RegisterFacts {
+    correspondence: Option<crate::model::Correspondence>,
+    leaf: Option<diwan_domain::merkle::Hash>,
+}
+
+impl RegisterFacts {
+    /// A lookup that fails counts as nothing found: the checks then report a mismatch.
+    fn read(s: &Services, payload: &Value) -> Self {
+        let id = payload["id"].as_str();
+        let index = payload["log"]["leaf_index"].as_u64();
+        let (correspondence, leaf) = match (id, index) {
+            (Some(id), Some(index)) => s.store.receipt_facts(id, index).unwrap_or((None, None)),
+            (Some(id), None) => (s.store.correspondence_with_files(id).ok().flatten(), None),
+            (None, Some(index)) => (
+                None,
+                s.store
+                    .leaf_hashes(index, index.saturating_add(1))
+                    .ok()
+                    .and_then(|l| l.first().copied()),
+            ),
+            (None, None) => (None, None),
+        };
+        Self {
+            correspondence,
+            leaf,
+        }
+    }
 }
 
 /// A tree head's JWS with its signature checked; a batch's receipts share one head, so heads
@@ -328,7 +360,12 @@ fn verified_head(
     Some(v)
 }
 
-fn check_log(ctx: &Context<'_>, payload: &Value, at: DateTime<Utc>) -> LogReport {
+fn check_log(
+    ctx: &Context<'_>,
+    payload: &Value,
+    at: DateTime<Utc>,
+    facts: Option<&RegisterFacts>,
+) -> LogReport {
     let log = &payload["log"];
     let mut r = LogReport {
         leaf_index: log["leaf_index"].as_u64(),
@@ -362,29 +399,23 @@ fn check_log(ctx: &Context<'_>, payload: &Value, at: DateTime<Utc>) -> LogReport
             .is_some_and(|(l, o)| chain_report(ctx, l, o, at).trusted);
         r.head_signed = same && chained;
     }
-    if let Some(s) = ctx.services {
-        let stored_leaf = s.store.leaf_hashes(index, index + 1).ok();
+    if let (Some(s), Some(facts)) = (ctx.services, facts) {
         let stored_root = s.caches.head_root(size).or_else(|| {
             let h = s.store.head(size).ok().flatten()?;
             s.caches.put_head_root(size, h.root_hash);
             Some(h.root_hash)
         });
-        r.matches_register = Some(
-            stored_leaf.is_some_and(|l| l.first() == Some(&leaf)) && stored_root == Some(root),
-        );
+        r.matches_register = Some(facts.leaf == Some(leaf) && stored_root == Some(root));
     }
     r
 }
 
-fn check_registration(s: &Services, payload: &Value) -> RegistrationReport {
+fn check_registration(facts: RegisterFacts, payload: &Value) -> RegistrationReport {
     let mut r = RegistrationReport {
         checked: true,
         ..RegistrationReport::default()
     };
-    let Some(id) = payload["id"].as_str() else {
-        return r;
-    };
-    let Ok(Some(c)) = s.store.correspondence_with_files(id) else {
+    let Some(c) = facts.correspondence else {
         return r;
     };
     r.found = true;
