@@ -81,7 +81,8 @@ impl Conn {
                     .map_err(|e| DbError::Connect(e.to_string()))?;
                 c.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| DbError::Connect(e.to_string()))?;
                 Ok(Conn::Sqlite(c))
