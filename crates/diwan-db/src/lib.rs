@@ -11,6 +11,7 @@ mod schema;
 mod search;
 mod store;
 mod time;
+mod together;
 mod writer;
 
 pub use blobs::FsBlobStore;

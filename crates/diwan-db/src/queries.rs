@@ -24,6 +24,7 @@ use crate::schema::*;
 use crate::search::SearchSql;
 use crate::store::RegistrationRows;
 use crate::time::{from_text, to_text};
+use crate::together::{Part, Together};
 
 /// An error inside a write transaction: the database's, or the file store's while promoting.
 #[derive(Debug)]
@@ -77,7 +78,7 @@ fn new_id() -> R<String> {
     diwan_app::ids::new_id().map_err(|e| StoreError::Other(e.to_string()))
 }
 
-pub trait Queries {
+pub trait Queries: Together {
     fn upsert_administration(&mut self, a: &Administration) -> R<Administration>;
     fn upsert_unit(&mut self, u: &Unit) -> R<Unit>;
     fn upsert_registry(&mut self, r: &Registry) -> R<Registry>;
@@ -100,7 +101,11 @@ pub trait Queries {
     fn correspondence_with_files(&mut self, id: &str) -> R<Option<Correspondence>>;
     /// The correspondence with its files and the log's leaf hash at `leaf_index`, in one
     /// statement when the correspondence exists.
-    fn receipt_facts(&mut self, id: &str, leaf_index: u64) -> R<(Option<Correspondence>, Option<[u8; 32]>)>;
+    fn receipt_facts(
+        &mut self,
+        id: &str,
+        leaf_index: u64,
+    ) -> R<(Option<Correspondence>, Option<[u8; 32]>)>;
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
     fn annul(&mut self, id: &str, a: &Annulment, notary: &dyn Notary) -> R<Option<IssuedReceipt>>;
     fn apply_move(&mut self, m: &MoveRecord, notary: &dyn Notary) -> R<bool>;
@@ -455,8 +460,85 @@ fn registration_batch<'a>(
         .collect()
 }
 
+/// In `impl_queries!`: a statement of a batch, run now (`each`: SQLite, where diesel runs
+/// some inserts row by row, so they are not one fragment) or pushed to run with the others
+/// (`together`: PostgreSQL, see `together`).
+macro_rules! batch_statement {
+    (each, $conn:expr, $parts:expr, $q:expr) => {{
+        // The list stays empty (it is still run, for the statements added to it directly).
+        let _: &mut Vec<_> = &mut $parts;
+        $q.execute($conn)?
+    }};
+    (together, $conn:expr, $parts:expr, $q:expr) => {
+        $parts.push(Box::new($q))
+    };
+}
+
+/// The outbox rows of e-mails (correspondence, kind, recipient) due at `at`; inside a function
+/// returning `Result<_, TxError>`.
+macro_rules! mail_rows {
+    ($at:expr, $mails:expr) => {{
+        let at: &str = $at;
+        let mut rows = Vec::with_capacity($mails.len());
+        for (correspondence_id, kind, recipient) in $mails {
+            rows.push((
+                mail_outbox::id.eq(new_id().map_err(TxError::Store)?),
+                mail_outbox::correspondence_id.eq(correspondence_id.clone()),
+                mail_outbox::receipt_kind.eq(kind.as_str()),
+                mail_outbox::recipient.eq(recipient.clone()),
+                mail_outbox::created_at.eq(at.to_owned()),
+                mail_outbox::status.eq("pending"),
+                mail_outbox::attempts.eq(0),
+                mail_outbox::next_attempt_at.eq(at.to_owned()),
+            ));
+        }
+        rows
+    }};
+}
+
+/// The rows of changes to the indicators' day totals, in the key's order.
+macro_rules! day_rows {
+    ($deltas:expr) => {
+        $deltas
+            .iter()
+            .map(|((unit, measure, day, channel, category), n)| {
+                (
+                    indicator_days::unit_id.eq(unit),
+                    indicator_days::measure.eq(*measure),
+                    indicator_days::day.eq(day),
+                    indicator_days::channel.eq(channel),
+                    indicator_days::category.eq(category),
+                    indicator_days::n.eq(*n),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
+/// The statement adding changes (`day_rows!`) to the indicators' day totals. Every
+/// transaction takes the rows' locks in the key's order, so two writers never wait on each
+/// other in a cycle.
+macro_rules! add_to_days {
+    ($chunk:expr) => {
+        diesel::insert_into(indicator_days::table)
+            .values($chunk)
+            .on_conflict((
+                indicator_days::unit_id,
+                indicator_days::measure,
+                indicator_days::day,
+                indicator_days::channel,
+                indicator_days::category,
+            ))
+            .do_update()
+            .set(
+                indicator_days::n
+                    .eq(indicator_days::n + diesel::upsert::excluded(indicator_days::n)),
+            )
+    };
+}
+
 macro_rules! impl_queries {
-    ($conn:ty, $write_tx:ident) => {
+    ($conn:ty, $write_tx:ident, $batch:ident) => {
         impl Queries for $conn {
             fn upsert_administration(&mut self, a: &Administration) -> R<Administration> {
                 let row = AdministrationRow::from_model(a);
@@ -1041,38 +1123,44 @@ macro_rules! impl_queries {
                 let files: Vec<_> = rows.iter().flat_map(|r| &r.files).collect();
                 let concerns: Vec<_> = rows.iter().flat_map(|r| &r.concerns).collect();
                 let events: Vec<_> = rows.iter().map(|r| &r.event).collect();
-                for chunk in correspondences.chunks(32) {
-                    diesel::insert_into(correspondences::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
-                }
-                for chunk in files.chunks(128) {
-                    diesel::insert_into(correspondence_files::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
-                }
-                for chunk in concerns.chunks(256) {
-                    diesel::insert_into(correspondence_units::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
-                }
-                for chunk in events.chunks(128) {
-                    diesel::insert_into(correspondence_events::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
-                }
-                for row in rows.iter().filter_map(|r| r.exchange.as_ref()) {
-                    diesel::insert_into(exchanges::table).values(row).execute(self)?;
-                }
+                let exchanges: Vec<_> = rows.iter().filter_map(|r| r.exchange.as_ref()).collect();
                 let facts: Vec<_> = rows.iter().map(|r| &r.fact).collect();
-                for chunk in facts.chunks(64) {
-                    diesel::insert_into(correspondence_facts::table).values(chunk.iter().copied().collect::<Vec<_>>()).execute(self)?;
-                }
                 let mut deltas = std::collections::BTreeMap::new();
                 for fact in &facts {
                     crate::indicator_days::change(&mut deltas, None, Some(fact));
                 }
-                Queries::add_indicator_days(self, &deltas)?;
+                let day_rows = day_rows!(deltas);
                 let entries: Vec<(String, String)> = rows.iter().map(crate::store::index_entry).collect();
-                SearchSql::write_entries(self, &entries)?;
-                for chunk in index.chunks(128) {
-                    let inserted = diesel::insert_into(blob_packs::table).values(chunk.to_vec()).on_conflict(blob_packs::sha256).do_nothing().execute(self)?;
-                    if inserted != chunk.len() {
-                        return Err(TxError::Store(StoreError::Conflict("content packed meanwhile".into())));
-                    }
+                // One statement on PostgreSQL (see `together`). A content packed meanwhile
+                // breaks `blob_packs`' key: the batch then goes job by job, which keeps the
+                // copy packed first.
+                let mut parts: Vec<Part<'_, _>> = Vec::new();
+                for chunk in correspondences.chunks(32) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(correspondences::table).values(chunk.to_vec()));
                 }
+                for chunk in files.chunks(128) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(correspondence_files::table).values(chunk.to_vec()));
+                }
+                for chunk in concerns.chunks(256) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(correspondence_units::table).values(chunk.to_vec()));
+                }
+                for chunk in events.chunks(128) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(correspondence_events::table).values(chunk.to_vec()));
+                }
+                for chunk in exchanges.chunks(32) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(exchanges::table).values(chunk.to_vec()));
+                }
+                for chunk in facts.chunks(64) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(correspondence_facts::table).values(chunk.to_vec()));
+                }
+                for chunk in day_rows.chunks(200) {
+                    batch_statement!($batch, self, parts, add_to_days!(chunk));
+                }
+                parts.extend(<Self as SearchSql>::entry_statements(&entries));
+                for chunk in index.chunks(128) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(blob_packs::table).values(chunk.to_vec()));
+                }
+                self.run_together(parts)?;
                 Ok(out.into_iter().zip(rows).map(|((i, r), rows)| (i, r, rows)).collect())
             }
 
@@ -1186,32 +1274,8 @@ macro_rules! impl_queries {
             }
 
             fn add_indicator_days(&mut self, deltas: &std::collections::BTreeMap<crate::indicator_days::DayKey, i32>) -> Result<(), TxError> {
-                use indicator_days as d;
-                // One statement, rows in the key's order (every transaction takes the rows'
-                // locks in that order: two writers never wait on each other in a cycle).
-                if deltas.is_empty() {
-                    return Ok(());
-                }
-                let rows: Vec<_> = deltas
-                    .iter()
-                    .map(|((unit, measure, day, channel, category), n)| {
-                        (
-                            d::unit_id.eq(unit),
-                            d::measure.eq(*measure),
-                            d::day.eq(day),
-                            d::channel.eq(channel),
-                            d::category.eq(category),
-                            d::n.eq(*n),
-                        )
-                    })
-                    .collect();
-                for chunk in rows.chunks(200) {
-                    diesel::insert_into(d::table)
-                        .values(chunk)
-                        .on_conflict((d::unit_id, d::measure, d::day, d::channel, d::category))
-                        .do_update()
-                        .set(d::n.eq(d::n + diesel::upsert::excluded(d::n)))
-                        .execute(self)?;
+                for chunk in day_rows!(deltas).chunks(200) {
+                    add_to_days!(chunk).execute(self)?;
                 }
                 Ok(())
             }
@@ -1249,17 +1313,6 @@ macro_rules! impl_queries {
                         log_leaves::leaf_hash.eq(hex(hash)),
                     ));
                 }
-                for chunk in leaves.chunks(128) {
-                    diesel::insert_into(log_leaves::table).values(chunk.to_vec()).execute(self)?;
-                }
-                diesel::insert_into(log_heads::table)
-                    .values((
-                        log_heads::tree_size.eq(to_i64(out.head.tree_size)?),
-                        log_heads::root_hash.eq(hex(&out.head.root_hash)),
-                        log_heads::issued_at.eq(to_text(&out.head.issued_at)),
-                        log_heads::jws.eq(out.head.jws.clone()),
-                    ))
-                    .execute(self)?;
                 let mut receipts = Vec::with_capacity(out.receipts.len());
                 for r in &out.receipts {
                     receipts.push((
@@ -1270,16 +1323,28 @@ macro_rules! impl_queries {
                         receipts::jws.eq(r.jws.clone()),
                     ));
                 }
-                for chunk in receipts.chunks(64) {
-                    diesel::insert_into(receipts::table).values(chunk.to_vec()).execute(self)?;
+                let mails = mail_rows!(&to_text(&out.head.issued_at), &out.mails);
+                let (size, frontier) = (to_i64(out.frontier.size)?, diwan_app::log::frontier_to_text(&out.frontier));
+                // One statement on PostgreSQL (see `together`).
+                let mut parts: Vec<Part<'_, _>> = Vec::new();
+                for chunk in leaves.chunks(128) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(log_leaves::table).values(chunk.to_vec()));
                 }
-                Queries::queue_mails(self, &to_text(&out.head.issued_at), &out.mails)?;
-                diesel::update(log_state::table.find(1))
-                    .set((
-                        log_state::size.eq(to_i64(out.frontier.size)?),
-                        log_state::frontier.eq(diwan_app::log::frontier_to_text(&out.frontier)),
-                    ))
-                    .execute(self)?;
+                batch_statement!($batch, self, parts, diesel::insert_into(log_heads::table).values((
+                    log_heads::tree_size.eq(to_i64(out.head.tree_size)?),
+                    log_heads::root_hash.eq(hex(&out.head.root_hash)),
+                    log_heads::issued_at.eq(to_text(&out.head.issued_at)),
+                    log_heads::jws.eq(out.head.jws.as_str()),
+                )));
+                for chunk in receipts.chunks(64) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(receipts::table).values(chunk.to_vec()));
+                }
+                for chunk in mails.chunks(64) {
+                    batch_statement!($batch, self, parts, diesel::insert_into(mail_outbox::table).values(chunk.to_vec()));
+                }
+                batch_statement!($batch, self, parts, diesel::update(log_state::table.find(1))
+                    .set((log_state::size.eq(size), log_state::frontier.eq(frontier.as_str()))));
+                self.run_together(parts)?;
                 Ok(out)
             }
 
@@ -1398,19 +1463,7 @@ macro_rules! impl_queries {
             }
 
             fn queue_mails(&mut self, at: &str, mails: &[(String, diwan_app::model::MailKind, String)]) -> Result<(), TxError> {
-                let mut rows = Vec::with_capacity(mails.len());
-                for (correspondence_id, kind, recipient) in mails {
-                    rows.push((
-                        mail_outbox::id.eq(new_id().map_err(TxError::Store)?),
-                        mail_outbox::correspondence_id.eq(correspondence_id.clone()),
-                        mail_outbox::receipt_kind.eq(kind.as_str()),
-                        mail_outbox::recipient.eq(recipient.clone()),
-                        mail_outbox::created_at.eq(at.to_owned()),
-                        mail_outbox::status.eq("pending"),
-                        mail_outbox::attempts.eq(0),
-                        mail_outbox::next_attempt_at.eq(at.to_owned()),
-                    ));
-                }
+                let rows = mail_rows!(at, mails);
                 for chunk in rows.chunks(64) {
                     diesel::insert_into(mail_outbox::table).values(chunk.to_vec()).execute(self)?;
                 }
@@ -2353,5 +2406,5 @@ macro_rules! impl_queries {
     };
 }
 
-impl_queries!(SqliteConnection, immediate_transaction);
-impl_queries!(PgConnection, transaction);
+impl_queries!(SqliteConnection, immediate_transaction, each);
+impl_queries!(PgConnection, transaction, together);

@@ -30,16 +30,19 @@
 //!    register holds; and months never overlap, so pages come out exactly newest first.
 
 use diesel::connection::SimpleConnection;
+use diesel::pg::Pg;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
-use diesel::sqlite::SqliteConnection;
+use diesel::sqlite::{Sqlite, SqliteConnection};
 use diwan_app::model::ListFilter;
 use diwan_domain::search::{IndexDocument, Marker, SearchQuery};
 use diwan_domain::{Party, Sha256Digest};
 
 use crate::rows::CorrespondenceRow;
 use crate::time::to_text;
+use crate::together::{Part, Together};
 
 /// Matches are counted up to this many; fewer are sorted at once.
 pub const COUNT_CAP: usize = 1000;
@@ -163,7 +166,7 @@ pub(crate) struct Step<'a> {
 }
 
 /// The backend-specific statements of a search.
-pub(crate) trait SearchSql {
+pub(crate) trait SearchSql: Together {
     /// Whether a search with a year counts its matches month by month (each month's words
     /// and marker, newest first, until the cap) rather than with the year's marker. On
     /// PostgreSQL intersecting a common word's list with the year's costs more than the few
@@ -171,7 +174,11 @@ pub(crate) trait SearchSql {
     /// SQLite keeps the one statement.
     const COUNTS_BY_MONTH: bool;
     /// Writes the entries (correspondence id, document body), replacing existing ones.
-    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()>;
+    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
+        self.run_together(Self::entry_statements(entries))
+    }
+    /// The statements that write the entries, to run with others (none without entries).
+    fn entry_statements(entries: &[(String, String)]) -> Vec<Part<'static, Self::Backend>>;
     /// Rows matching the step, counted up to `cap`.
     fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize>;
     /// Ids of rows matching the step, newest first, at most `limit`.
@@ -515,9 +522,9 @@ const SQLITE_UNITS: &str = "u.unit_id IN (SELECT value FROM json_each(?5))";
 impl SearchSql for SqliteConnection {
     const COUNTS_BY_MONTH: bool = false;
 
-    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
+    fn entry_statements(entries: &[(String, String)]) -> Vec<Part<'static, Sqlite>> {
         if entries.is_empty() {
-            return Ok(());
+            return Vec::new();
         }
         let json = serde_json::Value::from(
             entries
@@ -526,20 +533,23 @@ impl SearchSql for SqliteConnection {
                 .collect::<Vec<_>>(),
         )
         .to_string();
-        diesel::sql_query(
-            "INSERT INTO search_docs (correspondence_id) SELECT value ->> 0 FROM json_each(?1) \
-             WHERE true ON CONFLICT (correspondence_id) DO NOTHING",
-        )
-        .bind::<Text, _>(&json)
-        .execute(self)?;
-        diesel::sql_query(
-            "INSERT OR REPLACE INTO search_fts (rowid, words) \
-             SELECT d.doc, e.value ->> 1 FROM json_each(?1) e \
-             JOIN search_docs d ON d.correspondence_id = e.value ->> 0",
-        )
-        .bind::<Text, _>(&json)
-        .execute(self)?;
-        Ok(())
+        vec![
+            Box::new(
+                diesel::sql_query(
+                    "INSERT INTO search_docs (correspondence_id) SELECT value ->> 0 \
+                     FROM json_each(?1) WHERE true ON CONFLICT (correspondence_id) DO NOTHING",
+                )
+                .bind::<Text, _>(json.clone()),
+            ),
+            Box::new(
+                diesel::sql_query(
+                    "INSERT OR REPLACE INTO search_fts (rowid, words) \
+                     SELECT d.doc, e.value ->> 1 FROM json_each(?1) e \
+                     JOIN search_docs d ON d.correspondence_id = e.value ->> 0",
+                )
+                .bind::<Text, _>(json),
+            ),
+        ]
     }
 
     fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize> {
@@ -602,27 +612,41 @@ const PG_FROM: &str = "search_docs s JOIN correspondences c ON c.id = s.correspo
     WHERE s.words @@ CAST($1::text AS tsquery)";
 const PG_UNITS: &str = "u.unit_id = ANY($5::text[])";
 
+/// PostgreSQL's index entries, written by one statement whose binds diesel numbers, so that
+/// it can be a part of a longer statement (`together`).
+struct PgEntries {
+    ids: Vec<String>,
+    bodies: Vec<String>,
+}
+
+impl QueryFragment<Pg> for PgEntries {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql(
+            "INSERT INTO search_docs (correspondence_id, words) \
+             SELECT e.id, array_to_tsvector(array_remove(string_to_array(e.body, ' '), '')) \
+             FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
+        out.push_sql(
+            "::text[]) AS e (id, body) \
+             ON CONFLICT (correspondence_id) DO UPDATE SET words = EXCLUDED.words",
+        );
+        Ok(())
+    }
+}
+
 impl SearchSql for PgConnection {
     const COUNTS_BY_MONTH: bool = true;
 
-    fn write_entries(&mut self, entries: &[(String, String)]) -> QueryResult<()> {
+    fn entry_statements(entries: &[(String, String)]) -> Vec<Part<'static, Pg>> {
         if entries.is_empty() {
-            return Ok(());
+            return Vec::new();
         }
-        let (ids, bodies): (Vec<&str>, Vec<&str>) = entries
-            .iter()
-            .map(|(id, body)| (id.as_str(), body.as_str()))
-            .unzip();
-        diesel::sql_query(
-            "INSERT INTO search_docs (correspondence_id, words) \
-             SELECT e.id, array_to_tsvector(array_remove(string_to_array(e.body, ' '), '')) \
-             FROM unnest($1::text[], $2::text[]) AS e (id, body) \
-             ON CONFLICT (correspondence_id) DO UPDATE SET words = EXCLUDED.words",
-        )
-        .bind::<Array<Text>, _>(ids)
-        .bind::<Array<Text>, _>(bodies)
-        .execute(self)?;
-        Ok(())
+        let (ids, bodies) = entries.iter().cloned().unzip();
+        vec![Box::new(PgEntries { ids, bodies })]
     }
 
     fn count_step(&mut self, step: &Step<'_>, cap: usize) -> QueryResult<usize> {
