@@ -999,16 +999,22 @@ pub(crate) fn index_entry(rows: &RegistrationRows) -> (String, String) {
 mod tests {
     use super::*;
 
-    /// On SQLite a receipt PDF's address is written without waiting for the disk, and the
-    /// pool's connections are left at `synchronous = FULL` (2), also when recording failed.
-    #[test]
-    fn a_receipt_pdf_address_leaves_the_connection_durable() {
+    /// A store on a new SQLite database of one pooled connection, in a directory of its own.
+    fn sqlite_store() -> (std::path::PathBuf, Database, DbStore) {
         let dir =
             std::env::temp_dir().join(format!("diwan-store-{}", diwan_app::ids::new_id().unwrap()));
         let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
         db.migrate().unwrap();
         let blobs = Arc::new(FsBlobStore::open(&dir, db.clone()).unwrap());
         let store = DbStore::new(db.clone(), blobs).unwrap();
+        (dir, db, store)
+    }
+
+    /// On SQLite a receipt PDF's address is written without waiting for the disk, and the
+    /// pool's connections are left at `synchronous = FULL` (2), also when recording failed.
+    #[test]
+    fn a_receipt_pdf_address_leaves_the_connection_durable() {
+        let (dir, db, store) = sqlite_store();
         let digest = Sha256Digest::parse(&"ab".repeat(32)).unwrap();
         let synchronous = || crate::conn::sqlite_synchronous(&mut db.conn().unwrap().conn);
         assert_eq!(synchronous(), 2);
@@ -1030,12 +1036,7 @@ mod tests {
     /// is not in the register, and says when the log has no such entry.
     #[test]
     fn receipt_facts_read_the_leaf_without_a_correspondence() {
-        let dir =
-            std::env::temp_dir().join(format!("diwan-store-{}", diwan_app::ids::new_id().unwrap()));
-        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()), 1).unwrap();
-        db.migrate().unwrap();
-        let blobs = Arc::new(FsBlobStore::open(&dir, db.clone()).unwrap());
-        let store = DbStore::new(db.clone(), blobs).unwrap();
+        let (dir, db, store) = sqlite_store();
         let hash = "ab".repeat(32);
         // A leaf about a document no row holds: the pool's only connection checks no keys.
         db.execute_batch(&format!(
