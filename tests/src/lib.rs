@@ -238,6 +238,22 @@ impl TestApp {
         r.json()["token"].as_str().unwrap().to_owned()
     }
 
+    /// The bytes of a correspondence's first file, read back through the API.
+    pub fn first_file(&self, token: &str, id: &str) -> Vec<u8> {
+        let c = get(
+            &self.url(&format!("/api/v1/correspondences/{id}")),
+            Some(token),
+        );
+        assert_eq!(c.status, 200, "{}", c.text());
+        let file_id = c.json()["files"][0]["id"].as_str().unwrap().to_owned();
+        let f = get(
+            &self.url(&format!("/api/v1/correspondences/{id}/files/{file_id}")),
+            Some(token),
+        );
+        assert_eq!(f.status, 200);
+        f.body
+    }
+
     /// Files in the blob store and in the staging area. Also checks that pack segments hold
     /// exactly the bytes the index points to (nothing unreferenced).
     pub fn stored_files(&self) -> (Vec<String>, Vec<String>) {

@@ -74,3 +74,53 @@ fn concurrent_registrations_are_gapless_and_unique() {
     app.inst.database.rebuild_indicator_days().unwrap();
     assert_eq!(indicators(), kept);
 }
+
+/// The same small file sent at once through two processes (one on SQLite), among letters of
+/// their own: every letter reads its file back whole, and the content is stored once.
+#[test]
+fn the_same_file_sent_at_once_through_two_processes_is_stored_once() {
+    let app = TestApp::spawn();
+    let token = app.login("registrar@demo.diwan");
+    let bin = env!("CARGO_BIN_EXE_diwan-under-test");
+    let (_servers, bases) = match &app.sandbox.backend {
+        Backend::Sqlite => (Vec::new(), vec![app.base.clone()]),
+        Backend::Postgres { .. } => {
+            let (a, base_a) = start_server(bin, &app.sandbox, &[]);
+            let (b, base_b) = start_server(bin, &app.sandbox, &[]);
+            (vec![a, b], vec![base_a, base_b])
+        }
+    };
+    let mut file = pdf(3000);
+    file.extend_from_slice(b"% the same content for everyone\n");
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|n| {
+                let (base, token, file) = (&bases[n % bases.len()], &token, &file);
+                scope.spawn(move || {
+                    // Letters of their own first, so that the writers are busy and the same
+                    // content comes in batches of several letters in both processes.
+                    for i in 0..n % 3 {
+                        let mut own = pdf(2048);
+                        own.extend_from_slice(format!("% {n} {i}\n").as_bytes());
+                        let r = register(base, token, &letter("CENTRAL", "own"), &own);
+                        assert_eq!(r.status, 201, "{}", r.text());
+                    }
+                    let r = register(base, token, &letter("CENTRAL", &format!("same {n}")), file);
+                    assert_eq!(r.status, 201, "{}", r.text());
+                    r.json()["id"].as_str().unwrap().to_owned()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for id in &ids {
+        assert!(
+            app.first_file(&token, id) == file,
+            "{id}: the file read back differs"
+        );
+    }
+    let (blobs, staged) = app.stored_files();
+    let own: usize = (0..CLIENTS).map(|n| n % 3).sum();
+    assert_eq!(blobs.len(), 1 + own, "{blobs:?}");
+    assert!(staged.is_empty());
+}
