@@ -268,6 +268,8 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         drop(self.running.handle.stop(false));
+        // No worker writes into the sandbox once it is being removed.
+        self.inst.services.workers.stop();
     }
 }
 

@@ -220,13 +220,15 @@ pub fn start_workers(
         let s = s.clone();
         let ocr = ocr.clone();
         let rx = Arc::clone(&rx);
-        std::thread::Builder::new()
+        let builder = std::thread::Builder::new()
             .name(format!("diwan-text-{n}"))
             // The PDF parser recurses (nesting is bounded before parsing).
-            .stack_size(16 * 1024 * 1024)
-            .spawn(move || {
+            .stack_size(16 * 1024 * 1024);
+        let workers = Arc::clone(&s.workers);
+        workers
+            .spawn(builder, move || {
                 loop {
-                    loop {
+                    while !s.workers.stopping() {
                         match process_due(&s, ocr.as_deref()) {
                             Ok(n) if n > 0 => continue,
                             Ok(_) => break,
@@ -237,10 +239,10 @@ pub fn start_workers(
                         }
                     }
                     let woken = match rx.lock() {
-                        Ok(rx) => rx.recv_timeout(poll),
+                        Ok(rx) => s.workers.wait(&rx, poll),
                         Err(_) => break,
                     };
-                    if let Err(mpsc::RecvTimeoutError::Disconnected) = woken {
+                    if woken == crate::workers::Wait::Stop {
                         break;
                     }
                 }

@@ -432,15 +432,17 @@ pub fn start_worker(
 ) -> Result<ExchangeWake, AppError> {
     let (tx, rx) = mpsc::sync_channel::<()>(1);
     let s = s.clone();
-    std::thread::Builder::new()
-        .name("diwan-exchange".into())
-        .spawn(move || {
+    let workers = std::sync::Arc::clone(&s.workers);
+    workers
+        .spawn(std::thread::Builder::new().name("diwan-exchange".into()), move || {
             // Started before the runtime is in place: wait for it.
             while s.runtime.get().is_none() {
-                std::thread::sleep(Duration::from_millis(50));
+                if !s.workers.pause(Duration::from_millis(50)) {
+                    return;
+                }
             }
             loop {
-                loop {
+                while !s.workers.stopping() {
                     match deliver_due(&s, transport.as_deref()) {
                         Ok(n) if n > 0 => continue,
                         Ok(_) => break,
@@ -450,9 +452,8 @@ pub fn start_worker(
                         }
                     }
                 }
-                match rx.recv_timeout(poll) {
-                    Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                if s.workers.wait(&rx, poll) == crate::workers::Wait::Stop {
+                    break;
                 }
             }
         })

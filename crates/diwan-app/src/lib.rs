@@ -26,6 +26,7 @@ pub mod ports;
 pub mod receipts;
 pub mod throttle;
 pub mod transparency;
+pub mod workers;
 pub mod workflow;
 
 pub use error::{AppError, Rejection};
@@ -47,6 +48,8 @@ pub struct Services {
     pub metrics: crate::metrics::Metrics,
     /// Receipt PDFs being made now, one maker each (see [`receipts::pdf::ensure_pdf`]).
     pub pdfs_in_making: std::sync::Arc<in_flight::InFlight>,
+    /// The background threads, and the signal that stops them.
+    pub workers: std::sync::Arc<workers::Workers>,
 }
 
 /// The parts of the application that need the store to exist first.
@@ -84,6 +87,7 @@ impl Services {
             runtime: std::sync::Arc::default(),
             metrics: crate::metrics::Metrics::off(),
             pdfs_in_making: std::sync::Arc::default(),
+            workers: std::sync::Arc::default(),
         }
     }
 }

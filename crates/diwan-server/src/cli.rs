@@ -346,8 +346,11 @@ fn serve(settings: &Settings, with_demo: bool) -> anyhow::Result<()> {
     }
     inst.start(settings, true)?;
     let backend = inst.database.backend();
-    diwan_api::server::run(&listen(settings), inst.services.clone(), |r| {
+    let served = diwan_api::server::run(&listen(settings), inst.services.clone(), |r| {
         tracing::info!(addr = %r.addr, ?backend, "diwan listening");
     })
-    .with_context(|| format!("serving on {}", settings.server.bind))
+    .with_context(|| format!("serving on {}", settings.server.bind));
+    // The workers finish the job in hand before the process ends.
+    inst.services.workers.stop();
+    served
 }

@@ -229,30 +229,34 @@ fn workers_started(
 /// search index existed (new registrations are indexed in their own transaction).
 fn index_backlog(services: &Services) -> anyhow::Result<()> {
     let store = Arc::clone(&services.store);
-    std::thread::Builder::new()
-        .name("diwan-index".into())
-        .spawn(move || {
-            let mut indexed = 0usize;
-            let mut after: Option<String> = None;
-            loop {
-                match store.index_missing(after.as_deref(), 500) {
-                    Ok((n, next)) => {
-                        indexed += n;
-                        match next {
-                            Some(id) => after = Some(id),
-                            None => break,
+    let workers = Arc::clone(&services.workers);
+    let stop = Arc::clone(&workers);
+    workers
+        .spawn(
+            std::thread::Builder::new().name("diwan-index".into()),
+            move || {
+                let mut indexed = 0usize;
+                let mut after: Option<String> = None;
+                while !stop.stopping() {
+                    match store.index_missing(after.as_deref(), 500) {
+                        Ok((n, next)) => {
+                            indexed += n;
+                            match next {
+                                Some(id) => after = Some(id),
+                                None => break,
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "indexing older correspondences stopped");
+                            break;
                         }
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "indexing older correspondences stopped");
-                        break;
-                    }
                 }
-            }
-            if indexed > 0 {
-                tracing::info!(indexed, "older correspondences indexed for search");
-            }
-        })
+                if indexed > 0 {
+                    tracing::info!(indexed, "older correspondences indexed for search");
+                }
+            },
+        )
         .context("starting the search indexer")?;
     Ok(())
 }

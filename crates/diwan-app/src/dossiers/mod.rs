@@ -116,19 +116,24 @@ pub fn start_workers(s: &Services, threads: usize) -> Result<DossierQueue, AppEr
     for n in 0..threads.max(1) {
         let s = s.clone();
         let rx = std::sync::Arc::clone(&rx);
-        std::thread::Builder::new()
-            .name(format!("diwan-dossier-{n}"))
-            .spawn(move || {
+        let builder = std::thread::Builder::new().name(format!("diwan-dossier-{n}"));
+        let workers = std::sync::Arc::clone(&s.workers);
+        workers
+            .spawn(builder, move || {
                 // The PKI is set up once the workers are started: wait for it.
                 while s.runtime.get().is_none() {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    if !s.workers.pause(std::time::Duration::from_millis(20)) {
+                        return;
+                    }
                 }
                 loop {
                     let job = {
                         let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
-                        guard.recv()
+                        s.workers.wait(&guard, std::time::Duration::MAX)
                     };
-                    let Ok(id) = job else { break };
+                    let crate::workers::Wait::Got(id) = job else {
+                        break;
+                    };
                     if let Err(e) = ensure(&s, &id) {
                         tracing::error!(correspondence = %id, error = %e, "cannot make a dossier");
                     }

@@ -159,11 +159,11 @@ pub fn start_worker(
 ) -> Result<MailWake, AppError> {
     let (tx, rx) = mpsc::sync_channel::<()>(1);
     let s = s.clone();
-    std::thread::Builder::new()
-        .name("diwan-mail".into())
-        .spawn(move || {
+    let workers = std::sync::Arc::clone(&s.workers);
+    workers
+        .spawn(std::thread::Builder::new().name("diwan-mail".into()), move || {
             loop {
-                loop {
+                while !s.workers.stopping() {
                     match send_due(&s, sender.as_ref()) {
                         Ok(n) if n > 0 => continue,
                         Ok(_) => break,
@@ -173,9 +173,8 @@ pub fn start_worker(
                         }
                     }
                 }
-                match rx.recv_timeout(poll) {
-                    Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                if s.workers.wait(&rx, poll) == crate::workers::Wait::Stop {
+                    break;
                 }
             }
         })

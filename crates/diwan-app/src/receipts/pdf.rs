@@ -2,6 +2,7 @@
 //! registry's seal, stored as a blob. Made by a small worker pool just after commit, or on
 //! demand when asked for before the worker got to it.
 
+use crate::workers::Wait;
 use std::sync::mpsc;
 
 use chrono::{DateTime, Utc};
@@ -186,15 +187,16 @@ pub fn start_workers(s: &Services, threads: usize) -> Result<PdfQueue, AppError>
     for n in 0..threads.max(1) {
         let s = s.clone();
         let rx = std::sync::Arc::clone(&rx);
-        std::thread::Builder::new()
-            .name(format!("diwan-pdf-{n}"))
-            .spawn(move || {
+        let builder = std::thread::Builder::new().name(format!("diwan-pdf-{n}"));
+        let workers = std::sync::Arc::clone(&s.workers);
+        workers
+            .spawn(builder, move || {
                 loop {
                     let job = {
                         let guard = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        guard.recv()
+                        s.workers.wait(&guard, std::time::Duration::MAX)
                     };
-                    let Ok((id, kind)) = job else { break };
+                    let Wait::Got((id, kind)) = job else { break };
                     if let Err(e) = ensure_pdf(&s, &id, kind) {
                         tracing::error!(receipt = %id, error = %e, "cannot make a receipt's PDF");
                     }

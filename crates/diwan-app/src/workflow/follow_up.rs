@@ -84,26 +84,31 @@ pub fn run_due(s: &Services) -> Result<usize, AppError> {
 /// Runs `run_due` now and then every `every`, on a thread of its own.
 pub fn start_scheduler(s: &Services, every: Duration) -> Result<(), AppError> {
     let s = s.clone();
-    std::thread::Builder::new()
-        .name("diwan-follow-up".into())
-        .spawn(move || {
-            loop {
-                if let Err(e) = run_due(&s) {
-                    tracing::error!(error = %e, "the follow-up scheduler failed a round");
+    let workers = std::sync::Arc::clone(&s.workers);
+    workers
+        .spawn(
+            std::thread::Builder::new().name("diwan-follow-up".into()),
+            move || {
+                loop {
+                    if let Err(e) = run_due(&s) {
+                        tracing::error!(error = %e, "the follow-up scheduler failed a round");
+                    }
+                    // Outgoing letters of parapheur documents left unregistered by a crash.
+                    if s.runtime.get().is_some()
+                        && let Err(e) = crate::parapheur::circuit::register_pending(&s)
+                    {
+                        tracing::error!(error = %e, "parapheur outcomes not registered");
+                    }
+                    // The open data of a month that has just ended.
+                    if let Err(e) = crate::open_data::publish_due(&s) {
+                        tracing::error!(error = %e, "open data not published");
+                    }
+                    if !s.workers.pause(every) {
+                        break;
+                    }
                 }
-                // Outgoing letters of parapheur documents left unregistered by a crash.
-                if s.runtime.get().is_some()
-                    && let Err(e) = crate::parapheur::circuit::register_pending(&s)
-                {
-                    tracing::error!(error = %e, "parapheur outcomes not registered");
-                }
-                // The open data of a month that has just ended.
-                if let Err(e) = crate::open_data::publish_due(&s) {
-                    tracing::error!(error = %e, "open data not published");
-                }
-                std::thread::sleep(every);
-            }
-        })
+            },
+        )
         .map_err(|e| AppError::internal(format!("cannot start the follow-up scheduler: {e}")))?;
     Ok(())
 }
