@@ -25,6 +25,8 @@ pub const OUTBOX_OLDEST_AGE: &str = "diwan_outbox_oldest_pending_age_seconds";
 pub const POOL_MAX: &str = "diwan_db_pool_max_connections";
 pub const POOL_OPEN: &str = "diwan_db_pool_connections";
 pub const POOL_IDLE: &str = "diwan_db_pool_idle_connections";
+/// Batches of registrations this process's writer stored, by how they were stored.
+pub const BATCHES: &str = "diwan_registration_batches_total";
 /// Threads this process started for each background job.
 pub const WORKERS: &str = "diwan_background_workers";
 
@@ -77,6 +79,19 @@ pub struct PoolState {
     pub max: u32,
     pub open: u32,
     pub idle: u32,
+}
+
+/// The batches of registrations the writer stored since the process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterState {
+    /// Batches of one registration.
+    pub alone: u64,
+    /// Batches of several stored together (one statement per table).
+    pub together: u64,
+    /// Batches of several stored one after the other: storing them together failed (a refused
+    /// registration, content packed meanwhile by another process, a fault), or one of them
+    /// had its number taken earlier.
+    pub one_by_one: u64,
 }
 
 struct On {
@@ -150,6 +165,7 @@ pub fn scrape(s: &Services, who: &Scraper) -> Result<String, AppError> {
     admit(&on.access, who)?;
     // Before the query below takes a connection of its own.
     let pool = s.store.pool_state();
+    let writer = s.store.writer_state();
     let outbox = s.store.outbox_backlog()?;
     let age = outbox.oldest.map_or(0.0, |t| {
         (s.clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0
@@ -160,6 +176,13 @@ pub fn scrape(s: &Services, who: &Scraper) -> Result<String, AppError> {
         metrics::gauge!(POOL_MAX).set(pool.max);
         metrics::gauge!(POOL_OPEN).set(pool.open);
         metrics::gauge!(POOL_IDLE).set(pool.idle);
+        for (stored, n) in [
+            ("alone", writer.alone),
+            ("together", writer.together),
+            ("one_by_one", writer.one_by_one),
+        ] {
+            metrics::counter!(BATCHES, "stored" => stored).absolute(n);
+        }
     });
     Ok(on.exporter.render())
 }
@@ -203,6 +226,12 @@ fn describe() {
     describe_gauge!(POOL_MAX, "Most connections the database pool opens.");
     describe_gauge!(POOL_OPEN, "Connections the database pool holds open.");
     describe_gauge!(POOL_IDLE, "Open connections of the pool not in use.");
+    describe_counter!(
+        BATCHES,
+        "Batches of registrations stored by this process's writer: alone (one registration), \
+         together (several, one statement per table), one_by_one (several, one after the other: \
+         storing them together failed, or one had its number taken earlier)."
+    );
     describe_gauge!(
         WORKERS,
         "Threads this process started for each background job (0: not run here)."

@@ -369,6 +369,8 @@ pub trait Store: Send + Sync {
     fn outbox_backlog(&self) -> StoreResult<crate::metrics::OutboxBacklog>;
     /// The connection pool's size and use.
     fn pool_state(&self) -> crate::metrics::PoolState;
+    /// How the registration writer stored its batches.
+    fn writer_state(&self) -> crate::metrics::WriterState;
 
     // --- indicators ---
     /// Per unit of `unit_ids` (units without any row are absent), what its indicators' rows

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blobs;
+mod claim;
 mod conn;
 mod indicator_days;
 mod ledger;

@@ -17,6 +17,7 @@ use diwan_app::ports::{Notarize, Notarized, Notary, NotarySubject};
 use diwan_domain::Role;
 use diwan_domain::search::SearchQuery;
 
+use crate::claim::{Claim, Take};
 use crate::conn::store_error;
 use crate::pack::PackWriter;
 use crate::rows::*;
@@ -51,6 +52,20 @@ impl From<TxError> for StoreError {
 }
 
 type R<T> = Result<T, StoreError>;
+
+/// A job of a batch stored: its place in the batch, its number, its rows.
+type Done = (usize, Registered, RegistrationRows);
+
+/// How a batch of registrations was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchPath {
+    /// A batch of one.
+    Alone,
+    /// Several, with one statement per table.
+    Together,
+    /// Several, one after the other.
+    OneByOne,
+}
 
 /// A registration stored, with the receipt issued in its transaction.
 pub type Stored = (Registered, Option<IssuedReceipt>);
@@ -120,16 +135,18 @@ pub trait Queries: Together {
         jobs: &mut [NewCorrespondence],
         pack: &mut PackWriter,
         notary: &dyn Notary,
-    ) -> Result<Vec<R<Stored>>, StoreError>;
-    /// Stores the jobs `active` with one statement per table and one counter update per
-    /// register: the fast path. Any failure fails the whole call (the caller then falls back to
+    ) -> Result<(Vec<R<Stored>>, BatchPath), StoreError>;
+    /// Stores the jobs `active` and their log entries with one statement per table and one
+    /// counter update per register (on PostgreSQL: one statement to claim the numbers and the
+    /// log, one to write everything): the fast path. Any failure fails the whole call (the caller then falls back to
     /// job by job).
     fn insert_many(
         &mut self,
         jobs: &mut [NewCorrespondence],
         active: &[usize],
         pack: &mut PackWriter,
-    ) -> Result<Vec<(usize, Registered, RegistrationRows)>, TxError>;
+        notary: &dyn Notary,
+    ) -> Result<(Vec<Done>, Notarized), TxError>;
     /// Allocates the next number of the job's register, stores its rows, packs its small files.
     fn insert_one(
         &mut self,
@@ -440,10 +457,7 @@ impl PkiRow {
 }
 
 /// The log entry of each registration just stored.
-fn registration_batch<'a>(
-    jobs: &'a [NewCorrespondence],
-    done: &'a [(usize, Registered, RegistrationRows)],
-) -> Vec<Notarize<'a>> {
+fn registration_batch<'a>(jobs: &'a [NewCorrespondence], done: &'a [Done]) -> Vec<Notarize<'a>> {
     done.iter()
         .map(|(i, registered, rows)| Notarize {
             entry: crate::ledger::registration_entry(
@@ -458,6 +472,116 @@ fn registration_batch<'a>(
             },
         })
         .collect()
+}
+
+/// Inside a write transaction that holds the log's lock: the notary's leaves, tree head and
+/// receipts for the batch, appended to the log of `size` entries whose right edge is
+/// `frontier` (its text form).
+fn sign_batch(
+    notary: &dyn Notary,
+    size: i64,
+    frontier: &str,
+    batch: &[Notarize<'_>],
+) -> Result<Notarized, TxError> {
+    let size = index(size).map_err(TxError::Store)?;
+    let frontier = diwan_app::log::frontier_from_text(size, frontier)
+        .ok_or_else(|| TxError::Store(corrupt("log state")))?;
+    let out = notary.notarize(&frontier, batch).map_err(TxError::Store)?;
+    let with_receipts = batch.iter().filter(|b| b.subject.issues_receipt()).count();
+    if out.leaf_hashes.len() != batch.len() || out.receipts.len() != with_receipts {
+        return Err(TxError::Store(StoreError::Other(
+            "the notary answered for another batch".into(),
+        )));
+    }
+    Ok(out)
+}
+
+/// In `impl_queries!`: the statements that store what the notary issued for a batch
+/// (`$out` for `$items`, appended to a log of `$size` entries): its leaves, tree head, receipts and
+/// e-mails, and the log's new size and right edge.
+macro_rules! log_statements {
+    ($batch:ident, $conn:expr, $parts:expr, $size:expr, $items:expr, $out:expr) => {{
+        let items: &[Notarize<'_>] = $items;
+        let out: &Notarized = $out;
+        let size: i64 = $size;
+        let to_i64 = |n: u64| {
+            i64::try_from(n).map_err(|_| TxError::Store(StoreError::Other("log too large".into())))
+        };
+        let first = u64::try_from(size).map_err(|_| TxError::Store(corrupt("log state")))?;
+        let mut leaves = Vec::with_capacity(out.leaf_hashes.len());
+        for (k, (item, hash)) in items.iter().zip(&out.leaf_hashes).enumerate() {
+            let e = &item.entry;
+            let (about_letter, about_document) = if e.kind.about_correspondence() {
+                (Some((e.subject_id.clone(), e.event_id.clone())), None)
+            } else {
+                (None, Some((e.subject_id.clone(), e.event_id.clone())))
+            };
+            leaves.push((
+                log_leaves::idx.eq(to_i64(first + k as u64)?),
+                log_leaves::kind.eq(e.kind.as_str()),
+                log_leaves::correspondence_id.eq(about_letter.as_ref().map(|s| s.0.clone())),
+                log_leaves::event_id.eq(about_letter.map(|s| s.1)),
+                log_leaves::document_id.eq(about_document.as_ref().map(|s| s.0.clone())),
+                log_leaves::parapheur_event_id.eq(about_document.map(|s| s.1)),
+                log_leaves::leaf_hash.eq(hex(hash)),
+            ));
+        }
+        let mut receipts = Vec::with_capacity(out.receipts.len());
+        for r in &out.receipts {
+            receipts.push((
+                receipts::correspondence_id.eq(r.correspondence_id.clone()),
+                receipts::kind.eq(r.kind.as_str()),
+                receipts::leaf_index.eq(to_i64(r.leaf_index)?),
+                receipts::issued_at.eq(to_text(&r.issued_at)),
+                receipts::jws.eq(r.jws.clone()),
+            ));
+        }
+        let mails = mail_rows!(&to_text(&out.head.issued_at), &out.mails);
+        for chunk in leaves.chunks(128) {
+            batch_statement!(
+                $batch,
+                $conn,
+                $parts,
+                diesel::insert_into(log_leaves::table).values(chunk.to_vec())
+            );
+        }
+        batch_statement!(
+            $batch,
+            $conn,
+            $parts,
+            diesel::insert_into(log_heads::table).values((
+                log_heads::tree_size.eq(to_i64(out.head.tree_size)?),
+                log_heads::root_hash.eq(hex(&out.head.root_hash)),
+                log_heads::issued_at.eq(to_text(&out.head.issued_at)),
+                log_heads::jws.eq(out.head.jws.clone()),
+            ))
+        );
+        for chunk in receipts.chunks(64) {
+            batch_statement!(
+                $batch,
+                $conn,
+                $parts,
+                diesel::insert_into(receipts::table).values(chunk.to_vec())
+            );
+        }
+        for chunk in mails.chunks(64) {
+            batch_statement!(
+                $batch,
+                $conn,
+                $parts,
+                diesel::insert_into(mail_outbox::table).values(chunk.to_vec())
+            );
+        }
+        batch_statement!(
+            $batch,
+            $conn,
+            $parts,
+            diesel::update(log_state::table.find(1)).set((
+                log_state::size.eq(to_i64(out.frontier.size)?),
+                log_state::frontier.eq(diwan_app::log::frontier_to_text(&out.frontier)),
+            ))
+        );
+    }};
 }
 
 /// In `impl_queries!`: a statement of a batch, run now (`each`: SQLite, where diesel runs
@@ -982,7 +1106,7 @@ macro_rules! impl_queries {
                     .optional())
             }
 
-            fn register_batch(&mut self, jobs: &mut [NewCorrespondence], pack: &mut PackWriter, notary: &dyn Notary) -> Result<Vec<R<Stored>>, StoreError> {
+            fn register_batch(&mut self, jobs: &mut [NewCorrespondence], pack: &mut PackWriter, notary: &dyn Notary) -> Result<(Vec<R<Stored>>, BatchPath), StoreError> {
                 let mut order: Vec<usize> = (0..jobs.len()).collect();
                 // A fixed lock order on the counter rows: two processes' batches never deadlock.
                 order.sort_by(|&a, &b| {
@@ -990,18 +1114,21 @@ macro_rules! impl_queries {
                     key(&jobs[a]).cmp(&key(&jobs[b]))
                 });
                 let mut results: Vec<Option<R<(Registered, Option<IssuedReceipt>)>>> = (0..jobs.len()).map(|_| None).collect();
+                let mut path = if order.len() > 1 { BatchPath::OneByOne } else { BatchPath::Alone };
                 if order.len() > 1 && jobs.iter().all(|j| j.reserved_seq.is_none()) {
                     pack.begin_batch();
                     let batch_mark = pack.mark();
                     let mut done = Vec::new();
                     let mut issued = Vec::new();
                     let fast = self.$write_tx::<_, TxError, _>(|c| {
-                        done = Queries::insert_many(c, jobs, &order, pack)?;
-                        issued = Queries::notarize(c, notary, &registration_batch(jobs, &done))?.receipts;
+                        let out;
+                        (done, out) = Queries::insert_many(c, jobs, &order, pack, notary)?;
+                        issued = out.receipts;
                         pack.sync().map_err(TxError::Io)
                     });
                     match fast {
                         Ok(()) => {
+                            path = BatchPath::Together;
                             let mut issued = issued.into_iter();
                             for (i, r, _) in done {
                                 results[i] = Some(Ok((r, issued.next())));
@@ -1023,7 +1150,7 @@ macro_rules! impl_queries {
                     pack.begin_batch();
                     let batch_mark = pack.mark();
                     let mut culprit: Option<(usize, TxError)> = None;
-                    let mut done: Vec<(usize, Registered, RegistrationRows)> = Vec::with_capacity(active.len());
+                    let mut done: Vec<Done> = Vec::with_capacity(active.len());
                     let mut issued = Vec::new();
                     let outcome = self.$write_tx::<_, TxError, _>(|c| {
                         for &i in &active {
@@ -1056,14 +1183,13 @@ macro_rules! impl_queries {
                         }
                     }
                 }
-                Ok(results
+                Ok((results
                     .into_iter()
                     .map(|r| r.unwrap_or_else(|| Err(StoreError::Other("job left out of its batch".into()))))
-                    .collect())
+                    .collect(), path))
             }
 
-            fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter) -> Result<Vec<(usize, Registered, RegistrationRows)>, TxError> {
-                use register_counters as rc;
+            fn insert_many(&mut self, jobs: &mut [NewCorrespondence], active: &[usize], pack: &mut PackWriter, notary: &dyn Notary) -> Result<(Vec<Done>, Notarized), TxError> {
                 // Small files: each new content once, appended in order; if any turns out to be
                 // packed already (another process, meanwhile), fail so the caller goes job by job.
                 let mut fresh: Vec<(String, &[u8])> = Vec::new();
@@ -1076,20 +1202,6 @@ macro_rules! impl_queries {
                         }
                     }
                 }
-                let digests: Vec<&str> = fresh.iter().map(|(s, _)| s.as_str()).collect();
-                let known: Vec<String> = blob_packs::table.filter(blob_packs::sha256.eq_any(&digests)).select(blob_packs::sha256).load(self)?;
-                let mut index = Vec::with_capacity(fresh.len());
-                for (sha, bytes) in fresh.iter().filter(|(s, _)| !known.contains(s)) {
-                    let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
-                    index.push((
-                        blob_packs::sha256.eq(sha.clone()),
-                        blob_packs::segment.eq(segment),
-                        blob_packs::pack_offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)),
-                        blob_packs::pack_length.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
-                    ));
-                }
-                // The segment syncs while the rows are written; the commit waits for it.
-                pack.start_sync().map_err(TxError::Io)?;
                 // Numbers: one counter update per register, taking as many numbers as it has jobs,
                 // handed out in arrival order. `active` is sorted by register: a fixed lock order.
                 let mut groups: Vec<((String, &'static str, i32), Vec<usize>)> = Vec::new();
@@ -1100,37 +1212,56 @@ macro_rules! impl_queries {
                         None => groups.push((key, vec![i])),
                     }
                 }
-                let mut out = Vec::with_capacity(active.len());
-                let mut rows = Vec::with_capacity(active.len());
-                for ((registry_id, direction, year), members) in &groups {
+                let takes: Vec<Take<'_>> = groups
+                    .iter()
+                    .map(|((registry_id, direction, year), members)| Take {
+                        registry_id,
+                        direction,
+                        year: *year,
+                        count: i64::try_from(members.len()).unwrap_or(i64::MAX),
+                    })
+                    .collect();
+                let digests: Vec<&str> = fresh.iter().map(|(s, _)| s.as_str()).collect();
+                // The numbers, the log's lock and edge, the contents packed already: one
+                // statement on PostgreSQL (see `claim`).
+                let claimed = self.claim(&takes, &digests)?;
+                let mut index = Vec::with_capacity(fresh.len());
+                for (sha, bytes) in fresh.iter().filter(|(s, _)| !claimed.packed.contains(s)) {
+                    let (segment, offset) = pack.append(bytes).map_err(TxError::Io)?;
+                    index.push((
+                        blob_packs::sha256.eq(sha.clone()),
+                        blob_packs::segment.eq(segment),
+                        blob_packs::pack_offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)),
+                        blob_packs::pack_length.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+                    ));
+                }
+                // The segment syncs while the rows are signed and written; the commit waits for it.
+                pack.start_sync().map_err(TxError::Io)?;
+                let mut done = Vec::with_capacity(active.len());
+                for (((_, _, year), members), last) in groups.iter().zip(&claimed.last) {
                     let k = i64::try_from(members.len()).unwrap_or(i64::MAX);
-                    let last: i64 = diesel::insert_into(rc::table)
-                        .values((rc::registry_id.eq(registry_id), rc::direction.eq(*direction), rc::year.eq(*year), rc::last_seq.eq(k)))
-                        .on_conflict((rc::registry_id, rc::direction, rc::year))
-                        .do_update()
-                        .set(rc::last_seq.eq(rc::last_seq + k))
-                        .returning(rc::last_seq)
-                        .get_result(self)?;
                     for (n, &i) in members.iter().enumerate() {
                         let seq = last - k + 1 + i64::try_from(n).unwrap_or(0);
                         let job = &jobs[i];
                         let number = job.registry.numbering_format.render(&job.registry.code, job.request.direction, *year, seq);
-                        rows.push(crate::store::rows_for(job, *year, seq, &number).map_err(TxError::Store)?);
-                        out.push((i, Registered { seq, year: *year, registration_number: number }));
+                        let rows = crate::store::rows_for(job, *year, seq, &number).map_err(TxError::Store)?;
+                        done.push((i, Registered { seq, year: *year, registration_number: number }, rows));
                     }
                 }
-                let correspondences: Vec<_> = rows.iter().map(|r| &r.correspondence).collect();
-                let files: Vec<_> = rows.iter().flat_map(|r| &r.files).collect();
-                let concerns: Vec<_> = rows.iter().flat_map(|r| &r.concerns).collect();
-                let events: Vec<_> = rows.iter().map(|r| &r.event).collect();
-                let exchanges: Vec<_> = rows.iter().filter_map(|r| r.exchange.as_ref()).collect();
-                let facts: Vec<_> = rows.iter().map(|r| &r.fact).collect();
+                let items = registration_batch(jobs, &done);
+                let out = sign_batch(notary, claimed.log_size, &claimed.frontier, &items)?;
+                let correspondences: Vec<_> = done.iter().map(|(_, _, r)| &r.correspondence).collect();
+                let files: Vec<_> = done.iter().flat_map(|(_, _, r)| &r.files).collect();
+                let concerns: Vec<_> = done.iter().flat_map(|(_, _, r)| &r.concerns).collect();
+                let events: Vec<_> = done.iter().map(|(_, _, r)| &r.event).collect();
+                let exchanges: Vec<_> = done.iter().filter_map(|(_, _, r)| r.exchange.as_ref()).collect();
+                let facts: Vec<_> = done.iter().map(|(_, _, r)| &r.fact).collect();
                 let mut deltas = std::collections::BTreeMap::new();
                 for fact in &facts {
                     crate::indicator_days::change(&mut deltas, None, Some(fact));
                 }
                 let day_rows = day_rows!(deltas);
-                let entries: Vec<(String, String)> = rows.iter().map(crate::store::index_entry).collect();
+                let entries: Vec<(String, String)> = done.iter().map(|(_, _, r)| crate::store::index_entry(r)).collect();
                 // One statement on PostgreSQL (see `together`). A content packed meanwhile
                 // breaks `blob_packs`' key: the batch then goes job by job, which keeps the
                 // copy packed first.
@@ -1160,8 +1291,10 @@ macro_rules! impl_queries {
                 for chunk in index.chunks(128) {
                     batch_statement!($batch, self, parts, diesel::insert_into(blob_packs::table).values(chunk.to_vec()));
                 }
+                log_statements!($batch, self, parts, claimed.log_size, &items, &out);
                 self.run_together(parts)?;
-                Ok(out.into_iter().zip(rows).map(|((i, r), rows)| (i, r, rows)).collect())
+                drop(items);
+                Ok((done, out))
             }
 
             fn insert_one(&mut self, job: &mut NewCorrespondence, pack: &mut PackWriter) -> Result<(Registered, RegistrationRows), TxError> {
@@ -1287,63 +1420,10 @@ macro_rules! impl_queries {
                     .set(log_state::size.eq(log_state::size))
                     .returning((log_state::size, log_state::frontier))
                     .get_result(self)?;
-                let size = index(size).map_err(TxError::Store)?;
-                let frontier = diwan_app::log::frontier_from_text(size, &frontier).ok_or_else(|| TxError::Store(corrupt("log state")))?;
-                let out = notary.notarize(&frontier, batch).map_err(TxError::Store)?;
-                let with_receipts = batch.iter().filter(|b| b.subject.issues_receipt()).count();
-                if out.leaf_hashes.len() != batch.len() || out.receipts.len() != with_receipts {
-                    return Err(TxError::Store(StoreError::Other("the notary answered for another batch".into())));
-                }
-                let to_i64 = |n: u64| i64::try_from(n).map_err(|_| TxError::Store(StoreError::Other("log too large".into())));
-                let mut leaves = Vec::with_capacity(batch.len());
-                for (k, (item, hash)) in batch.iter().zip(&out.leaf_hashes).enumerate() {
-                    let e = &item.entry;
-                    let (about_letter, about_document) = if e.kind.about_correspondence() {
-                        (Some((e.subject_id.clone(), e.event_id.clone())), None)
-                    } else {
-                        (None, Some((e.subject_id.clone(), e.event_id.clone())))
-                    };
-                    leaves.push((
-                        log_leaves::idx.eq(to_i64(size + k as u64)?),
-                        log_leaves::kind.eq(e.kind.as_str()),
-                        log_leaves::correspondence_id.eq(about_letter.as_ref().map(|s| s.0.clone())),
-                        log_leaves::event_id.eq(about_letter.map(|s| s.1)),
-                        log_leaves::document_id.eq(about_document.as_ref().map(|s| s.0.clone())),
-                        log_leaves::parapheur_event_id.eq(about_document.map(|s| s.1)),
-                        log_leaves::leaf_hash.eq(hex(hash)),
-                    ));
-                }
-                let mut receipts = Vec::with_capacity(out.receipts.len());
-                for r in &out.receipts {
-                    receipts.push((
-                        receipts::correspondence_id.eq(r.correspondence_id.clone()),
-                        receipts::kind.eq(r.kind.as_str()),
-                        receipts::leaf_index.eq(to_i64(r.leaf_index)?),
-                        receipts::issued_at.eq(to_text(&r.issued_at)),
-                        receipts::jws.eq(r.jws.clone()),
-                    ));
-                }
-                let mails = mail_rows!(&to_text(&out.head.issued_at), &out.mails);
-                let (size, frontier) = (to_i64(out.frontier.size)?, diwan_app::log::frontier_to_text(&out.frontier));
+                let out = sign_batch(notary, size, &frontier, batch)?;
                 // One statement on PostgreSQL (see `together`).
                 let mut parts: Vec<Part<'_, _>> = Vec::new();
-                for chunk in leaves.chunks(128) {
-                    batch_statement!($batch, self, parts, diesel::insert_into(log_leaves::table).values(chunk.to_vec()));
-                }
-                batch_statement!($batch, self, parts, diesel::insert_into(log_heads::table).values((
-                    log_heads::tree_size.eq(to_i64(out.head.tree_size)?),
-                    log_heads::root_hash.eq(hex(&out.head.root_hash)),
-                    log_heads::issued_at.eq(to_text(&out.head.issued_at)),
-                    log_heads::jws.eq(out.head.jws.as_str()),
-                )));
-                for chunk in receipts.chunks(64) {
-                    batch_statement!($batch, self, parts, diesel::insert_into(receipts::table).values(chunk.to_vec()));
-                }
-                for chunk in mails.chunks(64) {
-                    batch_statement!($batch, self, parts, diesel::insert_into(mail_outbox::table).values(chunk.to_vec()));
-                }
-                batch_statement!($batch, self, parts, diesel::update(log_state::table.find(1))
-                    .set((log_state::size.eq(size), log_state::frontier.eq(frontier.as_str()))));
+                log_statements!($batch, self, parts, size, batch, &out);
                 self.run_together(parts)?;
                 Ok(out)
             }

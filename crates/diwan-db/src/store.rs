@@ -637,6 +637,9 @@ impl Store for DbStore {
     fn pool_state(&self) -> diwan_app::metrics::PoolState {
         self.db.pool_state()
     }
+    fn writer_state(&self) -> diwan_app::metrics::WriterState {
+        self.writer.state()
+    }
     fn indicator_counts(
         &self,
         unit_ids: &[String],

@@ -12,7 +12,7 @@
 //! write-ahead log: a thread of its own does, between commits (see [`Checkpointer`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sqlite::SqliteConnection;
 
 use diwan_app::StoreError;
+use diwan_app::metrics::WriterState;
 use diwan_app::model::{IssuedReceipt, NewCorrespondence, Registered};
 use diwan_app::ports::Notary;
 use diwan_domain::Sha256Digest;
@@ -29,7 +30,7 @@ use diwan_domain::Sha256Digest;
 use crate::blobs::FsBlobStore;
 use crate::conn::{Conn, Database, DbError, with_conn};
 use crate::pack::PackWriter;
-use crate::queries::Queries;
+use crate::queries::{BatchPath, Queries};
 
 /// Most registrations committed together.
 const MAX_BATCH: usize = 128;
@@ -45,6 +46,26 @@ struct Job {
 
 pub struct Writer {
     queue: mpsc::Sender<Job>,
+    batches: Arc<Batches>,
+}
+
+/// Batches stored, by [`BatchPath`].
+#[derive(Default)]
+struct Batches {
+    alone: AtomicU64,
+    together: AtomicU64,
+    one_by_one: AtomicU64,
+}
+
+impl Batches {
+    fn count(&self, path: BatchPath) {
+        let n = match path {
+            BatchPath::Alone => &self.alone,
+            BatchPath::Together => &self.together,
+            BatchPath::OneByOne => &self.one_by_one,
+        };
+        n.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Writer {
@@ -55,6 +76,8 @@ impl Writer {
             Conn::Pg(_) => None,
         };
         let (queue, jobs) = mpsc::channel::<Job>();
+        let batches = Arc::new(Batches::default());
+        let counts = Arc::clone(&batches);
         thread::Builder::new()
             .name("diwan-writer".into())
             .spawn(move || {
@@ -66,10 +89,21 @@ impl Writer {
                     &blobs,
                     &mut pack,
                     checkpointer.as_ref(),
+                    &counts,
                 );
             })
             .map_err(|e| DbError::Connect(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { queue })
+        Ok(Self { queue, batches })
+    }
+
+    /// The batches stored since the writer started.
+    pub fn state(&self) -> WriterState {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        WriterState {
+            alone: n(&self.batches.alone),
+            together: n(&self.batches.together),
+            one_by_one: n(&self.batches.one_by_one),
+        }
     }
 
     /// Queues a registration and waits until it is committed (or refused).
@@ -101,6 +135,7 @@ fn run(
     blobs: &FsBlobStore,
     pack: &mut PackWriter,
     checkpointer: Option<&Checkpointer>,
+    batches: &Batches,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -122,7 +157,7 @@ fn run(
         if let (Some(checkpointer), Conn::Sqlite(c)) = (checkpointer, &mut *c) {
             checkpointer.catch_up(c);
         }
-        let healthy = commit_batch(c, batch, blobs, pack);
+        let healthy = commit_batch(c, batch, blobs, pack, batches);
         drop(turn);
         if let Some(checkpointer) = checkpointer {
             checkpointer.committed();
@@ -140,6 +175,7 @@ fn commit_batch(
     batch: Vec<Job>,
     blobs: &FsBlobStore,
     pack: &mut PackWriter,
+    batches: &Batches,
 ) -> bool {
     // Every job carries the same notary (the application's); the first one's serves the batch.
     let Some(notary) = batch.first().map(|j| Arc::clone(&j.notary)) else {
@@ -153,7 +189,10 @@ fn commit_batch(
         notary.as_ref()
     ));
     let results = match outcome {
-        Ok(results) => results,
+        Ok((results, path)) => {
+            batches.count(path);
+            results
+        }
         Err(e) => {
             tracing::error!(error = %e, size = news.len(), "registration batch failed");
             news.iter().map(|_| Err(e.clone())).collect()
