@@ -108,12 +108,12 @@ pub trait Store: Send + Sync {
     /// The correspondence and its files only (no concerned units, no history): for checks
     /// that need no more, such as receipt verification.
     fn correspondence_with_files(&self, id: &str) -> StoreResult<Option<Correspondence>>;
-    /// What verifying a receipt reads, in one lookup: the correspondence with its files (as
-    /// `correspondence_with_files`) and the log's leaf hash at `leaf_index` (`None` when the
-    /// log has no such entry).
+    /// What verifying a receipt reads, in one lookup: the correspondence `id` with its files
+    /// (as `correspondence_with_files`; `None` without an id) and the log's leaf hash at
+    /// `leaf_index` (`None` when the log has no such entry).
     fn receipt_facts(
         &self,
-        id: &str,
+        id: Option<&str>,
         leaf_index: u64,
     ) -> StoreResult<(Option<Correspondence>, Option<diwan_domain::merkle::Hash>)>;
     fn list(&self, filter: &ListFilter) -> StoreResult<Vec<CorrespondenceSummary>>;

@@ -118,7 +118,7 @@ pub trait Queries: Together {
     /// statement when the correspondence exists.
     fn receipt_facts(
         &mut self,
-        id: &str,
+        id: Option<&str>,
         leaf_index: u64,
     ) -> R<(Option<Correspondence>, Option<[u8; 32]>)>;
     fn list(&mut self, f: &ListFilter) -> R<Vec<CorrespondenceSummary>>;
@@ -885,18 +885,22 @@ macro_rules! impl_queries {
                     .map(|found| found.map(|(c, ())| c))
             }
 
-            fn receipt_facts(&mut self, id: &str, leaf_index: u64) -> R<(Option<Correspondence>, Option<[u8; 32]>)> {
+            fn receipt_facts(&mut self, id: Option<&str>, leaf_index: u64) -> R<(Option<Correspondence>, Option<[u8; 32]>)> {
                 // The leaf's hash as one more column: an uncorrelated subquery, computed once.
                 let idx = i64::try_from(leaf_index).unwrap_or(i64::MAX);
                 let leaf = log_leaves::table.filter(log_leaves::idx.eq(idx)).select(log_leaves::leaf_hash).single_value();
-                let rows = db(correspondences::table
-                    .inner_join(registries::table)
-                    .inner_join(correspondence_files::table)
-                    .filter(correspondences::id.eq(id))
-                    .order(correspondence_files::position)
-                    .select((CorrespondenceRow::as_select(), registries::code, FileRow::as_select(), leaf))
-                    .load::<(CorrespondenceRow, String, FileRow, Option<String>)>(self))?;
+                let rows = match id {
+                    Some(id) => db(correspondences::table
+                        .inner_join(registries::table)
+                        .inner_join(correspondence_files::table)
+                        .filter(correspondences::id.eq(id))
+                        .order(correspondence_files::position)
+                        .select((CorrespondenceRow::as_select(), registries::code, FileRow::as_select(), leaf))
+                        .load::<(CorrespondenceRow, String, FileRow, Option<String>)>(self))?,
+                    None => Vec::new(),
+                };
                 let leaf_of = |hash: Option<String>| hash.map(|h| unhex(&h).ok_or_else(|| corrupt("leaf hash"))).transpose();
+                // Without the correspondence, the leaf on its own.
                 match with_files(rows.into_iter())? {
                     Some((c, leaf)) => Ok((Some(c), leaf_of(leaf)?)),
                     None => Ok((None, Queries::leaf_hashes(self, leaf_index, leaf_index.saturating_add(1))?.into_iter().next())),

@@ -170,7 +170,7 @@ impl Store for DbStore {
     }
     fn receipt_facts(
         &self,
-        id: &str,
+        id: Option<&str>,
         leaf_index: u64,
     ) -> StoreResult<(Option<Correspondence>, Option<diwan_domain::merkle::Hash>)> {
         read!(self, |c| Queries::receipt_facts(c, id, leaf_index))
@@ -1048,13 +1048,25 @@ mod tests {
              VALUES (0, 'parapheur', 'd', 'e', '{hash}'), (1, 'parapheur', 'd', 'f', 'zz')"
         ))
         .unwrap();
-        let (found, leaf) = store.receipt_facts("no-such-letter", 0).unwrap();
+        let (found, leaf) = store.receipt_facts(Some("no-such-letter"), 0).unwrap();
         assert!(found.is_none());
         assert_eq!(leaf, Some([0xab; 32]));
-        assert!(store.receipt_facts("no-such-letter", 1).is_err(), "bad hex");
-        assert_eq!(store.receipt_facts("no-such-letter", 2).unwrap().1, None);
+        let (found, leaf) = store.receipt_facts(None, 0).unwrap();
+        assert!(found.is_none());
+        assert_eq!(leaf, Some([0xab; 32]), "without an id, the leaf alone");
+        assert!(
+            store.receipt_facts(Some("no-such-letter"), 1).is_err(),
+            "bad hex"
+        );
         assert_eq!(
-            store.receipt_facts("no-such-letter", u64::MAX).unwrap().1,
+            store.receipt_facts(Some("no-such-letter"), 2).unwrap().1,
+            None
+        );
+        assert_eq!(
+            store
+                .receipt_facts(Some("no-such-letter"), u64::MAX)
+                .unwrap()
+                .1,
             None
         );
         let _ = std::fs::remove_dir_all(&dir);

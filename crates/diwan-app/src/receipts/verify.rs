@@ -309,15 +309,8 @@ impl RegisterFacts {
         let id = payload["id"].as_str();
         let index = payload["log"]["leaf_index"].as_u64();
         let (correspondence, leaf) = match (id, index) {
-            (Some(id), Some(index)) => s.store.receipt_facts(id, index).unwrap_or((None, None)),
+            (_, Some(index)) => s.store.receipt_facts(id, index).unwrap_or((None, None)),
             (Some(id), None) => (s.store.correspondence_with_files(id).ok().flatten(), None),
-            (None, Some(index)) => (
-                None,
-                s.store
-                    .leaf_hashes(index, index.saturating_add(1))
-                    .ok()
-                    .and_then(|l| l.first().copied()),
-            ),
             (None, None) => (None, None),
         };
         Self {
