@@ -136,3 +136,28 @@ fn the_readme_walk_through_returns_a_registration_number() {
     .json();
     assert_eq!(page["items"][0]["sender_name"], "فاطمة الزهراء بنعلي");
 }
+
+/// `diwan pki root` prints the trust anchor the server publishes, the same at every call.
+#[test]
+fn pki_root_prints_the_published_trust_anchor() {
+    let app = TestApp::spawn();
+    let root = || {
+        let out = diwan(&app.sandbox).args(["pki", "root"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let printed = root();
+    assert!(
+        printed.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{printed}"
+    );
+    diwan_pki::Certificate::from_pem(&printed).expect("a certificate");
+    let served = get(&app.url("/api/v1/pki/root.pem"), None);
+    assert_eq!(served.status, 200);
+    assert_eq!(printed.trim_end(), served.text().trim_end());
+    assert_eq!(root(), printed);
+}
