@@ -4,7 +4,9 @@
 //! waiting (up to [`MAX_BATCH`]), stores them all in one transaction (when one of them is
 //! refused, the batch is stored again job by job without it), commits once, and answers each
 //! caller.
-//! A caller is answered only after the commit: a number returned is a number durable.
+//! A caller is answered only after the commit: a number returned is a number durable. The
+//! answers are sent by a thread of their own, so that waking the callers (which, on a busy
+//! machine, may hand them the writer's core) does not delay the next batch.
 //!
 //! On SQLite each batch first takes its turn at the write lock (`conn::WriteTurns`), in line
 //! with the pooled writes, so that under load these get the lock between two batches instead
@@ -49,6 +51,41 @@ pub struct Writer {
     batches: Arc<Batches>,
 }
 
+/// Where the writer's results go.
+struct Outlet {
+    /// The answers of a batch, to send to their callers.
+    answers: mpsc::Sender<Vec<(Reply, Outcome)>>,
+    batches: Arc<Batches>,
+}
+
+impl Outlet {
+    fn answer(&self, answers: Vec<(Reply, Outcome)>) {
+        if let Err(mpsc::SendError(answers)) = self.answers.send(answers) {
+            // The answering thread is gone: answer from here.
+            for (reply, outcome) in answers {
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+}
+
+/// Starts the thread that answers the callers; it ends with the writer, which holds the
+/// sending side.
+fn answerer() -> Result<mpsc::Sender<Vec<(Reply, Outcome)>>, DbError> {
+    let (answers, batches) = mpsc::channel::<Vec<(Reply, Outcome)>>();
+    thread::Builder::new()
+        .name("diwan-answers".into())
+        .spawn(move || {
+            while let Ok(batch) = batches.recv() {
+                for (reply, outcome) in batch {
+                    let _ = reply.send(outcome);
+                }
+            }
+        })
+        .map_err(|e| DbError::Connect(format!("cannot start the answering thread: {e}")))?;
+    Ok(answers)
+}
+
 /// Batches stored, by [`BatchPath`].
 #[derive(Default)]
 struct Batches {
@@ -77,7 +114,10 @@ impl Writer {
         };
         let (queue, jobs) = mpsc::channel::<Job>();
         let batches = Arc::new(Batches::default());
-        let counts = Arc::clone(&batches);
+        let outlet = Outlet {
+            answers: answerer()?,
+            batches: Arc::clone(&batches),
+        };
         thread::Builder::new()
             .name("diwan-writer".into())
             .spawn(move || {
@@ -89,7 +129,7 @@ impl Writer {
                     &blobs,
                     &mut pack,
                     checkpointer.as_ref(),
-                    &counts,
+                    &outlet,
                 );
             })
             .map_err(|e| DbError::Connect(format!("cannot start the writer thread: {e}")))?;
@@ -135,7 +175,7 @@ fn run(
     blobs: &FsBlobStore,
     pack: &mut PackWriter,
     checkpointer: Option<&Checkpointer>,
-    batches: &Batches,
+    outlet: &Outlet,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -157,7 +197,7 @@ fn run(
         if let (Some(checkpointer), Conn::Sqlite(c)) = (checkpointer, &mut *c) {
             checkpointer.catch_up(c);
         }
-        let healthy = commit_batch(c, batch, blobs, pack, batches);
+        let healthy = commit_batch(c, batch, blobs, pack, outlet);
         drop(turn);
         if let Some(checkpointer) = checkpointer {
             checkpointer.committed();
@@ -175,7 +215,7 @@ fn commit_batch(
     batch: Vec<Job>,
     blobs: &FsBlobStore,
     pack: &mut PackWriter,
-    batches: &Batches,
+    outlet: &Outlet,
 ) -> bool {
     // Every job carries the same notary (the application's); the first one's serves the batch.
     let Some(notary) = batch.first().map(|j| Arc::clone(&j.notary)) else {
@@ -190,7 +230,7 @@ fn commit_batch(
     ));
     let results = match outcome {
         Ok((results, path)) => {
-            batches.count(path);
+            outlet.batches.count(path);
             results
         }
         Err(e) => {
@@ -212,9 +252,7 @@ fn commit_batch(
         .collect();
     // Dropping the jobs unpins their files, so the clean-up below may remove them.
     drop(news);
-    for (reply, result) in replies.into_iter().zip(results) {
-        let _ = reply.send(result);
-    }
+    outlet.answer(replies.into_iter().zip(results).collect());
     forget_files(conn, &orphans, blobs);
     !whole_failed
 }
