@@ -694,7 +694,7 @@ fn the_receipt_email_reaches_smtp_once_even_across_restarts_and_never_for_a_fail
 }
 
 #[test]
-fn an_imported_pkcs12_seal_signs_receipts_that_verify_against_its_own_root() {
+fn imported_pkcs12_and_pem_seals_sign_receipts_that_verify_against_their_own_root() {
     let sandbox = Sandbox::new();
     let dir = sandbox.data_dir.join("external-ca");
     std::fs::create_dir_all(&dir).unwrap();
@@ -897,6 +897,97 @@ fn an_imported_pkcs12_seal_signs_receipts_that_verify_against_its_own_root() {
             .as_str()
             .unwrap()
             .contains("Diwan Root CA")
+    );
+
+    // Then an RSA seal from PEM files (the certificate with the chain above it, a PKCS#8
+    // key), in place of the first, after a restart: receipts are signed RS256 and verify.
+    drop(_server);
+    for step in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &d("rsa.key"),
+        ],
+        vec![
+            "req",
+            "-new",
+            "-key",
+            &d("rsa.key"),
+            "-subj",
+            "/CN=Cachet RSA du bureau central/O=Externe/C=MA",
+            "-out",
+            &d("rsa.csr"),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &d("rsa.csr"),
+            "-CA",
+            &d("ca.pem"),
+            "-CAkey",
+            &d("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            &ext,
+            "-out",
+            &d("rsa.pem"),
+        ],
+    ] {
+        let (ok, out) = run_tool("openssl", &step);
+        assert!(ok, "openssl {step:?}: {out}");
+    }
+    let chain = std::fs::read_to_string(d("rsa.pem")).unwrap()
+        + &std::fs::read_to_string(d("ca.pem")).unwrap();
+    std::fs::write(d("rsa-chain.pem"), chain).unwrap();
+    let (ok, out) = diwan(
+        &[
+            "pki",
+            "import-seal",
+            "--registry",
+            "CENTRAL",
+            "--cert",
+            &d("rsa-chain.pem"),
+            "--key",
+            &d("rsa.key"),
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let (_server, base) = start_server(BIN, &sandbox, &[]);
+    let r = register(&base, &token, &letter("CENTRAL", "ختم RSA"), &pdf(4096));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    let jws = created["receipt"]["jws"].as_str().unwrap();
+    let header = jws.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256", "{header}");
+    let report = verify_remote(&base, jws.as_bytes());
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert!(
+        report["signature"]["signer"]
+            .as_str()
+            .unwrap()
+            .contains("Cachet RSA"),
+        "{report:#}"
+    );
+    let id = created["id"].as_str().unwrap();
+    let pdf_bytes = get(&format!("{base}/api/v1/receipts/{id}/pdf"), Some(&token)).body;
+    std::fs::write(d("receipt-rsa.pdf"), &pdf_bytes).unwrap();
+    let (ok, out) = pyhanko_validate(&d("ca.pem"), &d("receipt-rsa.pdf"));
+    assert!(
+        ok,
+        "pyHanko rejects a receipt sealed with the RSA seal:\n{out}"
     );
 }
 
