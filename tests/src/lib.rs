@@ -560,3 +560,140 @@ pub fn run_tool(program: &str, args: &[&str]) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// The key of a certificate made by [`ExternalCa::issue`].
+#[derive(Debug, Clone, Copy)]
+pub enum KeyKind {
+    P256,
+    Rsa2048,
+}
+
+/// A certification authority outside Diwan, made with the openssl command line: files named
+/// `{name}-…` in a directory, a P-256 root (`ca.pem`, `ca.key`) that issues end-entity
+/// certificates for signing (digitalSignature, nonRepudiation).
+pub struct ExternalCa {
+    dir: std::path::PathBuf,
+    name: String,
+}
+
+impl ExternalCa {
+    pub fn new(dir: &std::path::Path, name: &str, subject: &str) -> Self {
+        let ca = Self {
+            dir: dir.to_owned(),
+            name: name.to_owned(),
+        };
+        std::fs::write(
+            ca.path("leaf.ext"),
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+        )
+        .unwrap();
+        ca.genkey(KeyKind::P256, "ca.key");
+        let (key, pem) = (ca.path("ca.key"), ca.path("ca.pem"));
+        openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &key,
+            "-sha256",
+            "-days",
+            "3650",
+            "-subj",
+            subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            &pem,
+        ]);
+        ca
+    }
+
+    /// The path of one of this authority's files.
+    pub fn path(&self, file: &str) -> String {
+        self.dir
+            .join(format!("{}-{file}", self.name))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A new key (`{leaf}.key`, PKCS#8 for RSA) and its certificate (`{leaf}.pem`).
+    pub fn issue(&self, kind: KeyKind, leaf: &str, subject: &str) {
+        let (key, csr, pem) = (
+            self.path(&format!("{leaf}.key")),
+            self.path(&format!("{leaf}.csr")),
+            self.path(&format!("{leaf}.pem")),
+        );
+        self.genkey(kind, &format!("{leaf}.key"));
+        openssl(&["req", "-new", "-key", &key, "-subj", subject, "-out", &csr]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &self.path("ca.pem"),
+            "-CAkey",
+            &self.path("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            &self.path("leaf.ext"),
+            "-out",
+            &pem,
+        ]);
+    }
+
+    /// The key and certificate of `leaf`, with the root, in `{leaf}.p12`; its path.
+    pub fn pkcs12(&self, leaf: &str, password: &str) -> String {
+        let p12 = self.path(&format!("{leaf}.p12"));
+        openssl(&[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &self.path(&format!("{leaf}.key")),
+            "-in",
+            &self.path(&format!("{leaf}.pem")),
+            "-certfile",
+            &self.path("ca.pem"),
+            "-passout",
+            &format!("pass:{password}"),
+            "-out",
+            &p12,
+        ]);
+        p12
+    }
+
+    fn genkey(&self, kind: KeyKind, file: &str) {
+        let out = self.path(file);
+        match kind {
+            KeyKind::P256 => openssl(&[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                &out,
+            ]),
+            KeyKind::Rsa2048 => openssl(&[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                &out,
+            ]),
+        }
+    }
+}
+
+fn openssl(args: &[&str]) {
+    let (ok, out) = run_tool("openssl", args);
+    assert!(ok, "openssl {args:?}: {out}");
+}

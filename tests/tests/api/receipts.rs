@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use diwan_tests::smtp::{messages, smtp_server};
 use diwan_tests::{
-    Sandbox, TestApp, diwan_command, get, letter, pdf, pyhanko_validate, register, run_tool, send,
-    start_server,
+    ExternalCa, KeyKind, Sandbox, TestApp, diwan_command, get, letter, pdf, pyhanko_validate,
+    register, run_tool, send, start_server,
 };
 use serde_json::{Value, json};
 
@@ -699,100 +699,18 @@ fn imported_pkcs12_and_pem_seals_sign_receipts_that_verify_against_their_own_roo
     let dir = sandbox.data_dir.join("external-ca");
     std::fs::create_dir_all(&dir).unwrap();
     let d = |f: &str| dir.join(f).to_str().unwrap().to_owned();
-    let ext = d("leaf.ext");
-    std::fs::write(
-        &ext,
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
-    )
-    .unwrap();
-    let steps: Vec<Vec<String>> = vec![
-        vec![
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &d("ca.key"),
-        ],
-        vec![
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            &d("ca.key"),
-            "-sha256",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=Agence externe de certification/O=Externe/C=MA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-out",
-            &d("ca.pem"),
-        ],
-        vec![
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &d("leaf.key"),
-        ],
-        vec![
-            "req",
-            "-new",
-            "-key",
-            &d("leaf.key"),
-            "-subj",
-            "/CN=Cachet du bureau central/O=Externe/C=MA",
-            "-out",
-            &d("leaf.csr"),
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            &d("leaf.csr"),
-            "-CA",
-            &d("ca.pem"),
-            "-CAkey",
-            &d("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-sha256",
-            "-extfile",
-            &ext,
-            "-out",
-            &d("leaf.pem"),
-        ],
-        vec![
-            "pkcs12",
-            "-export",
-            "-inkey",
-            &d("leaf.key"),
-            "-in",
-            &d("leaf.pem"),
-            "-certfile",
-            &d("ca.pem"),
-            "-passout",
-            "pass:mot-de-passe",
-            "-out",
-            &d("seal.p12"),
-        ],
-    ]
-    .into_iter()
-    .map(|v| v.into_iter().map(str::to_owned).collect())
-    .collect();
-    for step in &steps {
-        let args: Vec<&str> = step.iter().map(String::as_str).collect();
-        let (ok, out) = run_tool("openssl", &args);
-        assert!(ok, "openssl {args:?}: {out}");
-    }
+    let ca = ExternalCa::new(
+        &dir,
+        "ext",
+        "/CN=Agence externe de certification/O=Externe/C=MA",
+    );
+    ca.issue(
+        KeyKind::P256,
+        "seal",
+        "/CN=Cachet du bureau central/O=Externe/C=MA",
+    );
+    let p12 = ca.pkcs12("seal", "mot-de-passe");
+    let root = ca.path("ca.pem");
     let diwan = |args: &[&str], stdin: &str| {
         use std::io::Write as _;
         let mut child = diwan_command(BIN, &sandbox)
@@ -822,26 +740,12 @@ fn imported_pkcs12_and_pem_seals_sign_receipts_that_verify_against_their_own_roo
     assert!(ok, "{out}");
     // A wrong password is refused; the right one replaces the seal.
     let (ok, _) = diwan(
-        &[
-            "pki",
-            "import-seal",
-            "--registry",
-            "CENTRAL",
-            "--p12",
-            &d("seal.p12"),
-        ],
+        &["pki", "import-seal", "--registry", "CENTRAL", "--p12", &p12],
         "wrong\n",
     );
     assert!(!ok, "a wrong PKCS#12 password is accepted");
     let (ok, out) = diwan(
-        &[
-            "pki",
-            "import-seal",
-            "--registry",
-            "CENTRAL",
-            "--p12",
-            &d("seal.p12"),
-        ],
+        &["pki", "import-seal", "--registry", "CENTRAL", "--p12", &p12],
         "mot-de-passe\n",
     );
     assert!(ok, "{out}");
@@ -856,33 +760,40 @@ fn imported_pkcs12_and_pem_seals_sign_receipts_that_verify_against_their_own_roo
         .as_str()
         .unwrap()
         .to_owned();
-    let r = register(&base, &token, &letter("CENTRAL", "ختم خارجي"), &pdf(4096));
-    assert_eq!(r.status, 201, "{}", r.text());
-    let created = r.json();
-    let jws = created["receipt"]["jws"].as_str().unwrap();
-    let report = verify_remote(&base, jws.as_bytes());
-    assert_eq!(report["valid"], true, "{report:#}");
-    assert!(
-        report["signature"]["signer"]
-            .as_str()
-            .unwrap()
-            .contains("Cachet du bureau central"),
-        "{report:#}"
+    // Registers a letter in CENTRAL: its receipt verifies, sealed by `signer`, and pyHanko
+    // accepts its sealed PDF with the external root as the only anchor.
+    let sealed_by = |base: &str, subject: &str, signer: &str, file: &str| -> (Value, String) {
+        let r = register(base, &token, &letter("CENTRAL", subject), &pdf(4096));
+        assert_eq!(r.status, 201, "{}", r.text());
+        let created = r.json();
+        let jws = created["receipt"]["jws"].as_str().unwrap().to_owned();
+        let report = verify_remote(base, jws.as_bytes());
+        assert_eq!(report["valid"], true, "{report:#}");
+        assert!(
+            report["signature"]["signer"]
+                .as_str()
+                .unwrap()
+                .contains(signer),
+            "{report:#}"
+        );
+        let id = created["id"].as_str().unwrap();
+        let pdf_bytes = get(&format!("{base}/api/v1/receipts/{id}/pdf"), Some(&token)).body;
+        std::fs::write(d(file), &pdf_bytes).unwrap();
+        let (ok, out) = pyhanko_validate(&root, &d(file));
+        assert!(ok, "pyHanko rejects a receipt sealed by {signer}:\n{out}");
+        (report, jws)
+    };
+    let (report, _) = sealed_by(
+        &base,
+        "ختم خارجي",
+        "Cachet du bureau central",
+        "receipt.pdf",
     );
     assert!(
         report["chain"]["anchor"]
             .as_str()
             .unwrap()
             .contains("Agence externe")
-    );
-    // The sealed PDF, judged by pyHanko with the external root as the only anchor.
-    let id = created["id"].as_str().unwrap();
-    let pdf_bytes = get(&format!("{base}/api/v1/receipts/{id}/pdf"), Some(&token)).body;
-    std::fs::write(d("receipt.pdf"), &pdf_bytes).unwrap();
-    let (ok, out) = pyhanko_validate(&d("ca.pem"), &d("receipt.pdf"));
-    assert!(
-        ok,
-        "pyHanko rejects a receipt sealed by the imported seal:\n{out}"
     );
     // Another registry keeps its internal seal.
     let r = register(&base, &token, &letter("DR-RSK", "ختم داخلي"), &pdf(4096));
@@ -902,50 +813,13 @@ fn imported_pkcs12_and_pem_seals_sign_receipts_that_verify_against_their_own_roo
     // Then an RSA seal from PEM files (the certificate with the chain above it, a PKCS#8
     // key), in place of the first, after a restart: receipts are signed RS256 and verify.
     drop(_server);
-    for step in [
-        vec![
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            &d("rsa.key"),
-        ],
-        vec![
-            "req",
-            "-new",
-            "-key",
-            &d("rsa.key"),
-            "-subj",
-            "/CN=Cachet RSA du bureau central/O=Externe/C=MA",
-            "-out",
-            &d("rsa.csr"),
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            &d("rsa.csr"),
-            "-CA",
-            &d("ca.pem"),
-            "-CAkey",
-            &d("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-sha256",
-            "-extfile",
-            &ext,
-            "-out",
-            &d("rsa.pem"),
-        ],
-    ] {
-        let (ok, out) = run_tool("openssl", &step);
-        assert!(ok, "openssl {step:?}: {out}");
-    }
-    let chain = std::fs::read_to_string(d("rsa.pem")).unwrap()
-        + &std::fs::read_to_string(d("ca.pem")).unwrap();
+    ca.issue(
+        KeyKind::Rsa2048,
+        "rsa",
+        "/CN=Cachet RSA du bureau central/O=Externe/C=MA",
+    );
+    let chain = std::fs::read_to_string(ca.path("rsa.pem")).unwrap()
+        + &std::fs::read_to_string(&root).unwrap();
     std::fs::write(d("rsa-chain.pem"), chain).unwrap();
     let (ok, out) = diwan(
         &[
@@ -956,39 +830,19 @@ fn imported_pkcs12_and_pem_seals_sign_receipts_that_verify_against_their_own_roo
             "--cert",
             &d("rsa-chain.pem"),
             "--key",
-            &d("rsa.key"),
+            &ca.path("rsa.key"),
         ],
         "",
     );
     assert!(ok, "{out}");
     let (_server, base) = start_server(BIN, &sandbox, &[]);
-    let r = register(&base, &token, &letter("CENTRAL", "ختم RSA"), &pdf(4096));
-    assert_eq!(r.status, 201, "{}", r.text());
-    let created = r.json();
-    let jws = created["receipt"]["jws"].as_str().unwrap();
+    let (_, jws) = sealed_by(&base, "ختم RSA", "Cachet RSA", "receipt-rsa.pdf");
     let header = jws.split('.').next().unwrap();
     let header: serde_json::Value = serde_json::from_slice(
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
     )
     .unwrap();
     assert_eq!(header["alg"], "RS256", "{header}");
-    let report = verify_remote(&base, jws.as_bytes());
-    assert_eq!(report["valid"], true, "{report:#}");
-    assert!(
-        report["signature"]["signer"]
-            .as_str()
-            .unwrap()
-            .contains("Cachet RSA"),
-        "{report:#}"
-    );
-    let id = created["id"].as_str().unwrap();
-    let pdf_bytes = get(&format!("{base}/api/v1/receipts/{id}/pdf"), Some(&token)).body;
-    std::fs::write(d("receipt-rsa.pdf"), &pdf_bytes).unwrap();
-    let (ok, out) = pyhanko_validate(&d("ca.pem"), &d("receipt-rsa.pdf"));
-    assert!(
-        ok,
-        "pyHanko rejects a receipt sealed with the RSA seal:\n{out}"
-    );
 }
 
 #[test]

@@ -535,101 +535,15 @@ fn enrolment_and_pins_are_checked() {
 /// An external authority made with the openssl command line: its root (`{name}-ca.pem`) and a
 /// signer's key and certificate in `{name}.p12` (password `secret`).
 fn external_signer(dir: &std::path::Path, name: &str) -> (String, Vec<u8>) {
-    let d = |f: &str| dir.join(format!("{name}-{f}")).to_str().unwrap().to_owned();
-    std::fs::write(
-        d("leaf.ext"),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
-    )
-    .unwrap();
-    let steps: Vec<Vec<String>> = [
-        vec![
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &d("ca.key"),
-        ],
-        vec![
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            &d("ca.key"),
-            "-sha256",
-            "-days",
-            "3650",
-            "-subj",
-            &format!("/CN=Autorite {name}/O=Externe/C=MA"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-out",
-            &d("ca.pem"),
-        ],
-        vec![
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &d("leaf.key"),
-        ],
-        vec![
-            "req",
-            "-new",
-            "-key",
-            &d("leaf.key"),
-            "-subj",
-            "/CN=Nadia Externe/O=Externe/C=MA",
-            "-out",
-            &d("leaf.csr"),
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            &d("leaf.csr"),
-            "-CA",
-            &d("ca.pem"),
-            "-CAkey",
-            &d("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-sha256",
-            "-extfile",
-            &d("leaf.ext"),
-            "-out",
-            &d("leaf.pem"),
-        ],
-        vec![
-            "pkcs12",
-            "-export",
-            "-inkey",
-            &d("leaf.key"),
-            "-in",
-            &d("leaf.pem"),
-            "-certfile",
-            &d("ca.pem"),
-            "-passout",
-            "pass:secret",
-            "-out",
-            &d("signer.p12"),
-        ],
-    ]
-    .into_iter()
-    .map(|v| v.into_iter().map(str::to_owned).collect())
-    .collect();
-    for step in &steps {
-        let args: Vec<&str> = step.iter().map(String::as_str).collect();
-        let (ok, out) = run_tool("openssl", &args);
-        assert!(ok, "openssl {args:?}: {out}");
-    }
-    (d("ca.pem"), std::fs::read(d("signer.p12")).unwrap())
+    let ca =
+        diwan_tests::ExternalCa::new(dir, name, &format!("/CN=Autorite {name}/O=Externe/C=MA"));
+    ca.issue(
+        diwan_tests::KeyKind::P256,
+        "leaf",
+        "/CN=Nadia Externe/O=Externe/C=MA",
+    );
+    let p12 = ca.pkcs12("leaf", "secret");
+    (ca.path("ca.pem"), std::fs::read(p12).unwrap())
 }
 
 #[test]
